@@ -1,0 +1,30 @@
+/*
+ * spm-argv.h: the QEMU arguments virt-spm adds to a domain.
+ *
+ * For a plan, the -object, -numa and -device arguments of every SPM device
+ * and SPM node, in key=value form (SPEC.md section 2), in the order QEMU
+ * must see them.  libvirt appends them at the end of its own command line
+ * (<qemu:commandline>), so QEMU realizes these devices before libvirt's own
+ * JSON-form memory devices: the planner accounts for that.  Pure code.
+ */
+#pragma once
+
+#include <glib.h>
+#include "spm-domain.h"
+#include "spm-plan.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The arguments, as separate argv words: "-object", "memory-backend-ram,...",
+ * "-numa", "node,nodeid=2", "-device", "spm-memory,...".  Every value is
+ * quoted for QEMU's option syntax, so a comma in a path or id can never add
+ * a property.  @stand_in_driver, when not NULL, replaces "spm-memory" (the
+ * tests use "pc-dimm" on a QEMU without the device).
+ */
+GStrv spm_argv_build(const SpmPlan *plan, const char *stand_in_driver);
+
+/* Double every comma, QEMU's escape inside a key=value option value. */
+char *spm_qemu_opt_quote(const char *value);
+
+G_END_DECLS

@@ -1,0 +1,41 @@
+/*
+ * spm-convert.h: a user's domain XML to the form libvirt accepts, and back.
+ *
+ * Forward: every <memory model='spm'> leaves <devices> for virt-spm's
+ * <metadata> element, the generated arguments go into <qemu:commandline>,
+ * NUMA cells and <maxMemory> are adjusted, and what was adjusted is recorded
+ * so that reverse gives back exactly the user's form.  Forward on a document
+ * that is already converted first reverses it, so converting twice gives
+ * the same document as converting once.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libxml/tree.h>
+#include "spm-plan.h"
+
+G_BEGIN_DECLS
+
+/* Convert @doc in place.  On error @doc is left unchanged. */
+gboolean spm_convert_forward(xmlDocPtr doc,
+                             const SpmPlanPolicy *policy,
+                             SpmPlan **plan_out,     /* nullable */
+                             SpmDomainDef **def_out, /* nullable; the plan borrows it */
+                             GError **error);
+
+/* Give back the user's form in place.  A document without virt-spm
+ * metadata is left as it is. */
+gboolean spm_convert_reverse(xmlDocPtr doc, GError **error);
+
+/*
+ * For a converted @doc (as libvirt will start it): check that its
+ * <qemu:commandline> holds exactly the arguments the metadata gives today.
+ * SPM_ERROR_MISMATCH names the first difference when they are stale or
+ * missing; TRUE when @doc has no SPM metadata at all (*has_spm = FALSE).
+ */
+gboolean spm_convert_check_current(xmlDocPtr doc,
+                                   const SpmPlanPolicy *policy,
+                                   gboolean *has_spm,
+                                   GError **error);
+
+G_END_DECLS

@@ -1,0 +1,131 @@
+/*
+ * spm-plan.h: from a domain definition to an exact placement plan.
+ *
+ * The planner decides: the guest NUMA nodes of SPM devices, an explicit
+ * guest-physical address for every SPM device (with a guard gap so that
+ * the guest never merges two of them, SPEC.md section 4), the backend of
+ * each device, the maxMemory and slots the domain needs, and the warnings
+ * about what would silently go wrong in the guest.  It then runs the QEMU
+ * model (spm-qemu-layout.h) over the whole command line, libvirt's own
+ * memory devices included, in QEMU's realize order, and reports what QEMU
+ * will do.  Pure code: host facts come in through SpmPlanPolicy.
+ */
+#pragma once
+
+#include <glib.h>
+#include "spm-domain.h"
+#include "spm-qemu-layout.h"
+
+G_BEGIN_DECLS
+
+/* Facts about the host and the tools, gathered by the caller (I/O). */
+typedef struct {
+    gboolean host_cpu_amd;      /* host vendor, for KVM guests and host CPU models */
+    guint host_phys_bits;       /* host address bits; 0 = unknown (assume 46) */
+    guint64 host_page_size;     /* 0 = 4 KiB */
+    guint libvirt_version;      /* major * 1000000 + minor * 1000 + micro; 0 = unknown */
+    char *firmware_version;     /* e.g. "edk2-2022.11", "seabios-1.16.2"; NULL = unknown */
+} SpmHostFacts;
+
+/* What the administrator chose (configuration file, command line). */
+typedef struct {
+    guint64 spm_align;          /* alignment of planned SPM addresses; default 1 GiB */
+    guint64 guard_gap;          /* free space left after each SPM device; default 1 GiB */
+    gboolean strict;            /* one SPM device per node and no RAM on it; default TRUE */
+    gboolean fixed_max_memory;  /* never raise <maxMemory>/slots: error instead; default FALSE */
+    SpmHostFacts host;
+} SpmPlanPolicy;
+
+/* Defaults as documented in virt-spm(1). */
+void spm_plan_policy_init(SpmPlanPolicy *policy);
+void spm_plan_policy_clear(SpmPlanPolicy *policy);
+
+typedef enum {
+    SPM_BACKEND_RAM,            /* memory-backend-ram */
+    SPM_BACKEND_MEMFD,          /* memory-backend-memfd */
+    SPM_BACKEND_FILE,           /* memory-backend-file */
+} SpmBackendKind;
+
+/* "memory-backend-ram", ... */
+const char *spm_backend_kind_qom_type(SpmBackendKind kind);
+
+/* The -object of one memory device. */
+typedef struct {
+    SpmBackendKind kind;
+    char *id;                   /* object id, e.g. "spm-ua-hbm0" or "memdimm0" */
+    guint64 size;
+    char *mem_path;             /* file: path or hugetlbfs dir; NULL otherwise */
+    char *host_nodes;           /* libvirt nodemask "2-3"; NULL = none (policy=bind when set) */
+    gboolean share;
+    gboolean has_share;
+    gboolean prealloc;
+    gboolean discard_data;
+    gboolean has_discard_data;
+    gboolean hugetlb;           /* memfd hugetlb=on */
+    guint64 hugetlbsize;        /* memfd hugetlbsize; 0 = unset */
+    guint64 align;              /* align= property; 0 = unset */
+    guint64 region_align;       /* the alignment QEMU will use for placement */
+} SpmBackend;
+
+/* One memory device in the device-memory region. */
+typedef struct {
+    char *id;                   /* QEMU device id (alias, or generated) */
+    SpmMemModel model;
+    guint64 addr;               /* where QEMU will put it */
+    guint64 size;               /* region size */
+    guint64 align;              /* placement alignment QEMU uses */
+    guint node;
+    int slot;                   /* pc-dimm/nvdimm slot; -1 otherwise */
+    gboolean explicit_addr;     /* addr= is on the command line */
+    gboolean generated;         /* argument built by virt-spm (SPM), not by libvirt */
+    guint order;                /* QEMU realize position */
+    SpmBackend backend;
+    const SpmMemDevice *def;    /* borrowed from the SpmDomainDef */
+} SpmPlannedDevice;
+
+typedef enum {
+    SPM_NUMA_CELL,              /* a <cell> of the domain (RAM, CPUs) */
+    SPM_NUMA_SPM,               /* a node holding one SPM device */
+    SPM_NUMA_SYNTHESIZED,       /* cell 0 virt-spm adds to a domain without NUMA */
+} SpmNumaKind;
+
+/* "cell", "spm", "cell" (synthesized cells are cells to the guest) */
+const char *spm_numa_kind_to_string(SpmNumaKind kind);
+
+typedef struct {
+    guint id;
+    SpmNumaKind kind;
+    guint64 memory;             /* RAM of a cell; 0 for SPM nodes */
+} SpmPlannedNode;
+
+typedef struct {
+    SpmMachineConfig machine;   /* what QEMU will be told */
+    SpmMachineLayout layout;    /* what QEMU computes from it */
+    const char *machine_name;   /* "q35" or "pc" */
+
+    guint64 max_memory;         /* final <maxMemory> */
+    guint max_memory_slots;     /* final slots */
+    gboolean max_memory_raised; /* the domain's values were raised */
+    gboolean cell_synthesized;  /* the domain had no <numa>: cell 0 added */
+
+    GPtrArray *devices;         /* SpmPlannedDevice *, sorted by addr */
+    GArray *nodes;              /* SpmPlannedNode, by id */
+    GPtrArray *warnings;        /* char *, one line each */
+} SpmPlan;
+
+/*
+ * Plan @def.  Fails with SPM_ERROR_INVALID (one line naming the element
+ * and the value) for anything QEMU, libvirt, the firmware or the guest
+ * would get wrong, and SPM_ERROR_UNSUPPORTED for what this libvirt cannot
+ * run.  The plan borrows @def: keep it alive while the plan lives.
+ */
+SpmPlan *spm_plan_build(const SpmDomainDef *def,
+                        const SpmPlanPolicy *policy,
+                        GError **error);
+void spm_plan_free(SpmPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmPlan, spm_plan_free)
+
+/* Planned device by QEMU id, or NULL. */
+const SpmPlannedDevice *spm_plan_find_device(const SpmPlan *plan, const char *id);
+
+G_END_DECLS

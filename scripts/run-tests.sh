@@ -1,0 +1,26 @@
+#!/bin/bash
+# Quick start, step 2: the whole test suite, twice: a normal build, and one
+# with AddressSanitizer and UndefinedBehaviorSanitizer.  Tests that need a
+# libvirt daemon or QEMU start their own (SPEC.md section 5).  Ends with one
+# line "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || exit 1
+
+rc=0
+run_suite() {
+    local dir=$1; shift
+    if [ ! -d "$dir" ]; then
+        meson setup "$dir" "$@" >/dev/null || return 1
+    fi
+    ninja -C "$dir" || return 1
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=1
+}
+
+run_suite build || rc=1
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || rc=1
+
+python3 scripts/test-summary.py build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json || rc=1
+exit $rc

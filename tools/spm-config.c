@@ -1,0 +1,137 @@
+/*
+ * spm-config.c: virt-spm.conf and host facts
+ */
+#include "spm-config.h"
+#include "spm-error.h"
+#include "spm-units.h"
+
+#include <stdio.h>
+#include <string.h>
+
+gboolean
+spm_config_parse_size(const char *what, const char *value, guint64 *bytes, GError **error)
+{
+    g_autofree char *copy = g_strstrip(g_strdup(value));
+    char *unit = copy;
+
+    while (g_ascii_isdigit(*unit))
+        unit++;
+    /* spm_units_parse wants the number and the unit apart: "1GiB" -> "1", "GiB" */
+    g_autofree char *number = g_strndup(copy, unit - copy);
+    g_autofree char *suffix = g_strdup(g_strstrip(unit));
+
+    return spm_units_parse(what, number, *suffix ? suffix : "b", 1, bytes, error);
+}
+
+static gboolean
+spm_config_get_size(GKeyFile *kf, const char *group, const char *key,
+                    guint64 *out, GError **error)
+{
+    g_autofree char *value = g_key_file_get_string(kf, group, key, NULL);
+    g_autofree char *what = g_strdup_printf("[%s] %s", group, key);
+
+    if (!value)
+        return TRUE;
+    return spm_config_parse_size(what, value, out, error);
+}
+
+static gboolean
+spm_config_get_bool(GKeyFile *kf, const char *group, const char *key,
+                    gboolean *out, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    gboolean v;
+
+    if (!g_key_file_has_key(kf, group, key, NULL))
+        return TRUE;
+    v = g_key_file_get_boolean(kf, group, key, &local);
+    if (local) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "[%s] %s: expected true or false", group, key);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
+void
+spm_host_facts_detect(SpmHostFacts *facts)
+{
+    g_autofree char *cpuinfo = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+        return;
+    lines = g_strsplit(cpuinfo, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        const char *colon = strchr(*l, ':');
+
+        if (!colon)
+            continue;
+        if (g_str_has_prefix(*l, "vendor_id")) {
+            facts->host_cpu_amd = strstr(colon, "AuthenticAMD") != NULL ||
+                                  strstr(colon, "HygonGenuine") != NULL;
+        } else if (g_str_has_prefix(*l, "address sizes")) {
+            guint bits = 0;
+
+            if (sscanf(colon + 1, " %u bits physical", &bits) == 1)
+                facts->host_phys_bits = bits;
+            break; /* the first CPU says it all */
+        }
+    }
+}
+
+SpmConfig *
+spm_config_load(const char *path, GError **error)
+{
+    g_autoptr(SpmConfig) config = g_new0(SpmConfig, 1);
+    const char *file = path ? path : VIRT_SPM_SYSCONFDIR "/virt-spm.conf";
+    g_autoptr(GError) local = NULL;
+    g_autofree char *vendor = NULL;
+
+    spm_plan_policy_init(&config->policy);
+    config->keyfile = g_key_file_new();
+    spm_host_facts_detect(&config->policy.host);
+
+    if (!g_key_file_load_from_file(config->keyfile, file, G_KEY_FILE_NONE, &local)) {
+        if (!path && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return g_steal_pointer(&config);
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "configuration file '%s': %s", file, local->message);
+        return NULL;
+    }
+
+    if (!spm_config_get_size(config->keyfile, "plan", "spm_align", &config->policy.spm_align, error) ||
+        !spm_config_get_size(config->keyfile, "plan", "guard_gap", &config->policy.guard_gap, error) ||
+        !spm_config_get_bool(config->keyfile, "plan", "strict", &config->policy.strict, error) ||
+        !spm_config_get_bool(config->keyfile, "plan", "fixed_max_memory", &config->policy.fixed_max_memory, error))
+        return NULL;
+
+    vendor = g_key_file_get_string(config->keyfile, "host", "cpu_vendor", NULL);
+    if (vendor)
+        config->policy.host.host_cpu_amd = g_ascii_strcasecmp(vendor, "AMD") == 0;
+    if (g_key_file_has_key(config->keyfile, "host", "phys_bits", NULL)) {
+        gint64 bits = g_key_file_get_int64(config->keyfile, "host", "phys_bits", NULL);
+
+        if (bits < 32 || bits > 64) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "[host] phys_bits: '%" G_GINT64_FORMAT "' is not between 32 and 64", bits);
+            return NULL;
+        }
+        config->policy.host.host_phys_bits = bits;
+    }
+    config->uri = g_key_file_get_string(config->keyfile, "daemon", "uri", NULL);
+    return g_steal_pointer(&config);
+}
+
+void
+spm_config_free(SpmConfig *config)
+{
+    if (!config)
+        return;
+    spm_plan_policy_clear(&config->policy);
+    g_free(config->uri);
+    if (config->keyfile)
+        g_key_file_unref(config->keyfile);
+    g_free(config);
+}

@@ -1,0 +1,37 @@
+/*
+ * spm-config.h: virt-spm.conf (GKeyFile) and the host facts the planner needs.
+ *
+ * This is where the I/O that the pure planner must not do happens: reading
+ * the configuration file and /proc/cpuinfo.
+ */
+#pragma once
+
+#include <glib.h>
+#include "spm-plan.h"
+
+#include "spm-build-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    SpmPlanPolicy policy;
+    char *uri;                  /* [daemon] uri; NULL = qemu:///system */
+    GKeyFile *keyfile;          /* the whole file, for the daemon's own keys */
+} SpmConfig;
+
+/*
+ * Load @path (NULL = the installed file; a missing installed file means
+ * defaults, a missing explicit file is an error), then fill the host facts
+ * from this machine unless the file overrides them.
+ */
+SpmConfig *spm_config_load(const char *path, GError **error);
+void spm_config_free(SpmConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmConfig, spm_config_free)
+
+/* "1GiB", "2048KiB", "2097152": a size with an optional libvirt unit suffix. */
+gboolean spm_config_parse_size(const char *what, const char *value, guint64 *bytes, GError **error);
+
+/* Fill @facts from /proc/cpuinfo of this host (vendor, address sizes). */
+void spm_host_facts_detect(SpmHostFacts *facts);
+
+G_END_DECLS
