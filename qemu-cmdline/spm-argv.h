@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * a property.  @stand_in_driver, when not NULL, replaces "spm-memory" (the
  * tests use "pc-dimm" on a QEMU without the device).
  */
-GStrv spm_argv_build(const SpmPlan *plan, const char *stand_in_driver);
+GStrv spm_argv_build(const SpmPlan *plan, const char *stand_in_driver, GError **error);
 
 /* Double every comma, QEMU's escape inside a key=value option value. */
 char *spm_qemu_opt_quote(const char *value);
