@@ -98,14 +98,28 @@ spm_json_add_u64(JsonBuilder *b, const char *key, guint64 value)
     }
 }
 
+/*
+ * Strings from the plan come from XML and are UTF-8; should one not be,
+ * it is repaired (U+FFFD) rather than emitted as invalid JSON or measured
+ * past its end.
+ */
+static char *
+spm_format_utf8(const char *value)
+{
+    return g_utf8_make_valid(value, -1);
+}
+
 static void
 spm_json_add_str(JsonBuilder *b, const char *key, const char *value)
 {
     json_builder_set_member_name(b, key);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
+    if (value) {
+        g_autofree char *valid = spm_format_utf8(value);
+
+        json_builder_add_string_value(b, valid);
+    } else {
         json_builder_add_null_value(b);
+    }
 }
 
 static void
@@ -205,8 +219,11 @@ spm_plan_to_json(const SpmPlan *plan, gboolean pretty)
 
     json_builder_set_member_name(b, "warnings");
     json_builder_begin_array(b);
-    for (guint i = 0; plan->warnings && i < plan->warnings->len; i++)
-        json_builder_add_string_value(b, g_ptr_array_index(plan->warnings, i));
+    for (guint i = 0; plan->warnings && i < plan->warnings->len; i++) {
+        g_autofree char *valid = spm_format_utf8(g_ptr_array_index(plan->warnings, i));
+
+        json_builder_add_string_value(b, valid);
+    }
     json_builder_end_array(b);
 
     json_builder_set_member_name(b, "ram");
@@ -287,7 +304,7 @@ spm_table_devices(GString *out, const SpmPlan *plan)
         const SpmPlannedDevice *dev = g_ptr_array_index(devs, i);
         char **cells = g_new0(char *, COL_LAST + 1);
 
-        cells[COL_ID] = g_strdup(dev->id ? dev->id : "-");
+        cells[COL_ID] = dev->id ? spm_format_utf8(dev->id) : g_strdup("-");
         cells[COL_MODEL] = g_strdup(spm_mem_model_to_string(dev->model));
         cells[COL_NODE] = g_strdup_printf("%u", dev->node);
         cells[COL_ADDRESS] = g_strdup_printf("0x%016" G_GINT64_MODIFIER "x", dev->addr);
@@ -361,9 +378,11 @@ spm_plan_to_table(const SpmPlan *plan)
     }
     g_string_append_c(out, '\n');
 
-    for (guint i = 0; plan->warnings && i < plan->warnings->len; i++)
-        g_string_append_printf(out, "warning: %s\n",
-                               (const char *)g_ptr_array_index(plan->warnings, i));
+    for (guint i = 0; plan->warnings && i < plan->warnings->len; i++) {
+        g_autofree char *valid = spm_format_utf8(g_ptr_array_index(plan->warnings, i));
+
+        g_string_append_printf(out, "warning: %s\n", valid);
+    }
 
     return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -363,6 +363,46 @@ test_table_wide(void)
     g_assert_null(lines[8]);
 }
 
+/* "ünïcöde": 7 characters, 10 bytes */
+#define UNICODE_ID "\xc3\xbc" "n" "\xc3\xaf" "c" "\xc3\xb6" "de"
+
+/* Non-ASCII ids align by character; invalid UTF-8 is repaired, not copied. */
+static void
+test_utf8(void)
+{
+    g_autoptr(ArgvTestPlan) plan = argv_test_plan_new();
+    g_autofree char *table = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) lines = NULL;
+    JsonArray *devs;
+
+    argv_test_plan_add_device(plan, UNICODE_ID, SPM_MEM_MODEL_SPM,
+                              0x100000000, GiB, 1, 0, TRUE);
+    argv_test_plan_add_device(plan, "bad\xff", SPM_MEM_MODEL_SPM,
+                              0x180000000, GiB, 2, 1, TRUE);
+    argv_test_plan_add_warning(plan, "cut \xf0");
+
+    table = spm_plan_to_table(plan);
+    g_assert_true(g_utf8_validate(table, -1, NULL));
+    lines = g_strsplit(table, "\n", -1);
+    g_assert_cmpstr(lines[3], ==, "ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN");
+    g_assert_cmpstr(lines[4], ==, UNICODE_ID "  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB");
+    g_assert_cmpstr(lines[5], ==, "bad\xef\xbf\xbd     spm    2     0x0000000180000000  1 GiB  0x00000001bfffffff  2 MiB");
+    g_assert_cmpstr(lines[8], ==, "warning: cut \xef\xbf\xbd");
+
+    text = spm_plan_to_json(plan, FALSE);
+    g_assert_true(g_utf8_validate(text, -1, NULL));
+    json_parser_load_from_data(parser, text, -1, &err);
+    g_assert_no_error(err);
+    devs = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "devices");
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(devs, 0), "id"),
+                    ==, UNICODE_ID);
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(devs, 1), "id"),
+                    ==, "bad\xef\xbf\xbd");
+}
+
 static void
 test_table_empty(void)
 {
@@ -389,5 +429,6 @@ main(int argc, char **argv)
     g_test_add_func("/plan-format/table", test_table);
     g_test_add_func("/plan-format/table-wide", test_table_wide);
     g_test_add_func("/plan-format/table-empty", test_table_empty);
+    g_test_add_func("/plan-format/utf8", test_utf8);
     return g_test_run();
 }
