@@ -78,9 +78,10 @@ spm_offline_load(SpmOffline *o, const char *file, const SpmGlobalOptions *global
         return FALSE;
     if (!plan)
         return TRUE;
-    if (!spm_domain_validate_schema(o->doc, spm_config_schema_path(), error))
-        return FALSE;
+    /* The parser's messages name the value; the schema is the backstop. */
     if (!(o->def = spm_domain_def_parse(o->doc, error)))
+        return FALSE;
+    if (!spm_domain_validate_schema(o->doc, spm_config_schema_path(), error))
         return FALSE;
     if (!(o->plan = spm_plan_build(o->def, &o->config->policy, error)))
         return FALSE;

@@ -106,8 +106,8 @@ spm_test_plan(const char *path, SpmConfig *config, char **json, char **table,
     g_autoptr(GString) text = g_string_new(NULL);
 
     if (!(doc = spm_xml_read_file(path, error)) ||
-        !spm_domain_validate_schema(doc, g_getenv("SPM_SCHEMA"), error) ||
-        !(def = spm_domain_def_parse(doc, error)))
+        !(def = spm_domain_def_parse(doc, error)) ||
+        !spm_domain_validate_schema(doc, g_getenv("SPM_SCHEMA"), error))
         return FALSE;
     if (!(plan = spm_plan_build(def, &config->policy, error)))
         return FALSE;
