@@ -166,8 +166,9 @@ spm_cmd_convert(int argc, char **argv, const SpmGlobalOptions *global, int *st, 
         if (!spm_convert_reverse(o.doc, error))
             return FALSE;
     } else {
-        if (!spm_domain_validate_schema(o.doc, spm_config_schema_path(), error) ||
-            !spm_convert_forward(o.doc, &o.config->policy, &o.plan, &o.def, error))
+        /* Convert parses first (precise errors); the schema checks the result. */
+        if (!spm_convert_forward(o.doc, &o.config->policy, &o.plan, &o.def, error) ||
+            !spm_domain_validate_schema(o.doc, spm_config_schema_path(), error))
             return FALSE;
         spm_print_warnings(global, o.plan);
     }
