@@ -488,6 +488,127 @@ test_backend_mismatch(void)
     }
 }
 
+/* QEMU's size syntax as the fixtures use it: digits and an optional K/M/G/T. */
+static guint64
+parse_qemu_size(const char *text)
+{
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(text, &end, 10);
+
+    g_assert_true(end != text);
+    switch (*end) {
+    case '\0': return v;
+    case 'K': v <<= 10; break;
+    case 'M': v <<= 20; break;
+    case 'G': v <<= 30; break;
+    case 'T': v <<= 40; break;
+    default: g_assert_not_reached();
+    }
+    g_assert_cmpint(end[1], ==, '\0');
+    return v;
+}
+
+/* Same option: same keys in the same order, same values (sizes by value). */
+static void
+assert_same_option(const char *got, const char *want)
+{
+    g_auto(GStrv) g = parse_qemu_opts(got);
+    g_auto(GStrv) w = parse_qemu_opts(want);
+
+    g_assert_cmpuint(g_strv_length(g), ==, g_strv_length(w));
+    for (guint i = 0; w[i]; i += 2) {
+        g_assert_cmpstr(g[i], ==, w[i]);
+        if (g_str_equal(w[i], "size"))
+            g_assert_cmpuint(parse_qemu_size(g[i + 1]), ==, parse_qemu_size(w[i + 1]));
+        else
+            g_assert_cmpstr(g[i + 1], ==, w[i + 1]);
+    }
+}
+
+typedef struct {
+    const char *fixture;
+    guint nnodes;               /* SPM nodes 1..nnodes */
+    struct {
+        const char *id;
+        const char *memdev;
+        guint64 size;
+        guint node;
+        guint64 addr;           /* 0: QEMU chooses (no addr=) */
+    } devs[2];
+} FixtureCase;
+
+/*
+ * The SPM arguments of the fixtures, which a QEMU 10.2 with the v8
+ * spm-memory device accepted, rebuilt from hand-made plans: same words,
+ * same order (sizes compared by value: the fixtures write "1G").
+ */
+static void
+test_fixture_cmds(void)
+{
+    static const FixtureCase cases[] = {
+        { "single-natural", 1, { { "dev0", "spm0", GiB, 1, 0 } } },
+        { "single-explicit-addr", 1, { { "dev0", "spm0", GiB, 1, 0x200000000 } } },
+        { "two-gap", 2, { { "dev0", "spm0", GiB, 1, 0 },
+                          { "dev1", "spm1", GiB, 2, 0x180000000 } } },
+        { "two-tight", 2, { { "dev0", "spm0", GiB, 1, 0 },
+                            { "dev1", "spm1", 2 * GiB, 2, 0 } } },
+        { "big-ram-above-4g", 1, { { "dev0", "spm0", 8 * GiB, 1, 0 } } },
+    };
+    const char *dir = g_getenv("SPM_FIXTURES_DIR");
+
+    if (!dir || !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        g_test_skip("SPM_FIXTURES_DIR not set or missing");
+        return;
+    }
+    for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+        g_autoptr(ArgvTestPlan) plan = argv_test_plan_new();
+        g_autoptr(GError) err = NULL;
+        g_autofree char *name = g_strconcat(cases[c].fixture, ".cmd", NULL);
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        g_autofree char *text = NULL;
+        g_auto(GStrv) words = NULL;
+        g_auto(GStrv) argv = NULL;
+        guint start = 0;
+        guint nwords;
+
+        g_test_message("%s", cases[c].fixture);
+        g_file_get_contents(path, &text, NULL, &err);
+        g_assert_no_error(err);
+        g_shell_parse_argv(g_strstrip(text), NULL, &words, &err);
+        g_assert_no_error(err);
+        nwords = g_strv_length(words);
+        /* the SPM part starts at the first memory-less -numa node */
+        while (start + 1 < nwords &&
+               !(g_str_equal(words[start], "-numa") && !strstr(words[start + 1], "memdev=")))
+            start++;
+        g_assert_cmpuint(start + 1, <, nwords);
+
+        argv_test_plan_add_node(plan, 0, SPM_NUMA_CELL, GiB);
+        for (guint n = 1; n <= cases[c].nnodes; n++)
+            argv_test_plan_add_node(plan, n, SPM_NUMA_SPM, 0);
+        for (guint d = 0; d < G_N_ELEMENTS(cases[c].devs) && cases[c].devs[d].id; d++) {
+            SpmPlannedDevice *dev;
+
+            dev = argv_test_plan_add_device(plan, cases[c].devs[d].id, SPM_MEM_MODEL_SPM,
+                                            cases[c].devs[d].addr, cases[c].devs[d].size,
+                                            cases[c].devs[d].node, d, TRUE);
+            dev->explicit_addr = cases[c].devs[d].addr != 0;
+            g_free(dev->backend.id);
+            dev->backend.id = g_strdup(cases[c].devs[d].memdev);
+        }
+        argv = spm_argv_build(plan, NULL, &err);
+        g_assert_no_error(err);
+
+        g_assert_cmpuint(g_strv_length(argv), ==, nwords - start);
+        for (guint i = 0; argv[i]; i++) {
+            if (argv[i][0] == '-')
+                g_assert_cmpstr(argv[i], ==, words[start + i]);
+            else
+                assert_same_option(argv[i], words[start + i]);
+        }
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -502,5 +623,6 @@ main(int argc, char **argv)
     g_test_add_func("/argv/injection", test_injection);
     g_test_add_func("/argv/bad-ids", test_bad_ids);
     g_test_add_func("/argv/backend-mismatch", test_backend_mismatch);
+    g_test_add_func("/argv/fixture-cmds", test_fixture_cmds);
     return g_test_run();
 }
