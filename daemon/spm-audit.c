@@ -196,6 +196,7 @@ spm_verdict_new(const char *domain, const char *uuid)
     v->findings = g_ptr_array_new_with_free_func((GDestroyNotify) spm_finding_free);
     v->time = g_get_real_time();
     v->domain_id = -1;
+    v->latency_us = -1;
     return v;
 }
 
@@ -364,6 +365,8 @@ spm_verdict_to_json(const SpmVerdict *v)
     json_builder_add_int_value(b, v->audit_count);
     json_builder_set_member_name(b, "duration_us");
     json_builder_add_int_value(b, v->duration_us);
+    json_builder_set_member_name(b, "latency_us");
+    json_builder_add_int_value(b, v->latency_us);
     json_builder_set_member_name(b, "findings");
     json_builder_begin_array(b);
     for (guint i = 0; i < v->findings->len; i++) {
@@ -443,6 +446,7 @@ spm_verdict_from_json(JsonNode *node, GError **error)
     v->domain_id = spm_obj_int(o, "domain_id", -1);
     v->audit_count = spm_obj_int(o, "audit_count", 0);
     v->duration_us = spm_obj_int(o, "duration_us", 0);
+    v->latency_us = spm_obj_int(o, "latency_us", -1);
     fs = json_object_get_member(o, "findings");
     if (fs && JSON_NODE_HOLDS_ARRAY(fs)) {
         JsonArray *arr = json_node_get_array(fs);

@@ -78,6 +78,7 @@ typedef struct {
     gint64 domain_id;       /* libvirt domain id of the run audited; -1 = unknown */
     guint64 audit_count;    /* audits of this domain so far (daemon state) */
     gint64 duration_us;     /* how long the audit took */
+    gint64 latency_us;      /* from the event that asked for it to the verdict; -1 = none */
 } SpmVerdict;
 
 SpmVerdict *spm_verdict_new(const char *domain, const char *uuid);
