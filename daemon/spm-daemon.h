@@ -59,7 +59,6 @@ struct _SpmDaemon {
 
     /* libvirt (main thread; the connection pointer is thread-safe to use) */
     virConnectPtr conn;
-    int lifecycle_id;
     gboolean connecting;
     guint backoff_ms;
     guint reconnect_source;

@@ -160,6 +160,21 @@ main(int argc, char **argv)
     sd_notify(0, "READY=1");
     spm_daemon_update_status(d);
     g_main_loop_run(d->loop);
-    /* libvirt's threads may still hold the connection: let exit() end them */
+
+    g_socket_service_stop(d->service);
+    g_clear_object(&d->service);
+    if (d->conn) {
+        virConnectUnregisterCloseCallback(d->conn, NULL);
+        virConnectClose(d->conn);
+    }
+    g_queue_clear(&d->queue);
+    g_clear_pointer(&d->domains, g_hash_table_unref);
+    spm_config_free(d->config);
+    g_free(d->uri);
+    g_free(d->state_dir);
+    g_free(d->socket_path);
+    g_free(d->boot_id);
+    g_main_loop_unref(d->loop);
+    /* libvirt's event thread is left to exit() */
     return 0;
 }

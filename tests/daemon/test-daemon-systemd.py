@@ -74,6 +74,25 @@ def check_notify_and_backoff(work):
         assert st["connected"] is False and st["domains"] == [], st
         r = t.run(t.VIRT_SPM, "audit", "some-domain", env=env, check=False)
         assert r.returncode == 1 and "not connected" in r.stderr, r
+        # hostile clients: garbage, a wrong type, an endless line
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(sock)
+        c.sendall(b"\x01garbage\xff\n")
+        assert b'"ok":false' in c.recv(4096)
+        c.sendall(b'{"command": 7}\n')
+        assert b"unknown command" in c.recv(4096)
+        c.sendall(b'{"command":"event","event":"started","uuid":"../../etc/passwd"}\n')
+        assert b'"ok":false' in c.recv(4096)
+        c.sendall(b"[" * 70000)
+        c.settimeout(10)
+        try:
+            assert c.recv(4096) == b"", "an endless request must close the connection"
+        except ConnectionResetError:
+            pass
+        c.close()
+        assert not os.listdir(os.path.join(work, "st1")), "no state file from bad requests"
+        st = json.loads(t.run(t.VIRT_SPM, "status", "--json", env=env).stdout)
+        assert st["connected"] is False, st
         p.terminate()
         assert p.wait(10) == 0
         t.wait_for("STOPPING=1", got(lambda m: "STOPPING=1" in m), 5)
