@@ -923,8 +923,9 @@ spm_domain_def_parse(xmlDocPtr doc, GError **error)
 /* ---- RelaxNG validation of the SPM parts -------------------------------- */
 
 typedef struct {
-    char *first;    /* first error, one line */
-    xmlNodePtr root;  /* root of the copy being validated, for paths */
+    char *first;        /* first error, one line */
+    xmlNodePtr root;    /* root of the copy being validated, for paths */
+    const char *prefix; /* path of the copied element's parent, "" or ".../" */
 } SpmSchemaErrors;
 
 /* Path of @node inside the copied element, e.g. "memory[model='spm']/target". */
@@ -984,18 +985,20 @@ spm_schema_error(void *data, xmlErrorPtr err)
         line = err->line > 0 ? err->line : spm_node_line(errs->root);
     }
     if (line > 0)
-        errs->first = g_strdup_printf("line %ld: %s: does not match the schema: %s",
-                                      line, path, msg);
+        errs->first = g_strdup_printf("line %ld: %s%s: does not match the schema: %s",
+                                      line, errs->prefix, path, msg);
     else
-        errs->first = g_strdup_printf("%s: does not match the schema: %s", path, msg);
+        errs->first = g_strdup_printf("%s%s: does not match the schema: %s",
+                                      errs->prefix, path, msg);
 }
 
 /* Validate a copy of @node, alone in its own document. */
 static gboolean
-spm_schema_validate_node(xmlRelaxNGPtr schema, xmlNodePtr node, GError **error)
+spm_schema_validate_node(xmlRelaxNGPtr schema, xmlNodePtr node, const char *prefix,
+                         GError **error)
 {
     g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
-    SpmSchemaErrors errs = { 0 };
+    SpmSchemaErrors errs = { .prefix = prefix };
     xmlRelaxNGValidCtxtPtr vctxt;
     xmlNodePtr copy;
     int rc;
@@ -1022,8 +1025,8 @@ spm_schema_validate_node(xmlRelaxNGPtr schema, xmlNodePtr node, GError **error)
         if (!errs.first) {
             g_autofree char *path = spm_schema_path_of(node);
 
-            errs.first = g_strdup_printf("line %ld: %s: does not match the schema",
-                                         spm_node_line(node), path);
+            errs.first = g_strdup_printf("line %ld: %s%s: does not match the schema",
+                                         spm_node_line(node), prefix, path);
         }
         g_set_error_literal(error, SPM_ERROR, SPM_ERROR_INVALID, errs.first);
         g_free(errs.first);
@@ -1094,10 +1097,31 @@ spm_domain_validate_schema(xmlDocPtr doc, const char *schema_path, GError **erro
         g_autofree char *model = spm_prop(n, "model");
 
         if (model && g_str_equal(model, "spm"))
-            ok = spm_schema_validate_node(schema, n, error);
+            ok = spm_schema_validate_node(schema, n, "", error);
+    }
+    /*
+     * libxml2 reports a bad element inside an <interleave> only as "Extra
+     * element devices in interleave" at the top: validate each metadata
+     * device on its own first, so errors point into the device.
+     */
+    if (meta) {
+        xmlNodePtr mdevs = spm_child(meta, "devices");
+        g_autofree char *prefix = NULL;
+
+        if (mdevs) {
+            g_autofree char *ppath = spm_schema_path_of(mdevs);
+            const char *rel = ppath;
+
+            /* paths are relative to <domain>, like the parser's */
+            if (g_str_has_prefix(rel, "domain/"))
+                rel += strlen("domain/");
+            prefix = g_strdup_printf("%s/", rel);
+        }
+        for (xmlNodePtr n = spm_child(mdevs, "memory"); ok && n; n = spm_next_same(n))
+            ok = spm_schema_validate_node(schema, n, prefix, error);
     }
     if (ok && meta)
-        ok = spm_schema_validate_node(schema, meta, error);
+        ok = spm_schema_validate_node(schema, meta, "metadata/", error);
 
     xmlRelaxNGFree(schema);
     return ok;
