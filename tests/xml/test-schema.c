@@ -234,6 +234,29 @@ test_metadata(void)
                    "Element arg failed to validate attributes");
     check(bad_version, "line 2: metadata/spm:spm: does not match the schema: "
                        "Invalid attribute version for element spm");
+    /* position: only on converted devices, which remember where they were */
+    static const char position_meta[] =
+        "<domain type='qemu'><name>s</name><metadata>\n"
+        "<spm:spm xmlns:spm='http://virt-spm.org/xmlns/domain/1.0' version='1' standIn='pc-dimm'>"
+        "<spm:devices><spm:memory model='spm' position='4'><spm:target><spm:size>1048576</spm:size>"
+        "<spm:node>1</spm:node></spm:target></spm:memory></spm:devices>"
+        "<spm:original hadMaxMemory='no' memory='144' memoryUnit='GiB' synthesizedCpu='yes'"
+        " createdMetadata='no' createdCommandline='yes' addedQemuNamespace='yes'/>"
+        "</spm:spm></metadata></domain>";
+    static const char position_devices[] =
+        "<domain type='qemu'><name>s</name><devices>\n"
+        "<memory model='spm' position='4'>" T "</memory></devices></domain>";
+    static const char bad_position[] =
+        "<domain type='qemu'><name>s</name><metadata>\n"
+        "<spm:spm xmlns:spm='http://virt-spm.org/xmlns/domain/1.0'><spm:devices>\n"
+        "<spm:memory model='spm' position='-1'><spm:target><spm:size>1048576</spm:size>"
+        "<spm:node>1</spm:node></spm:target></spm:memory></spm:devices></spm:spm></metadata></domain>";
+
+    check(position_meta, NULL);
+    check(position_devices, "line 2: memory[model='spm']: does not match the schema: "
+                            "Invalid attribute position for element memory");
+    check(bad_position, "line 3: metadata/spm:spm/spm:devices/spm:memory[model='spm']: "
+                        "does not match the schema: Invalid attribute position for element memory");
     check(plain_memory, "line 2: metadata/spm:spm: does not match the schema: "
                         "Extra element devices in interleave");
 }
