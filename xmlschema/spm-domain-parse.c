@@ -879,6 +879,12 @@ spm_domain_def_parse(xmlDocPtr doc, GError **error)
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "document has no root element");
         return NULL;
     }
+    if (spm_is_element(root, "domain") && root->ns && !root->ns->prefix) {
+        spm_parse_error(error, SPM_ERROR_INVALID, root, "domain",
+                        "root element is in namespace '%s', expected a libvirt <domain> "
+                        "without namespace", (const char *)root->ns->href);
+        return NULL;
+    }
     if (!spm_is_element(root, "domain") || root->ns) {
         spm_parse_error(error, SPM_ERROR_INVALID, root, (const char *)root->name,
                         "root element is <%s%s%s>, expected a libvirt <domain>",

@@ -558,6 +558,10 @@ test_domain_errors(void)
           "line 1: network: root element is <network>, expected a libvirt <domain>" },
         { "<x:domain xmlns:x='urn:x' type='qemu'><x:name>a</x:name></x:domain>", SPM_ERROR_INVALID,
           "line 1: domain: root element is <x:domain>, expected a libvirt <domain>" },
+        { "<domain xmlns='http://libvirt.org/schemas/domain' type='qemu'><name>a</name></domain>",
+          SPM_ERROR_INVALID,
+          "line 1: domain: root element is in namespace 'http://libvirt.org/schemas/domain', "
+          "expected a libvirt <domain> without namespace" },
         { "<domain><name>a</name></domain>", SPM_ERROR_INVALID,
           "line 1: domain@type: required attribute is missing" },
         { "<domain type='qemu'>\n  <uuid>x</uuid>\n</domain>", SPM_ERROR_INVALID,
@@ -616,6 +620,26 @@ test_domain_errors(void)
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
         assert_refused(cases[i].xml, cases[i].code, cases[i].expected);
+}
+
+/* A well-formed document of something else: one line, from the file. */
+static void
+test_non_domain_file(void)
+{
+    g_autofree char *path = data_path("non-domain.xml");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_file(path, &error);
+    g_autoptr(SpmDomainDef) def = NULL;
+
+    g_assert_no_error(error);
+    def = spm_domain_def_parse(doc, &error);
+    g_assert_null(def);
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==,
+                    "line 1: network: root element is <network>, expected a libvirt <domain>");
+    g_clear_error(&error);
+    g_assert_false(spm_domain_def_parse(NULL, &error));
+    g_assert_cmpstr(error->message, ==, "document has no root element");
 }
 
 /* Errors in the metadata form carry their line in the document too. */
@@ -883,6 +907,7 @@ main(int argc, char **argv)
     g_test_add_func("/xml/domain/machines", test_machines);
     g_test_add_func("/xml/domain/firmware", test_firmware);
     g_test_add_func("/xml/domain/errors", test_domain_errors);
+    g_test_add_func("/xml/domain/non-domain-file", test_non_domain_file);
     g_test_add_func("/xml/domain/metadata-errors", test_metadata_errors);
     g_test_add_func("/xml/domain/device-parse", test_device_parse_direct);
     g_test_add_func("/xml/domain/big-line-numbers", test_big_line_numbers);

@@ -176,11 +176,36 @@ test_predefined_entities(void)
     xmlFree(text);
 }
 
-/* A DOCTYPE without entities or external DTD is harmless: accepted. */
+/* Other DTD declarations could default attributes or namespaces: refused. */
+static void
+test_dtd_declarations(void)
+{
+    static const char attlist_ns[] =
+        "<!DOCTYPE domain [\n<!ATTLIST domain xmlns CDATA \"urn:evil\">\n]>\n<domain/>";
+    static const char attlist_enum[] =
+        "<!DOCTYPE domain [\n<!ATTLIST memory model (spm|dimm) \"spm\">\n]>\n<domain/>";
+    static const char element[] =
+        "<!DOCTYPE domain [\n\n<!ELEMENT domain ANY>\n]>\n<domain/>";
+    static const char notation[] =
+        "<!DOCTYPE domain [<!NOTATION n SYSTEM \"x\">]>\n<domain/>";
+
+    assert_memory_refused(attlist_ns, strlen(attlist_ns),
+                          "mem.xml:2: DOCTYPE declares attribute 'xmlns' of 'domain': "
+                          "DTD declarations are not allowed");
+    assert_memory_refused(attlist_enum, strlen(attlist_enum),
+                          "mem.xml:2: DOCTYPE declares attribute 'model' of 'memory': "
+                          "DTD declarations are not allowed");
+    assert_memory_refused(element, strlen(element),
+                          "mem.xml:3: DOCTYPE declares element 'domain': DTD declarations are not allowed");
+    assert_memory_refused(notation, strlen(notation),
+                          "mem.xml:1: DOCTYPE declares notation 'n': DTD declarations are not allowed");
+}
+
+/* A DOCTYPE without declarations or external DTD is harmless: accepted. */
 static void
 test_bare_doctype(void)
 {
-    static const char xml[] = "<!DOCTYPE domain>\n<domain><name>x</name></domain>";
+    static const char xml[] = "<!DOCTYPE domain [\n<!-- nothing -->\n]>\n<domain><name>x</name></domain>";
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "mem.xml", &error);
 
@@ -286,6 +311,10 @@ test_too_big(void)
     expected = g_strdup_printf("%s: document is more than the limit of 16777216 bytes", path);
     assert_file_refused(path, SPM_ERROR_INVALID, expected);
     g_unlink(path);
+
+    /* an endless file (a device) is cut off too */
+    assert_file_refused("/dev/zero", SPM_ERROR_INVALID,
+                        "/dev/zero: document is more than the limit of 16777216 bytes");
 
     /* exactly at the limit is still read (and parsed) */
     {
@@ -527,6 +556,7 @@ main(int argc, char **argv)
     g_test_add_func("/xml/read/external-dtd", test_external_dtd);
     g_test_add_func("/xml/read/entity-reference", test_entity_reference);
     g_test_add_func("/xml/read/predefined-entities", test_predefined_entities);
+    g_test_add_func("/xml/read/dtd-declarations", test_dtd_declarations);
     g_test_add_func("/xml/read/bare-doctype", test_bare_doctype);
     g_test_add_func("/xml/read/no-network", test_no_network);
     g_test_add_func("/xml/read/too-big", test_too_big);
