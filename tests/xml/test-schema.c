@@ -252,6 +252,21 @@ test_metadata(void)
         "<spm:memory model='spm' position='-1'><spm:target><spm:size>1048576</spm:size>"
         "<spm:node>1</spm:node></spm:target></spm:memory></spm:devices></spm:spm></metadata></domain>";
 
+    /* the namespace declared far above the copied element */
+    static const char ns_on_root[] =
+        "<domain type='qemu' xmlns:v='http://virt-spm.org/xmlns/domain/1.0'><name>s</name>"
+        "<metadata>\n<v:spm version='1'><v:devices><v:memory model='spm'><v:target>"
+        "<v:size>1048576</v:size><v:node>1</v:node></v:target></v:memory></v:devices>"
+        "</v:spm></metadata></domain>";
+    static const char ns_on_root_bad[] =
+        "<domain type='qemu' xmlns:v='http://virt-spm.org/xmlns/domain/1.0'><name>s</name>"
+        "<metadata>\n<v:spm version='1'><v:devices><v:memory model='spm'><v:target>"
+        "<v:size>1048576</v:size></v:target></v:memory></v:devices>"
+        "</v:spm></metadata></domain>";
+
+    check(ns_on_root, NULL);
+    check(ns_on_root_bad, "line 2: metadata/v:spm/v:devices/v:memory[model='spm']/v:target: "
+                          "does not match the schema: Expecting an element node, got nothing");
     check(position_meta, NULL);
     check(position_devices, "line 2: memory[model='spm']: does not match the schema: "
                             "Invalid attribute position for element memory");
