@@ -622,6 +622,64 @@ test_domain_errors(void)
         assert_refused(cases[i].xml, cases[i].code, cases[i].expected);
 }
 
+/* <memoryBacking> and <pcihole64> variants the full example does not show. */
+static void
+test_backing_variants(void)
+{
+    static const struct {
+        const char *body;
+        gboolean hugepages;
+        guint64 hugepage_size;
+        SpmBackingType backing;
+        SpmAccess access;
+        gboolean prealloc;
+        SpmTristate discard;
+        gboolean has_hole;
+        guint64 hole;
+    } cases[] = {
+        { "<memoryBacking><hugepages/></memoryBacking>",
+          TRUE, 0, SPM_BACKING_DEFAULT, SPM_ACCESS_DEFAULT, FALSE, SPM_TRISTATE_ABSENT, FALSE, 0 },
+        { "<memoryBacking><hugepages><page size='1' unit='GiB' nodeset='0'/></hugepages></memoryBacking>",
+          TRUE, 0, SPM_BACKING_DEFAULT, SPM_ACCESS_DEFAULT, FALSE, SPM_TRISTATE_ABSENT, FALSE, 0 },
+        { "<memoryBacking><hugepages><page size='1048576'/><page size='2' unit='M'/></hugepages>"
+          "<source type='file'/><access mode='private'/><allocation mode='ondemand'/></memoryBacking>",
+          TRUE, 1 * GiB, SPM_BACKING_FILE, SPM_ACCESS_PRIVATE, FALSE, SPM_TRISTATE_ABSENT, FALSE, 0 },
+        { "<memoryBacking><source type='anonymous'/><allocation mode='immediate' threads='4'/>"
+          "</memoryBacking>",
+          FALSE, 0, SPM_BACKING_ANONYMOUS, SPM_ACCESS_DEFAULT, TRUE, SPM_TRISTATE_ABSENT, FALSE, 0 },
+        { "<memoryBacking><source/><discard/></memoryBacking>"
+          "<devices><controller type='pci' index='0' model='pci-root'>"
+          "<pcihole64 unit='MiB'>2048</pcihole64></controller></devices>",
+          FALSE, 0, SPM_BACKING_DEFAULT, SPM_ACCESS_DEFAULT, FALSE, SPM_TRISTATE_YES, TRUE, 2 * GiB },
+        { "<devices><controller type='pci' index='0' model='pcie-root'>"
+          "<pcihole64>0</pcihole64></controller>"
+          "<controller type='pci' index='1' model='pcie-root-port'>"
+          "<pcihole64>1</pcihole64></controller></devices>",
+          FALSE, 0, SPM_BACKING_DEFAULT, SPM_ACCESS_DEFAULT, FALSE, SPM_TRISTATE_ABSENT, TRUE, 0 },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = g_strdup_printf("<domain type='qemu'><name>b</name>%s</domain>",
+                                               cases[i].body);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SpmDomainDef) def = parse_string(xml, &error);
+
+        g_assert_no_error(error);
+        g_assert_cmpint(def->hugepages, ==, cases[i].hugepages);
+        g_assert_cmpuint(def->hugepage_size, ==, cases[i].hugepage_size);
+        g_assert_cmpint(def->backing, ==, cases[i].backing);
+        g_assert_cmpint(def->access, ==, cases[i].access);
+        g_assert_cmpint(def->prealloc, ==, cases[i].prealloc);
+        g_assert_cmpint(def->discard, ==, cases[i].discard);
+        g_assert_cmpint(def->has_pcihole64, ==, cases[i].has_hole);
+        g_assert_cmpuint(def->pcihole64, ==, cases[i].hole);
+        g_assert_false(def->has_max_memory);
+        g_assert_cmpuint(def->memory, ==, 0);
+        g_assert_cmpuint(def->cells->len, ==, 0);
+        g_assert_cmpuint(def->mems->len, ==, 0);
+    }
+}
+
 /* A well-formed document of something else: one line, from the file. */
 static void
 test_non_domain_file(void)
@@ -906,6 +964,7 @@ main(int argc, char **argv)
     g_test_add_func("/xml/domain/converted", test_converted);
     g_test_add_func("/xml/domain/machines", test_machines);
     g_test_add_func("/xml/domain/firmware", test_firmware);
+    g_test_add_func("/xml/domain/backing-variants", test_backing_variants);
     g_test_add_func("/xml/domain/errors", test_domain_errors);
     g_test_add_func("/xml/domain/non-domain-file", test_non_domain_file);
     g_test_add_func("/xml/domain/metadata-errors", test_metadata_errors);
