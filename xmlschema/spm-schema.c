@@ -92,6 +92,7 @@ spm_schema_validate_node(xmlRelaxNGPtr schema, xmlNodePtr node, const char *pref
 {
     g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
     SpmSchemaErrors errs = { .prefix = prefix };
+    SpmXmlErrorGuard guard;
     xmlRelaxNGValidCtxtPtr vctxt;
     xmlNodePtr copy;
     int rc;
@@ -111,7 +112,9 @@ spm_schema_validate_node(xmlRelaxNGPtr schema, xmlNodePtr node, const char *pref
         return FALSE;
     }
     xmlRelaxNGSetValidStructuredErrors(vctxt, spm_schema_error, &errs);
+    spm_xml_error_guard_push(&guard, NULL, NULL);
     rc = xmlRelaxNGValidateDoc(vctxt, doc);
+    spm_xml_error_guard_pop(&guard);
     xmlRelaxNGFreeValidCtxt(vctxt);
 
     if (rc != 0) {
@@ -144,6 +147,7 @@ spm_schema_load(const char *path, GError **error)
     g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *first = NULL;
     xmlRelaxNGParserCtxtPtr pctxt;
+    SpmXmlErrorGuard guard;
     xmlRelaxNGPtr schema;
 
     /* Read the schema with the hardened reader too: no network, no noise. */
@@ -157,7 +161,9 @@ spm_schema_load(const char *path, GError **error)
         return NULL;
     }
     xmlRelaxNGSetParserStructuredErrors(pctxt, spm_schema_parse_error, &first);
+    spm_xml_error_guard_push(&guard, NULL, NULL);
     schema = xmlRelaxNGParse(pctxt);
+    spm_xml_error_guard_pop(&guard);
     xmlRelaxNGFreeParserCtxt(pctxt);
     if (!schema) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,

@@ -108,3 +108,33 @@ spm_xml_metadata_element(xmlNodePtr root)
     }
     return NULL;
 }
+
+static void
+spm_xml_silent_structured(void *data, xmlErrorPtr err)
+{
+}
+
+static void G_GNUC_PRINTF(2, 3)
+spm_xml_silent_generic(void *data, const char *msg, ...)
+{
+}
+
+void
+spm_xml_error_guard_push(SpmXmlErrorGuard *guard,
+                         xmlStructuredErrorFunc handler,
+                         void *data)
+{
+    guard->old_structured = xmlStructuredError;
+    guard->old_structured_data = xmlStructuredErrorContext;
+    guard->old_generic = xmlGenericError;
+    guard->old_generic_data = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(data, handler ? handler : spm_xml_silent_structured);
+    xmlSetGenericErrorFunc(NULL, spm_xml_silent_generic);
+}
+
+void
+spm_xml_error_guard_pop(SpmXmlErrorGuard *guard)
+{
+    xmlSetStructuredErrorFunc(guard->old_structured_data, guard->old_structured);
+    xmlSetGenericErrorFunc(guard->old_generic_data, guard->old_generic);
+}

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 G_BEGIN_DECLS
 
@@ -38,5 +39,23 @@ char *spm_xml_text_or_null(xmlNodePtr node);
 
 /* <metadata><spm:spm> (namespace SPM_XMLNS, any prefix) of <domain> @root. */
 xmlNodePtr spm_xml_metadata_element(xmlNodePtr root);
+
+/*
+ * libxml2 reports some errors (encoding conversion, I/O) without a parser
+ * context, through per-thread handlers that print to stderr by default.
+ * Between push and pop, the calling thread's handlers are @handler (NULL:
+ * drop them), so nothing is ever printed.
+ */
+typedef struct {
+    xmlStructuredErrorFunc old_structured;
+    void *old_structured_data;
+    xmlGenericErrorFunc old_generic;
+    void *old_generic_data;
+} SpmXmlErrorGuard;
+
+void spm_xml_error_guard_push(SpmXmlErrorGuard *guard,
+                              xmlStructuredErrorFunc handler,
+                              void *data);
+void spm_xml_error_guard_pop(SpmXmlErrorGuard *guard);
 
 G_END_DECLS

@@ -19,6 +19,7 @@
  *    "NAME:LINE: MESSAGE" GError.
  */
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 #include "spm-error.h"
 
 #include <errno.h>
@@ -93,14 +94,22 @@ spm_xml_refuse(void *ctx, const char *fmt, ...)
     xmlStopParser(ctxt);
 }
 
+/* Errors raised with the parser context, and (through the thread's
+ * handler, see spm_xml_error_guard_push) those raised without one, such as
+ * encoding conversion failures: those carry no line, take the parser's. */
 static void
 spm_xml_structured_error(void *ctx, xmlErrorPtr err)
 {
+    xmlParserCtxtPtr ctxt = ctx;
     SpmXmlParseState *st = spm_xml_state(ctx);
+    long line;
 
     if (!err || err->level < XML_ERR_ERROR || st->first_error)
         return;
-    st->first_error = spm_xml_located(st->name, err->line, err->message);
+    line = err->line;
+    if (line <= 0 && ctxt->input)
+        line = ctxt->input->line;
+    st->first_error = spm_xml_located(st->name, line, err->message);
 }
 
 static void
@@ -242,6 +251,7 @@ xmlDocPtr
 spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error)
 {
     SpmXmlParseState st = { .name = name ? name : "(memory)" };
+    SpmXmlErrorGuard guard;
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     g_autofree char *err_msg = NULL;
@@ -292,7 +302,9 @@ spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error
     ctxt->validate = 0;
     ctxt->linenumbers = 1;
 
+    spm_xml_error_guard_push(&guard, spm_xml_structured_error, ctxt);
     xmlParseDocument(ctxt);
+    spm_xml_error_guard_pop(&guard);
 
     if (st.refusal) {
         err_msg = g_steal_pointer(&st.refusal);

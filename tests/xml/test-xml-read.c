@@ -464,6 +464,29 @@ test_garbage(void)
     assert_memory_refused("<?xml version='1.0' encoding='bogus-enc'?><domain/>", 51, NULL);
 }
 
+/* Encoding failures are raised without a parser context: still one line,
+ * still nothing on stderr. */
+static void
+test_bad_encoding(void)
+{
+    static const char iso2022[] =
+        "<?xml version='1.0' encoding='ISO-2022-JP'?>\n<domain>\x1b$B\xff\xfe\x1b(B</domain>\n";
+    static const char sjis[] =
+        "<?xml version='1.0' encoding='SHIFT_JIS'?>\n<domain>\x81\x00\xff</domain>";
+    static const char ebcdic[] = "<?xml version='1.0' encoding='EBCDIC'?><a/>";
+    static const char utf16[] = "<?xml version='1.0' encoding='UTF-16'?>\n<domain/>";
+
+    assert_memory_refused(iso2022, sizeof(iso2022) - 1,
+                          "mem.xml:1: input conversion failed due to input error, "
+                          "bytes 0xFF 0xFE 0x1B 0x28");
+    assert_memory_refused(sjis, sizeof(sjis) - 1,
+                          "mem.xml:1: input conversion failed due to input error, "
+                          "bytes 0x81 0x00 0xFF 0x3C");
+    assert_memory_refused(ebcdic, sizeof(ebcdic) - 1, "mem.xml:1: Unsupported encoding EBCDIC");
+    assert_memory_refused(utf16, sizeof(utf16) - 1,
+                          "mem.xml:1: Document labelled UTF-16 but has UTF-8 content");
+}
+
 static void
 test_missing_file(void)
 {
@@ -567,6 +590,7 @@ main(int argc, char **argv)
     g_test_add_func("/xml/read/malformed", test_malformed);
     g_test_add_func("/xml/read/empty", test_empty);
     g_test_add_func("/xml/read/garbage", test_garbage);
+    g_test_add_func("/xml/read/bad-encoding", test_bad_encoding);
     g_test_add_func("/xml/read/missing-file", test_missing_file);
     g_test_add_func("/xml/format/stable", test_format);
     g_test_add_func("/xml/format/edited", test_format_edited);
