@@ -18,14 +18,14 @@ bench_domain(guint ndev, gboolean with_dimms)
     def->maxphysaddr_bits = 48;
     pt_cell(def, 4 * SPM_GiB);
     pt_cell(def, 4 * SPM_GiB);
-    for (guint i = 0; i < ndev; i++) {
+    for (guint i = 0, nspm = 0; i < ndev; i++) {
         SpmMemDevice *m;
 
         if (with_dimms && i % 4 == 3) {
             pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, i % 2, NULL);
             continue;
         }
-        m = pt_spm(def, SPM_GiB, 2 + i % 100, NULL);
+        m = pt_spm(def, SPM_GiB, 2 + nspm++ % 100, NULL);
         if (i % 10 == 9) {
             m->has_base = TRUE;
             m->base = 0x40000000000 + (guint64)i * 3 * SPM_GiB;
