@@ -424,7 +424,8 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
                        GError **error)
 {
     g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(SpmSpan));
-    guint64 gap = policy->guard_gap;
+    /* even with guard_gap 0 two planned SPM devices must never touch */
+    guint64 gap = MAX(policy->guard_gap, 1);
     SpmFitHint hint = { 0 };
 
     for (guint i = 0; i < devs->len; i++) {

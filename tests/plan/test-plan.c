@@ -578,6 +578,12 @@ test_addresses_policy(void)
     plan = plan_ok(def);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-a")->addr, ==, 0x100000000);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-b")->addr, ==, 0x100000000 + 10 * SPM_MiB);
+    g_clear_pointer(&plan, spm_plan_free);
+
+    /* guard_gap 0 still never packs two SPM devices back to back */
+    policy.guard_gap = 0;
+    plan = plan_ok(def);
+    g_assert_cmphex(spm_plan_find_device(plan, "ua-b")->addr, ==, 0x100000000 + 8 * SPM_MiB);
 }
 
 static void
