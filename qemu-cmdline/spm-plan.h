@@ -41,6 +41,13 @@ typedef struct {
     guint64 guard_gap;          /* free space left after each SPM device; default 1 GiB */
     gboolean strict;            /* one SPM device per node and no RAM on it; default TRUE */
     gboolean fixed_max_memory;  /* never raise <maxMemory>/slots: error instead; default FALSE */
+    /*
+     * Tests on a QEMU without spm-memory: generate this driver ("pc-dimm")
+     * instead.  A key=value pc-dimm takes a slot, so SPM stand-ins get the
+     * highest slots and the plan raises slots to leave libvirt's DIMMs theirs.
+     * NULL in production.  Recorded in the metadata by convert.
+     */
+    char *stand_in_driver;
     SpmHostFacts host;
 } SpmPlanPolicy;
 
