@@ -743,8 +743,8 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
                 spm_plan_warn(plan, "maxMemory slots raised from %u to %u",
                               def->max_memory_slots, slots);
         } else {
-            spm_plan_warn(plan, "maxMemory set to %s with %u slots: memory devices need it",
-                          to, slots);
+            spm_plan_warn(plan, "maxMemory set to %s with %u slot%s: memory devices need it",
+                          to, slots, slots == 1 ? "" : "s");
         }
     }
     return TRUE;

@@ -603,7 +603,7 @@ test_max_memory(void)
     /* span 4 + 1 + 4 = 9 GiB, 1 slot GiB: maxmem - ram >= 8 GiB -> 9 GiB */
     g_assert_cmphex(plan->max_memory, ==, 9 * SPM_GiB);
     g_assert_cmphex(plan->layout.devmem_size, ==, 9 * SPM_GiB);
-    g_assert_true(has_warning(plan, "maxMemory set to 9 GiB with 1 slots"));
+    g_assert_true(has_warning(plan, "maxMemory set to 9 GiB with 1 slot: memory devices need it"));
     g_clear_pointer(&plan, spm_plan_free);
 
     /* too small: raised, with a warning */
