@@ -10,16 +10,14 @@
  * `info memory-devices` over the HMP monitor on stdio, then quits; errors
  * are QEMU's exit message.  Skipped when qemu-system-x86_64 is missing.
  */
-#include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "spm-error.h"
 #include "spm-qemu-layout.h"
 #include "fx-cmdline.h"
+#include "fx-qemu.h"
 
 static const char *const cases[] = {
     /* RAM splits, q35 */
@@ -67,112 +65,22 @@ static const char *const cases[] = {
     "-machine q35 -numa node,nodeid=0 -numa node,nodeid=2 -m 1G",
 };
 
-typedef struct {
-    guint64 below;
-    guint64 above_start;
-    guint64 above;
-    gboolean has_devmem;
-    guint64 devmem_base;
-    guint64 devmem_size;
-    char *error;                /* QEMU's message without its prefixes */
-    GPtrArray *devs;            /* GHashTable * of "key" -> "value", incl. "id" */
-} RealResult;
-
-static void
-real_result_clear(RealResult *r)
-{
-    g_free(r->error);
-    if (r->devs)
-        g_ptr_array_unref(r->devs);
-}
-
-static gboolean
-mtree_range(const char *line, guint64 *lo, guint64 *hi)
-{
-    return sscanf(line, " %" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", lo, hi) == 2;
-}
-
-static void
-parse_output(const char *out, RealResult *r)
-{
-    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
-    GHashTable *cur = NULL;
-    gboolean seen_below = FALSE, seen_above = FALSE, seen_devmem = FALSE;
-
-    r->devs = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
-    for (guint i = 0; lines[i]; i++) {
-        char *l = g_strchomp(lines[i]);
-        const char *p;
-        guint64 lo, hi;
-
-        /* "(qemu) qemu-system-x86_64: msg" or "qemu-system-x86_64: msg" */
-        if ((p = strstr(l, "qemu-system-x86_64: ")) && !strstr(l, ": warning: ")) {
-            p += strlen("qemu-system-x86_64: ");
-            if (g_str_has_prefix(p, "-device ")) {
-                const char *sep = strstr(p, ": ");
-
-                if (sep)
-                    p = sep + 2;
-            }
-            if (!r->error)
-                r->error = g_strdup(p);
-            continue;
-        }
-        if (strstr(l, ": alias ram-below-4g @") && !seen_below && mtree_range(l, &lo, &hi)) {
-            r->below = hi - lo + 1;
-            seen_below = TRUE;
-        } else if (strstr(l, ": alias ram-above-4g @") && !seen_above && mtree_range(l, &lo, &hi)) {
-            r->above_start = lo;
-            r->above = hi - lo + 1;
-            seen_above = TRUE;
-        } else if (g_str_has_suffix(l, "): device-memory") && !seen_devmem &&
-                   mtree_range(l, &lo, &hi)) {
-            r->devmem_base = lo;
-            r->devmem_size = hi - lo + 1;
-            r->has_devmem = seen_devmem = TRUE;
-        } else if (g_str_has_prefix(l, "Memory device [")) {
-            const char *q = strchr(l, '"');
-
-            cur = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-            g_hash_table_insert(cur, g_strdup("id"), q ? g_strndup(q + 1, strlen(q + 1) - 1)
-                                                        : g_strdup(""));
-            g_ptr_array_add(r->devs, cur);
-        } else if (cur && g_str_has_prefix(l, "  ") && (p = strstr(l, ": "))) {
-            g_hash_table_insert(cur, g_strstrip(g_strndup(l, p - l)), g_strdup(p + 2));
-        }
-    }
-}
-
-static guint64
-kv_u64(GHashTable *kv, const char *key)
-{
-    const char *v = g_hash_table_lookup(kv, key);
-
-    if (!v)
-        g_error("info memory-devices: no '%s'", key);
-    return g_ascii_strtoull(v, NULL, 0);
-}
-
 static void
 test_case(gconstpointer data)
 {
-    const char *qemu = g_getenv("SPM_TEST_QEMU") ? g_getenv("SPM_TEST_QEMU") : "qemu-system-x86_64";
-    g_autofree char *qemu_path = g_find_program_in_path(qemu);
+    g_autofree char *qemu = fx_qemu_find();
     g_autofree char *tmpfile = NULL;
     g_autofree char *args = NULL;
     g_autofree char *model_args = NULL;
     g_auto(GStrv) words = NULL;
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GSubprocess) proc = NULL;
     g_autoptr(GError) err = NULL;
-    g_autofree char *out = NULL;
     g_autoptr(FxCmdline) c = NULL;
-    RealResult r = { 0 };
+    FxQemuResult r;
     SpmMachineLayout layout;
     gboolean ok;
     int fd;
 
-    if (!qemu_path) {
+    if (!qemu) {
         g_test_skip("qemu-system-x86_64 not found");
         return;
     }
@@ -184,36 +92,10 @@ test_case(gconstpointer data)
 
         args = g_strjoinv(tmpfile, parts);
     }
-
     words = g_strsplit(args, " ", -1);
-    g_ptr_array_add(argv, qemu_path);
-    for (guint i = 0; words[i]; i++)
-        g_ptr_array_add(argv, words[i]);
-    g_ptr_array_add(argv, (char *)"-accel");
-    g_ptr_array_add(argv, (char *)"tcg");
-    g_ptr_array_add(argv, (char *)"-S");
-    g_ptr_array_add(argv, (char *)"-display");
-    g_ptr_array_add(argv, (char *)"none");
-    g_ptr_array_add(argv, (char *)"-nodefaults");
-    g_ptr_array_add(argv, (char *)"-monitor");
-    g_ptr_array_add(argv, (char *)"stdio");
-    g_ptr_array_add(argv, NULL);
-
-    proc = g_subprocess_newv((const char *const *)argv->pdata,
-                             G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                             G_SUBPROCESS_FLAGS_STDERR_MERGE, &err);
-    g_assert_no_error(err);
-    /* QEMU may exit before reading: a broken pipe on stdin is expected then */
-    if (!g_subprocess_communicate_utf8(proc, "info mtree\ninfo memory-devices\nquit\n",
-                                       NULL, &out, NULL, &err)) {
-        g_assert_true(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE));
-        g_clear_error(&err);
-        g_subprocess_wait(proc, NULL, &err);
-        g_assert_no_error(err);
-    }
-    g_unlink(tmpfile);
     g_test_message("QEMU: %s", args);
-    parse_output(out ? out : "", &r);
+    fx_qemu_run(qemu, (const char *const *)words, &r);
+    g_unlink(tmpfile);
 
     model_args = g_strdup(args);
     c = fx_parse(model_args);
@@ -221,17 +103,17 @@ test_case(gconstpointer data)
 
     if (r.error) {
         g_test_message("QEMU said: %s", r.error);
-        g_assert_cmpint(g_subprocess_get_exit_status(proc), !=, 0);
+        g_assert_cmpint(r.exit_status, !=, 0);
         if (ok)
             g_error("QEMU failed with '%s', the model accepted", r.error);
         g_test_message("model said: %s", err->message);
         if (!g_str_has_suffix(err->message, r.error))
             g_error("model said '%s', QEMU said '%s'", err->message, r.error);
-        real_result_clear(&r);
+        fx_qemu_result_clear(&r);
         return;
     }
     if (!ok)
-        g_error("QEMU accepted, the model said '%s' (QEMU output: %s)", err->message, out);
+        g_error("QEMU accepted, the model said '%s' (QEMU output: %s)", err->message, r.output);
 
     g_assert_cmphex(layout.below_4g, ==, r.below);
     g_assert_cmphex(layout.above_4g, ==, r.above);
@@ -249,23 +131,21 @@ test_case(gconstpointer data)
 
         g_assert_nonnull(d);
         if (g_hash_table_contains(kv, "memaddr")) {
-            g_assert_cmphex(d->placed_addr, ==, kv_u64(kv, "memaddr"));
-            g_assert_cmphex(spm_qemu_dev_region_size(d), ==, kv_u64(kv, "max-size"));
+            g_assert_cmphex(d->placed_addr, ==, fx_qemu_dev_u64(kv, "memaddr"));
+            g_assert_cmphex(spm_qemu_dev_region_size(d), ==, fx_qemu_dev_u64(kv, "max-size"));
         } else {
-            g_assert_cmphex(d->placed_addr, ==, kv_u64(kv, "addr"));
-            g_assert_cmphex(spm_qemu_dev_region_size(d), ==, kv_u64(kv, "size"));
-            g_assert_cmpint(d->placed_slot, ==, (int)kv_u64(kv, "slot"));
+            g_assert_cmphex(d->placed_addr, ==, fx_qemu_dev_u64(kv, "addr"));
+            g_assert_cmphex(spm_qemu_dev_region_size(d), ==, fx_qemu_dev_u64(kv, "size"));
+            g_assert_cmpint(d->placed_slot, ==, (int)fx_qemu_dev_u64(kv, "slot"));
         }
     }
-    real_result_clear(&r);
+    fx_qemu_result_clear(&r);
 }
 
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    /* a QEMU that exits early closes its stdin: do not die of SIGPIPE */
-    signal(SIGPIPE, SIG_IGN);
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *path = g_strdup_printf("/layout/realqemu/%02u", i);
 
