@@ -18,6 +18,14 @@
 
 G_BEGIN_DECLS
 
+/*
+ * libvirt_version from which libvirt skips memory device kinds it does not
+ * know in query-memory-devices instead of failing the start (SPEC.md
+ * section 5: 9.0 fails, 11.3 skips).  First release that skips unknown
+ * kinds: to be confirmed.
+ */
+#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 11003000
+
 /* Facts about the host and the tools, gathered by the caller (I/O). */
 typedef struct {
     gboolean host_cpu_amd;      /* host vendor, for KVM guests and host CPU models */
