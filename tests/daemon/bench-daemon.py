@@ -75,7 +75,7 @@ def main():
         lat = []
         name = "spmb-lat-" + tag
         for i in range(runs):
-            t.virsh("start", name)
+            t.start_domain(name)
             d = daemon.wait_verdict(name, i + 1, 60)
             lat.append(d["latency_us"] / 1000.0)
             t.virsh("destroy", name)

@@ -40,18 +40,17 @@ def main():
             domains.append(name)
 
         daemon.start()
-        st = daemon.status()
-        assert st["connected"] is True, st
+        t.wait_for("connected", lambda: daemon.status()["connected"], 30)
 
         # 1. started while the daemon runs: the STARTED event triggers the audit
-        t.virsh("start", good)
+        t.start_domain(good)
         d = daemon.wait_verdict(good)
         assert d["verdict"] == "match", d
         assert d["findings"] == [], d
         assert d["devices"] >= 1 and d["active"] is True, d
         assert d["latency_us"] >= 0, d
 
-        t.virsh("start", bad)
+        t.start_domain(bad)
         d = daemon.wait_verdict(bad)
         assert d["verdict"] == "mismatch", d
         f = [x for x in d["findings"] if x["device"] == "ua-hbm0" and x["field"] == "addr"]
@@ -102,7 +101,7 @@ def main():
         assert daemon.domain(good)["audit_count"] == before[good] + 2, daemon.domain(good)
         assert daemon.domain(bad)["audit_count"] == before[bad] + 1, daemon.domain(bad)
         new_log = daemon.log_text()[log_before:]
-        assert len(re.findall(r"DOMAIN_NAME=%s SPM_VERDICT" % bad, new_log)) == 1, new_log
+        assert len(re.findall(r"DOMAIN_NAME=%s DOMAIN_UUID=\S+ SPM_VERDICT=" % bad, new_log)) == 1, new_log
         files = sorted(os.listdir(daemon.state))
         assert len([x for x in files if x.endswith(".json")]) == 2, files
 
