@@ -236,6 +236,50 @@ test_peer_normal(void)
     peer_stop(peer);
 }
 
+static void
+opened(GObject *source, GAsyncResult *res, gpointer data)
+{
+    *(GAsyncResult **) data = g_object_ref(res);
+}
+
+static void
+executed(GObject *source, GAsyncResult *res, gpointer data)
+{
+    *(GAsyncResult **) data = g_object_ref(res);
+}
+
+/* The asynchronous API, as the daemon would use it from a main loop. */
+static void
+test_peer_async(void)
+{
+    Peer *peer = peer_start(PEER_NORMAL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GAsyncResult) res = NULL;
+    g_autoptr(GAsyncResult) res2 = NULL;
+    g_autoptr(SpmQmp) qmp = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+
+    spm_qmp_open_async(peer->path, 5000, NULL, opened, &res);
+    while (!res)
+        g_main_context_iteration(NULL, TRUE);
+    qmp = spm_qmp_open_finish(res, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(spm_qmp_get_greeting(qmp));
+    spm_qmp_execute_async(qmp, "query-memory-devices", NULL, 5000, NULL, executed, &res2);
+    while (!res2)
+        g_main_context_iteration(NULL, TRUE);
+    ret = spm_qmp_execute_finish(qmp, res2, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(json_array_get_length(json_node_get_array(ret)), ==, 1);
+    spm_qmp_close(qmp);
+    /* after close, a command fails at once */
+    g_clear_pointer(&ret, json_node_unref);
+    ret = spm_qmp_execute_sync(qmp, "query-memory-devices", NULL, 5000, &error);
+    g_assert_null(ret);
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_QMP);
+    peer_stop(peer);
+}
+
 /* A peer that breaks the protocol: the command fails with @code. */
 static void
 expect_failure(PeerMode mode, gboolean at_open, gint code, const char *needle)
@@ -405,6 +449,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp/client/peer-normal", test_peer_normal);
+    g_test_add_func("/qmp/client/peer-async", test_peer_async);
     g_test_add_func("/qmp/client/peer-wrong-id", test_peer_wrong_id);
     g_test_add_func("/qmp/client/peer-error", test_peer_error);
     g_test_add_func("/qmp/client/peer-huge", test_peer_huge);
