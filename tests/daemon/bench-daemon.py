@@ -119,6 +119,8 @@ def main():
         daemon.kill(signal.SIGTERM)
         with concurrent.futures.ThreadPoolExecutor(par) as ex:
             list(ex.map(lambda nm: (t.virsh("destroy", nm, check=False), t.virsh("undefine", nm, check=False)), defined))
+        t.cleanup_domains("spmb-" + tag)
+        t.cleanup_domains("spmb-lat-" + tag)
 
 
 if __name__ == "__main__":

@@ -213,3 +213,22 @@ class Daemon:
 
     def log_text(self):
         return open(self.log).read()
+
+
+def cleanup_domains(prefix, rounds=30):
+    """Destroy and undefine every domain named PREFIX*, until none is left
+    (libvirtd may be restarted by other tests while we do it)."""
+    for _ in range(rounds):
+        try:
+            wait_for("libvirtd", libvirt_alive_quiet, 60, 0.2)
+        except AssertionError:
+            return
+        p = run("virsh", "-c", URI, "list", "--all", "--name", check=False)
+        if p.returncode != 0:
+            continue
+        names = [n for n in p.stdout.split() if n.startswith(prefix)]
+        if not names:
+            return
+        for n in names:
+            virsh("destroy", n, check=False)
+            virsh("undefine", n, check=False)

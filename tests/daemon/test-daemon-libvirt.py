@@ -133,9 +133,8 @@ def main():
         return 0
     finally:
         daemon.kill(signal.SIGTERM)
-        for n in domains:
-            t.virsh("destroy", n, check=False)
-            t.virsh("undefine", n, check=False)
+        t.cleanup_domains("spmd-good-" + tag)
+        t.cleanup_domains("spmd-bad-" + tag)
         if os.path.exists(daemon.log):
             sys.stderr.write(open(daemon.log).read()[-4000:])
 
