@@ -38,11 +38,79 @@ spm_find_spm_metadata(xmlNodePtr root)
     return NULL;
 }
 
+static xmlNodePtr
+spm_child_element(xmlNodePtr parent, const char *name)
+{
+    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && !c->ns && xmlStrEqual(c->name, BAD_CAST name))
+            return c;
+    }
+    return NULL;
+}
+
+/* The <memory> elements of <devices>, in order. */
+static GPtrArray *
+spm_memory_elements(xmlDocPtr doc)
+{
+    GPtrArray *mems = g_ptr_array_new();
+    xmlNodePtr devices = spm_child_element(doc ? xmlDocGetRootElement(doc) : NULL, "devices");
+
+    for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && !c->ns && xmlStrEqual(c->name, BAD_CAST "memory"))
+            g_ptr_array_add(mems, c);
+    }
+    return mems;
+}
+
+/*
+ * The live XML of a running domain carries what libvirt added at start to
+ * its own memory devices: an alias ("dimm0") and the address QEMU gave it
+ * (<address type='dimm' slot= base=>).  The plan is the one of the
+ * definition as started, so drop both unless the definition has them
+ * (@inactive, the persistent XML; NULL = keep addresses).
+ */
+void
+spm_audit_strip_live_memory(xmlDocPtr live, xmlDocPtr inactive)
+{
+    g_autoptr(GPtrArray) lmems = spm_memory_elements(live);
+    g_autoptr(GPtrArray) imems = inactive ? spm_memory_elements(inactive) : NULL;
+
+    for (guint i = 0; i < lmems->len; i++) {
+        xmlNodePtr mem = lmems->pdata[i];
+        xmlNodePtr imem = imems && i < imems->len ? imems->pdata[i] : NULL;
+        xmlNodePtr alias = spm_child_element(mem, "alias");
+        xmlNodePtr addr = spm_child_element(mem, "address");
+
+        if (alias) {
+            xmlChar *name = xmlGetNoNsProp(alias, BAD_CAST "name");
+
+            if (!name || !g_str_has_prefix((const char *) name, "ua-")) {
+                xmlUnlinkNode(alias);
+                xmlFreeNode(alias);
+            }
+            xmlFree(name);
+        }
+        if (addr && imems && !(imem && spm_child_element(imem, "address"))) {
+            xmlUnlinkNode(addr);
+            xmlFreeNode(addr);
+        }
+    }
+}
+
 SpmAuditPlan *
 spm_audit_plan_from_domain_xml(const char *xml, const SpmPlanPolicy *policy,
                                gboolean *is_spm, GError **error)
 {
+    return spm_audit_plan_from_domain_xmls(xml, NULL, policy, is_spm, error);
+}
+
+SpmAuditPlan *
+spm_audit_plan_from_domain_xmls(const char *xml, const char *inactive_xml,
+                                const SpmPlanPolicy *policy, gboolean *is_spm, GError **error)
+{
     g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "domain XML", error);
+    g_autoptr(xmlDoc) inactive = inactive_xml
+        ? spm_xml_read_memory(inactive_xml, strlen(inactive_xml), "inactive domain XML", NULL) : NULL;
     g_autoptr(SpmPlan) plan = NULL;     /* freed before the def it borrows */
     g_autoptr(SpmDomainDef) def = NULL;
     SpmPlanPolicy effective;
@@ -57,6 +125,7 @@ spm_audit_plan_from_domain_xml(const char *xml, const SpmPlanPolicy *policy,
     if (!meta)
         return NULL;
     *is_spm = TRUE;
+    spm_audit_strip_live_memory(doc, inactive);
 
     /* Re-plan with the stand-in the domain was converted with: only then
      * may its devices show the stand-in's type. */
@@ -97,6 +166,7 @@ spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy, gboolean *is_spm
     g_autoptr(SpmAuditPlan) plan = NULL;
     g_autoptr(GPtrArray) actual = NULL;
     g_autofree char *xml = NULL;
+    g_autofree char *inactive = NULL;
     char *raw;
     SpmVerdict *v;
     unsigned int id = virDomainGetID(dom);
@@ -108,7 +178,12 @@ spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy, gboolean *is_spm
     } else {
         xml = g_strdup(raw);
         free(raw);
-        plan = spm_audit_plan_from_domain_xml(xml, policy, is_spm, &error);
+        /* a transient domain has no inactive XML: keep the live addresses */
+        if ((raw = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
+            inactive = g_strdup(raw);
+            free(raw);
+        }
+        plan = spm_audit_plan_from_domain_xmls(xml, inactive, policy, is_spm, &error);
         if (!*is_spm && !error)
             return NULL;
         if (plan)

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <libvirt/libvirt.h>
+#include <libxml/tree.h>
 
 #include "spm-audit.h"
 #include "spm-plan.h"
@@ -31,6 +32,15 @@ SpmVerdict *spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy,
  * without virt-spm metadata. */
 SpmAuditPlan *spm_audit_plan_from_domain_xml(const char *xml, const SpmPlanPolicy *policy,
                                              gboolean *is_spm, GError **error);
+
+/* The same, with the persistent XML (nullable) telling which addresses of
+ * libvirt's memory devices the definition itself had. */
+SpmAuditPlan *spm_audit_plan_from_domain_xmls(const char *xml, const char *inactive_xml,
+                                              const SpmPlanPolicy *policy,
+                                              gboolean *is_spm, GError **error);
+
+/* Drop from @live's <memory> devices what libvirt added at start. */
+void spm_audit_strip_live_memory(xmlDocPtr live, xmlDocPtr inactive);
 
 /* Devices of @dom by QMP passthrough. */
 GPtrArray *spm_audit_query_libvirt(virDomainPtr dom, GError **error);

@@ -27,13 +27,15 @@ def main():
                 "audit_retry_ms = 300\naudit_attempts = 20\n")
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
     tag = uuid.uuid4().hex[:8]
-    good, bad = "spmd-good-" + tag, "spmd-bad-" + tag
+    good, bad, mixed = "spmd-good-" + tag, "spmd-bad-" + tag, "spmd-mixed-" + tag
+    src_mixed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest-dimm.xml")
     domains = []
     daemon = t.Daemon(work, config)
     try:
         good_xml = t.convert(src, good, config)
         bad_xml, planned = t.move_stand_in(t.convert(src, bad, config), "ua-hbm0", GiB)
-        for name, xml in ((good, good_xml), (bad, bad_xml)):
+        mixed_xml = t.convert(src_mixed, mixed, config)
+        for name, xml in ((good, good_xml), (bad, bad_xml), (mixed, mixed_xml)):
             path = os.path.join(work, name + ".xml")
             open(path, "w").write(xml)
             t.virsh("define", path)
@@ -56,6 +58,13 @@ def main():
         f = [x for x in d["findings"] if x["device"] == "ua-hbm0" and x["field"] == "addr"]
         assert f, d
         assert f[0]["expected"] == hex(planned) and f[0]["actual"] == hex(planned + GiB), f
+        # SPM next to libvirt's own DIMM: the plan covers both (libvirt's DIMM
+        # is a planned device, not an "unplanned" one)
+        t.start_domain(mixed)
+        d = daemon.wait_verdict(mixed)
+        assert d["verdict"] == "match" and d["devices"] == 2, d
+        t.virsh("destroy", mixed)
+
         log = daemon.log_text()
         assert "SPM_VERDICT=mismatch" in log and "SPM_DEVICE=ua-hbm0" in log, log
 
@@ -135,6 +144,7 @@ def main():
         daemon.kill(signal.SIGTERM)
         t.cleanup_domains("spmd-good-" + tag)
         t.cleanup_domains("spmd-bad-" + tag)
+        t.cleanup_domains("spmd-mixed-" + tag)
         if os.path.exists(daemon.log):
             sys.stderr.write(open(daemon.log).read()[-4000:])
 
