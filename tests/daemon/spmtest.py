@@ -180,6 +180,7 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(15)
+        return self.proc.returncode if self.proc else None
 
     def status(self, check=True):
         p = run(VIRT_SPM, "status", "--json", env=self.env, check=check)

@@ -138,6 +138,9 @@ def main():
         # 6. stopped: the verdict stays, the domain shows as stopped
         t.virsh("destroy", good)
         t.wait_for("stopped", lambda: daemon.domain(good)["active"] is False, 30, 0.05)
+        # a clean exit on SIGTERM (and, in a sanitizer build, no report)
+        assert daemon.kill(signal.SIGTERM) == 0
+        assert "Sanitizer" not in daemon.log_text() and "runtime error" not in daemon.log_text()
         print("ok - virt-spmd end to end")
         return 0
     finally:
