@@ -203,9 +203,17 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
             g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE, "audit: expected one DOMAIN (name or UUID)");
             return FALSE;
         }
-        if (!direct && g_file_test(socket_path, G_FILE_TEST_EXISTS))
-            v = spm_audit_via_daemon(argv[1], timeout_ms, error);
-        else
+        if (!direct && g_file_test(socket_path, G_FILE_TEST_EXISTS)) {
+            v = spm_audit_via_daemon(argv[1], timeout_ms, &local);
+            /* a stale socket of a daemon that is gone: audit directly */
+            if (!v && g_str_has_prefix(local->message, "cannot connect to virt-spmd")) {
+                g_clear_error(&local);
+                v = spm_audit_via_libvirt(argv[1], g->connect_uri ? g->connect_uri : config->uri,
+                                          config, error);
+            } else if (!v) {
+                g_propagate_error(error, g_steal_pointer(&local));
+            }
+        } else
             v = spm_audit_via_libvirt(argv[1], g->connect_uri ? g->connect_uri : config->uri,
                                       config, error);
         if (!v)

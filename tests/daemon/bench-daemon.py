@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spmtest as t  # noqa: E402
 
