@@ -110,6 +110,18 @@ spm_emulator_probe_timeout(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/* SPM_EMULATOR_PROBE_TIMEOUT_MS, or $SPM_HOOK_PROBE_TIMEOUT_MS for tests. */
+static guint
+spm_emulator_probe_timeout_ms(void)
+{
+    const char *env = g_getenv("SPM_HOOK_PROBE_TIMEOUT_MS");
+    guint64 ms;
+
+    if (env && g_ascii_string_to_unsigned(env, 10, 1, G_MAXUINT, &ms, NULL))
+        return (guint)ms;
+    return SPM_EMULATOR_PROBE_TIMEOUT_MS;
+}
+
 /* Run EMULATOR -device DRIVER,help and read its answer, within the timeout. */
 static gboolean
 spm_emulator_probe_run(const char *emulator, const char *driver,
@@ -117,7 +129,8 @@ spm_emulator_probe_run(const char *emulator, const char *driver,
 {
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(GMainLoop) loop = g_main_loop_new(context, FALSE);
-    g_autoptr(GSource) timeout = g_timeout_source_new(SPM_EMULATOR_PROBE_TIMEOUT_MS);
+    guint timeout_ms = spm_emulator_probe_timeout_ms();
+    g_autoptr(GSource) timeout = g_timeout_source_new(timeout_ms);
     g_autoptr(GSubprocess) proc = NULL;
     g_autofree char *arg = g_strdup_printf("%s,help", driver);
     g_autofree char *header = g_strdup_printf("%s options:", driver);
@@ -155,7 +168,7 @@ spm_emulator_probe_run(const char *emulator, const char *driver,
         g_free(run.output);
         g_set_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT,
                     "'%s -device %s' gave no answer within %u ms",
-                    emulator, arg, SPM_EMULATOR_PROBE_TIMEOUT_MS);
+                    emulator, arg, timeout_ms);
         return FALSE;
     }
     if (run.error) {

@@ -7,11 +7,6 @@
 #include "spm-error.h"
 #include "spm-xml.h"
 
-#ifndef SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV
-/* TEMPORARY until the planner defines it in spm-plan.h */
-#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 9001000
-#endif
-
 #include <string.h>
 #include <json-glib/json-glib.h>
 #include <libxml/xpath.h>
