@@ -20,9 +20,14 @@ G_BEGIN_DECLS
  * "-numa", "node,nodeid=2", "-device", "spm-memory,...".  Every value is
  * quoted for QEMU's option syntax, so a comma in a path or id can never add
  * a property.  @stand_in_driver, when not NULL, replaces "spm-memory" (the
- * tests use "pc-dimm" on a QEMU without the device).
+ * tests use "pc-dimm" on a QEMU without the device).  Fails with
+ * SPM_ERROR_INVALID on a plan QEMU would reject or misread (an id that is
+ * not a QEMU identifier, a malformed nodemask, a property the backend type
+ * does not have).  An empty plan gives an empty vector, not NULL.
  */
-GStrv spm_argv_build(const SpmPlan *plan, const char *stand_in_driver);
+GStrv spm_argv_build(const SpmPlan *plan,
+                     const char *stand_in_driver,
+                     GError **error);
 
 /* Double every comma, QEMU's escape inside a key=value option value. */
 char *spm_qemu_opt_quote(const char *value);

@@ -1,9 +1,734 @@
-/* spm-convert.c: placeholder, implemented in its own change */
-#include "spm-error.h"
+/*
+ * spm-convert.c: a user's domain XML to the form libvirt accepts, and back.
+ *
+ * The converted document differs from the user's in exactly these ways,
+ * each recorded in <spm:original> so that reverse can undo it:
+ *   - every <memory model='spm'> left <devices> for <metadata><spm:spm>
+ *     (its position among the children of <devices> is kept);
+ *   - <qemu:commandline> got the generated arguments (also listed in
+ *     <spm:argv>, so that the hook can tell when they went stale);
+ *   - <maxMemory> was set or raised, <memory> was set to what libvirt will
+ *     compute (RAM plus libvirt's own memory devices), and a domain without
+ *     NUMA got cell 0.
+ * Everything else is left alone, byte for byte as libxml2 round-trips it.
+ */
 #include "spm-convert.h"
-gboolean spm_convert_forward(xmlDocPtr doc, const SpmPlanPolicy *policy, SpmPlan **plan_out, SpmDomainDef **def_out, GError **error)
-{ g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED, "not implemented"); return FALSE; }
-gboolean spm_convert_reverse(xmlDocPtr doc, GError **error)
-{ g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED, "not implemented"); return FALSE; }
-gboolean spm_convert_check_current(xmlDocPtr doc, const SpmPlanPolicy *policy, gboolean *has_spm, GError **error)
-{ g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED, "not implemented"); return FALSE; }
+
+#include <string.h>
+
+#include "spm-argv.h"
+#include "spm-domain-parse.h"
+#include "spm-error.h"
+#include "spm-xml.h"
+
+#define SPM_META_VERSION "1"
+
+/* ---- small tree helpers ------------------------------------------------ */
+
+static gboolean
+spm_node_is(xmlNodePtr node, const char *name, const char *ns_href)
+{
+    if (!node || node->type != XML_ELEMENT_NODE)
+        return FALSE;
+    if (!xmlStrEqual(node->name, BAD_CAST name))
+        return FALSE;
+    if (!ns_href)
+        return node->ns == NULL;
+    return node->ns && xmlStrEqual(node->ns->href, BAD_CAST ns_href);
+}
+
+static xmlNodePtr
+spm_child(xmlNodePtr parent, const char *name, const char *ns_href)
+{
+    if (!parent)
+        return NULL;
+    for (xmlNodePtr c = parent->children; c; c = c->next) {
+        if (spm_node_is(c, name, ns_href))
+            return c;
+    }
+    return NULL;
+}
+
+static char *
+spm_prop(xmlNodePtr node, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(node, BAD_CAST name);
+    char *ret = v ? g_strdup((const char *)v) : NULL;
+
+    xmlFree(v);
+    return ret;
+}
+
+static char *
+spm_content(xmlNodePtr node)
+{
+    xmlChar *v = xmlNodeGetContent(node);
+    char *ret = g_strdup(v ? (const char *)v : "");
+
+    xmlFree(v);
+    return ret;
+}
+
+/* Set or clear (value NULL) an attribute. */
+static void
+spm_set_prop(xmlNodePtr node, const char *name, const char *value)
+{
+    if (value)
+        xmlSetProp(node, BAD_CAST name, BAD_CAST value);
+    else
+        xmlUnsetProp(node, BAD_CAST name);
+}
+
+static void
+spm_set_prop_u64(xmlNodePtr node, const char *name, guint64 value)
+{
+    g_autofree char *s = g_strdup_printf("%" G_GUINT64_FORMAT, value);
+
+    spm_set_prop(node, name, s);
+}
+
+static void
+spm_unlink_free(xmlNodePtr node)
+{
+    xmlUnlinkNode(node);
+    xmlFreeNode(node);
+}
+
+/* Give @node and every element below it the namespace @ns (NULL: none). */
+static void
+spm_set_ns_recursive(xmlNodePtr node, xmlNsPtr ns)
+{
+    for (xmlNodePtr c = node; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        xmlSetNs(c, ns);
+        spm_set_ns_recursive(c->children, ns);
+    }
+}
+
+/* Element children of @parent before @node. */
+static guint
+spm_element_index(xmlNodePtr parent, xmlNodePtr node)
+{
+    guint i = 0;
+
+    for (xmlNodePtr c = parent->children; c && c != node; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE)
+            i++;
+    }
+    return i;
+}
+
+/* Insert @node as the @index-th element child of @parent (or last). */
+static void
+spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index)
+{
+    guint i = 0;
+
+    for (xmlNodePtr c = parent->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (i++ == index) {
+            xmlAddPrevSibling(c, node);
+            return;
+        }
+    }
+    xmlAddChild(parent, node);
+}
+
+/*
+ * Insert @node into <domain> after the last of the elements libvirt writes
+ * before it (@after, in libvirt's order), or first when none is there.
+ */
+static void
+spm_insert_in_libvirt_order(xmlNodePtr root, xmlNodePtr node, const char *const *after)
+{
+    xmlNodePtr last = NULL;
+
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || c->ns)
+            continue;
+        for (const char *const *a = after; *a; a++) {
+            if (xmlStrEqual(c->name, BAD_CAST *a))
+                last = c;
+        }
+    }
+    if (last)
+        xmlAddNextSibling(last, node);
+    else if (root->children)
+        xmlAddPrevSibling(root->children, node);
+    else
+        xmlAddChild(root, node);
+}
+
+static const char *const spm_before_metadata[] = {
+    "name", "uuid", "genid", "title", "description", NULL
+};
+static const char *const spm_before_max_memory[] = {
+    "name", "uuid", "genid", "title", "description", "metadata", NULL
+};
+
+/* ---- locating virt-spm's own elements ---------------------------------- */
+
+static xmlNodePtr
+spm_find_meta(xmlNodePtr root)
+{
+    return spm_child(spm_child(root, "metadata", NULL), "spm", SPM_XMLNS);
+}
+
+static xmlNodePtr
+spm_find_commandline(xmlNodePtr root)
+{
+    return spm_child(root, "commandline", QEMU_XMLNS);
+}
+
+/* The <qemu:arg value=> values of @cmdline, in order; elements in @nodes. */
+static GPtrArray *
+spm_commandline_args(xmlNodePtr cmdline, GPtrArray *nodes)
+{
+    GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+
+    if (!cmdline)
+        return args;
+    for (xmlNodePtr c = cmdline->children; c; c = c->next) {
+        if (!spm_node_is(c, "arg", QEMU_XMLNS))
+            continue;
+        g_ptr_array_add(args, spm_prop(c, "value"));
+        if (nodes)
+            g_ptr_array_add(nodes, c);
+    }
+    return args;
+}
+
+/* The <spm:argv> of the metadata. */
+static GPtrArray *
+spm_meta_args(xmlNodePtr meta)
+{
+    GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+    xmlNodePtr argv = spm_child(meta, "argv", SPM_XMLNS);
+
+    if (!argv)
+        return args;
+    for (xmlNodePtr c = argv->children; c; c = c->next) {
+        if (spm_node_is(c, "arg", SPM_XMLNS))
+            g_ptr_array_add(args, spm_prop(c, "value"));
+    }
+    return args;
+}
+
+/* Index where @needle starts as a contiguous run in @hay, or -1. */
+static int
+spm_find_run(GPtrArray *hay, GPtrArray *needle)
+{
+    if (needle->len == 0 || needle->len > hay->len)
+        return -1;
+    for (guint i = 0; i + needle->len <= hay->len; i++) {
+        guint j;
+
+        for (j = 0; j < needle->len; j++) {
+            if (g_strcmp0(g_ptr_array_index(hay, i + j), g_ptr_array_index(needle, j)) != 0)
+                break;
+        }
+        if (j == needle->len)
+            return i;
+    }
+    return -1;
+}
+
+/* ---- reverse ------------------------------------------------------------ */
+
+/* Put back an element recorded as attributes NAME, NAME"Unit" of @orig. */
+static void
+spm_restore_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
+                   const char *value_attr, const char *unit_attr,
+                   const char *const *order)
+{
+    g_autofree char *value = spm_prop(orig, value_attr);
+    g_autofree char *unit = spm_prop(orig, unit_attr);
+    xmlNodePtr node = spm_child(root, elem, NULL);
+
+    if (!value) {
+        if (node)
+            spm_unlink_free(node);
+        return;
+    }
+    if (!node) {
+        node = xmlNewDocNode(root->doc, NULL, BAD_CAST elem, NULL);
+        spm_insert_in_libvirt_order(root, node, order);
+    }
+    xmlNodeSetContent(node, BAD_CAST value);
+    spm_set_prop(node, "unit", unit);
+}
+
+static void
+spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
+{
+    g_autofree char *cell = spm_prop(orig, "synthesizedCell");
+    g_autofree char *cpu_made = spm_prop(orig, "synthesizedCpu");
+    xmlNodePtr cpu = spm_child(root, "cpu", NULL);
+    xmlNodePtr numa = spm_child(cpu, "numa", NULL);
+
+    if (g_strcmp0(cell, "yes") != 0 || !numa)
+        return;
+    for (xmlNodePtr c = numa->children; c; c = c->next) {
+        g_autofree char *id = NULL;
+
+        if (!spm_node_is(c, "cell", NULL))
+            continue;
+        id = spm_prop(c, "id");
+        if (g_strcmp0(id, "0") == 0) {
+            spm_unlink_free(c);
+            break;
+        }
+    }
+    if (!spm_child(numa, "cell", NULL))
+        spm_unlink_free(numa);
+    if (g_strcmp0(cpu_made, "yes") == 0 && cpu->children == NULL && cpu->properties == NULL)
+        spm_unlink_free(cpu);
+}
+
+static void
+spm_reverse_commandline(xmlNodePtr root, xmlNodePtr meta, xmlNodePtr orig)
+{
+    xmlNodePtr cmdline = spm_find_commandline(root);
+    g_autoptr(GPtrArray) nodes = g_ptr_array_new();
+    g_autoptr(GPtrArray) have = spm_commandline_args(cmdline, nodes);
+    g_autoptr(GPtrArray) ours = spm_meta_args(meta);
+    g_autofree char *created = spm_prop(orig, "createdCommandline");
+    g_autofree char *added_ns = spm_prop(orig, "addedQemuNamespace");
+    int start;
+
+    if (!cmdline)
+        return;
+    start = spm_find_run(have, ours);
+    if (start >= 0) {
+        for (guint i = 0; i < ours->len; i++)
+            spm_unlink_free(g_ptr_array_index(nodes, start + i));
+    } else {
+        /*
+         * Edited by hand (stale): take out every flag/value pair that is
+         * still ours, leave whatever the user added.
+         */
+        for (guint i = 0; i + 1 < ours->len; i += 2) {
+            for (guint j = 0; j + 1 < have->len; j++) {
+                if (g_ptr_array_index(nodes, j) &&
+                    g_strcmp0(g_ptr_array_index(have, j), g_ptr_array_index(ours, i)) == 0 &&
+                    g_strcmp0(g_ptr_array_index(have, j + 1), g_ptr_array_index(ours, i + 1)) == 0) {
+                    spm_unlink_free(g_ptr_array_index(nodes, j));
+                    spm_unlink_free(g_ptr_array_index(nodes, j + 1));
+                    nodes->pdata[j] = nodes->pdata[j + 1] = NULL;
+                    break;
+                }
+            }
+        }
+    }
+
+    if (g_strcmp0(created, "yes") == 0) {
+        gboolean empty = TRUE;
+
+        for (xmlNodePtr c = cmdline->children; c; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE)
+                empty = FALSE;
+        }
+        if (empty)
+            spm_unlink_free(cmdline);
+    }
+    if (g_strcmp0(added_ns, "yes") == 0 && !spm_find_commandline(root)) {
+        /* Drop the xmlns:qemu declaration we added, if nothing uses it. */
+        xmlNsPtr *prev = &root->nsDef;
+
+        for (xmlNsPtr ns = root->nsDef; ns; prev = &ns->next, ns = ns->next) {
+            if (xmlStrEqual(ns->href, BAD_CAST QEMU_XMLNS)) {
+                *prev = ns->next;
+                ns->next = NULL;
+                xmlFreeNs(ns);
+                break;
+            }
+        }
+    }
+}
+
+static gboolean
+spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
+{
+    xmlNodePtr stored = spm_child(meta, "devices", SPM_XMLNS);
+    xmlNodePtr devices = spm_child(root, "devices", NULL);
+
+    if (!stored)
+        return TRUE;
+    if (!devices) {
+        devices = xmlNewDocNode(root->doc, NULL, BAD_CAST "devices", NULL);
+        xmlAddChild(root, devices);
+    }
+    /* Stored in document order with ascending positions: insert in order. */
+    for (xmlNodePtr c = stored->children; c; c = c->next) {
+        g_autofree char *pos = NULL;
+        xmlNodePtr copy;
+        guint64 index = G_MAXUINT;
+
+        if (!spm_node_is(c, "memory", SPM_XMLNS))
+            continue;
+        pos = spm_prop(c, "position");
+        if (pos && !g_ascii_string_to_unsigned(pos, 10, 0, G_MAXUINT, &index, NULL)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "line %ld: metadata spm:memory position '%s' is not a number",
+                        xmlGetLineNo(c), pos);
+            return FALSE;
+        }
+        copy = xmlDocCopyNode(c, root->doc, 1);
+        spm_set_ns_recursive(copy, NULL);
+        xmlUnsetProp(copy, BAD_CAST "position");
+        spm_insert_at_element_index(devices, copy, index);
+    }
+    return TRUE;
+}
+
+/* Reverse @root in place; the caller guarantees @meta is its spm:spm. */
+static gboolean
+spm_reverse_root(xmlNodePtr root, xmlNodePtr meta, GError **error)
+{
+    xmlNodePtr orig = spm_child(meta, "original", SPM_XMLNS);
+    xmlNodePtr metadata = meta->parent;
+    g_autofree char *created_meta = NULL;
+
+    if (!spm_reverse_devices(root, meta, error))
+        return FALSE;
+
+    if (orig) {
+        g_autofree char *had_max = spm_prop(orig, "hadMaxMemory");
+
+        spm_reverse_commandline(root, meta, orig);
+        spm_reverse_numa(root, orig);
+        if (g_strcmp0(had_max, "yes") == 0 || g_strcmp0(had_max, "no") == 0) {
+            g_autofree char *slots = spm_prop(orig, "maxMemorySlots");
+
+            spm_restore_scaled(root, orig, "maxMemory", "maxMemory", "maxMemoryUnit",
+                               spm_before_max_memory);
+            if (spm_child(root, "maxMemory", NULL))
+                spm_set_prop(spm_child(root, "maxMemory", NULL), "slots", slots);
+        }
+        if (xmlHasProp(orig, BAD_CAST "memory"))
+            spm_restore_scaled(root, orig, "memory", "memory", "memoryUnit",
+                               spm_before_max_memory);
+        created_meta = spm_prop(orig, "createdMetadata");
+    } else {
+        spm_reverse_commandline(root, meta, meta);
+    }
+
+    spm_unlink_free(meta);
+    if (g_strcmp0(created_meta, "yes") == 0 && !xmlFirstElementChild(metadata))
+        spm_unlink_free(metadata);
+    return TRUE;
+}
+
+gboolean
+spm_convert_reverse(xmlDocPtr doc, GError **error)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr meta = root ? spm_find_meta(root) : NULL;
+    g_autoptr(xmlDoc) work = NULL;
+    xmlNodePtr wroot;
+
+    if (!meta)
+        return TRUE;
+
+    /* Work on a copy so that a failure leaves @doc as it was. */
+    work = xmlCopyDoc(doc, 1);
+    wroot = xmlDocGetRootElement(work);
+    if (!spm_reverse_root(wroot, spm_find_meta(wroot), error))
+        return FALSE;
+    xmlUnlinkNode(wroot);
+    xmlFreeNode(xmlDocSetRootElement(doc, wroot));
+    return TRUE;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+static void
+spm_forward_numa(xmlNodePtr root, xmlNodePtr orig, const SpmDomainDef *def, const SpmPlan *plan)
+{
+    xmlNodePtr cpu = spm_child(root, "cpu", NULL);
+    xmlNodePtr numa;
+    xmlNodePtr cell;
+    g_autofree char *cpus = NULL;
+
+    if (!plan->cell_synthesized)
+        return;
+    if (!cpu) {
+        static const char *const before_cpu[] = {
+            "name", "uuid", "genid", "title", "description", "metadata",
+            "maxMemory", "memory", "currentMemory", "blkiotune", "memtune",
+            "memoryBacking", "vcpu", "vcpus", "iothreads", "iothreadids",
+            "cputune", "resource", "sysinfo", "bootloader", "bootloader_args",
+            "os", "idmap", "features", NULL
+        };
+
+        cpu = xmlNewDocNode(root->doc, NULL, BAD_CAST "cpu", NULL);
+        spm_insert_in_libvirt_order(root, cpu, before_cpu);
+        spm_set_prop(orig, "synthesizedCpu", "yes");
+    }
+    numa = spm_child(cpu, "numa", NULL);
+    if (!numa)
+        numa = xmlNewChild(cpu, NULL, BAD_CAST "numa", NULL);
+    cell = xmlNewChild(numa, NULL, BAD_CAST "cell", NULL);
+    spm_set_prop(cell, "id", "0");
+    cpus = def->vcpus > 1 ? g_strdup_printf("0-%u", def->vcpus - 1) : g_strdup("0");
+    spm_set_prop(cell, "cpus", cpus);
+    for (guint i = 0; i < plan->nodes->len; i++) {
+        const SpmPlannedNode *n = &g_array_index(plan->nodes, SpmPlannedNode, i);
+
+        if (n->kind == SPM_NUMA_SYNTHESIZED)
+            spm_set_prop_u64(cell, "memory", n->memory / 1024);
+    }
+    spm_set_prop(cell, "unit", "KiB");
+    spm_set_prop(orig, "synthesizedCell", "yes");
+}
+
+/* Record element @elem of @root as attributes of @orig, then set it. */
+static void
+spm_forward_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
+                   const char *value_attr, const char *unit_attr,
+                   guint64 bytes, const char *const *order)
+{
+    xmlNodePtr node = spm_child(root, elem, NULL);
+
+    if (node) {
+        g_autofree char *value = spm_content(node);
+        g_autofree char *unit = spm_prop(node, "unit");
+
+        spm_set_prop(orig, value_attr, value);
+        spm_set_prop(orig, unit_attr, unit);
+    } else {
+        node = xmlNewDocNode(root->doc, NULL, BAD_CAST elem, NULL);
+        spm_insert_in_libvirt_order(root, node, order);
+    }
+    {
+        g_autofree char *kib = g_strdup_printf("%" G_GUINT64_FORMAT, bytes / 1024);
+
+        xmlNodeSetContent(node, BAD_CAST kib);
+    }
+    spm_set_prop(node, "unit", "KiB");
+}
+
+static void
+spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
+{
+    xmlNodePtr max = spm_child(root, "maxMemory", NULL);
+    guint64 libvirt_total = 0;
+
+    spm_set_prop(orig, "hadMaxMemory", max ? "yes" : "no");
+    if (max) {
+        g_autofree char *slots = spm_prop(max, "slots");
+
+        spm_set_prop(orig, "maxMemorySlots", slots);
+    }
+    spm_forward_scaled(root, orig, "maxMemory", "maxMemory", "maxMemoryUnit",
+                       plan->max_memory, spm_before_max_memory);
+    spm_set_prop_u64(spm_child(root, "maxMemory", NULL), "slots", plan->max_memory_slots);
+
+    /*
+     * libvirt's <memory> is RAM plus its own memory devices; SPM devices are
+     * invisible to libvirt, so they leave the total.
+     */
+    for (guint i = 0; i < plan->nodes->len; i++)
+        libvirt_total += g_array_index(plan->nodes, SpmPlannedNode, i).memory;
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *d = g_ptr_array_index(plan->devices, i);
+
+        if (!d->generated)
+            libvirt_total += d->def ? d->def->size : d->size;
+    }
+    spm_forward_scaled(root, orig, "memory", "memory", "memoryUnit",
+                       libvirt_total, spm_before_max_memory);
+}
+
+static void
+spm_forward_commandline(xmlNodePtr root, xmlNodePtr orig, xmlNodePtr meta, GStrv argv)
+{
+    xmlNsPtr qns = xmlSearchNsByHref(root->doc, root, BAD_CAST QEMU_XMLNS);
+    xmlNodePtr cmdline;
+    xmlNodePtr margv = xmlNewChild(meta, meta->ns, BAD_CAST "argv", NULL);
+
+    if (!qns) {
+        qns = xmlNewNs(root, BAD_CAST QEMU_XMLNS, BAD_CAST QEMU_XMLNS_PREFIX);
+        spm_set_prop(orig, "addedQemuNamespace", "yes");
+    }
+    cmdline = spm_find_commandline(root);
+    if (!cmdline) {
+        cmdline = xmlNewDocNode(root->doc, qns, BAD_CAST "commandline", NULL);
+        xmlAddChild(root, cmdline);
+        spm_set_prop(orig, "createdCommandline", "yes");
+    }
+    for (char **a = argv; a && *a; a++) {
+        xmlNodePtr arg = xmlNewChild(cmdline, qns, BAD_CAST "arg", NULL);
+        xmlNodePtr marg = xmlNewChild(margv, meta->ns, BAD_CAST "arg", NULL);
+
+        spm_set_prop(arg, "value", *a);
+        spm_set_prop(marg, "value", *a);
+    }
+}
+
+/* Move every <devices><memory model='spm'> into @meta's spm:devices. */
+static void
+spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
+{
+    xmlNodePtr devices = spm_child(root, "devices", NULL);
+    xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
+    xmlNodePtr next;
+
+    if (!devices)
+        return;
+    for (xmlNodePtr c = devices->children; c; c = next) {
+        g_autofree char *model = NULL;
+        guint index;
+
+        next = c->next;
+        if (!spm_node_is(c, "memory", NULL))
+            continue;
+        model = spm_prop(c, "model");
+        if (g_strcmp0(model, "spm") != 0)
+            continue;
+        index = spm_element_index(devices, c);
+        xmlUnlinkNode(c);
+        spm_set_ns_recursive(c, meta->ns);
+        spm_set_prop_u64(c, "position", index);
+        xmlAddChild(stored, c);
+    }
+}
+
+static gboolean
+spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
+                 GStrv argv, const char *stand_in)
+{
+    xmlNodePtr metadata = spm_child(root, "metadata", NULL);
+    xmlNodePtr meta;
+    xmlNodePtr orig;
+    xmlNsPtr ns;
+    gboolean created_meta = FALSE;
+
+    if (!metadata) {
+        metadata = xmlNewDocNode(root->doc, NULL, BAD_CAST "metadata", NULL);
+        spm_insert_in_libvirt_order(root, metadata, spm_before_metadata);
+        created_meta = TRUE;
+    }
+    meta = xmlNewChild(metadata, NULL, BAD_CAST "spm", NULL);
+    ns = xmlNewNs(meta, BAD_CAST SPM_XMLNS, BAD_CAST SPM_XMLNS_PREFIX);
+    xmlSetNs(meta, ns);
+    spm_set_prop(meta, "version", SPM_META_VERSION);
+    spm_set_prop(meta, "standIn", stand_in);
+
+    spm_forward_devices(root, meta);
+    orig = xmlNewChild(meta, ns, BAD_CAST "original", NULL);
+    if (created_meta)
+        spm_set_prop(orig, "createdMetadata", "yes");
+    spm_forward_memory(root, orig, plan);
+    spm_forward_numa(root, orig, def, plan);
+    spm_forward_commandline(root, orig, meta, argv);
+    return TRUE;
+}
+
+gboolean
+spm_convert_forward(xmlDocPtr doc,
+                    const SpmPlanPolicy *policy,
+                    SpmPlan **plan_out,
+                    SpmDomainDef **def_out,
+                    GError **error)
+{
+    g_autoptr(xmlDoc) work = NULL;
+    g_autoptr(SpmPlan) plan = NULL;     /* freed before the def it borrows */
+    g_autoptr(SpmDomainDef) def = NULL;
+    g_auto(GStrv) argv = NULL;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr wroot;
+
+    /* The plan borrows the definition: whoever keeps one keeps both. */
+    g_return_val_if_fail(plan_out == NULL || def_out != NULL, FALSE);
+
+    if (!root || !spm_node_is(root, "domain", NULL)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "the document is not a libvirt <domain>");
+        return FALSE;
+    }
+
+    work = xmlCopyDoc(doc, 1);
+    wroot = xmlDocGetRootElement(work);
+    if (spm_find_meta(wroot) &&
+        !spm_reverse_root(wroot, spm_find_meta(wroot), error))
+        return FALSE;
+
+    if (!(def = spm_domain_def_parse(work, error)))
+        return FALSE;
+    if (!(plan = spm_plan_build(def, policy, error)))
+        return FALSE;
+    if (!(argv = spm_argv_build(plan, policy->stand_in_driver, error)))
+        return FALSE;
+
+    if (spm_domain_def_count_model(def, SPM_MEM_MODEL_SPM) > 0 &&
+        !spm_forward_root(wroot, def, plan, argv, policy->stand_in_driver))
+        return FALSE;
+
+    xmlUnlinkNode(wroot);
+    xmlFreeNode(xmlDocSetRootElement(doc, wroot));
+    if (plan_out)
+        *plan_out = g_steal_pointer(&plan);
+    if (def_out)
+        *def_out = g_steal_pointer(&def);
+    return TRUE;
+}
+
+/* ---- staleness ---------------------------------------------------------- */
+
+gboolean
+spm_convert_check_current(xmlDocPtr doc,
+                          const SpmPlanPolicy *policy,
+                          gboolean *has_spm,
+                          GError **error)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr meta = root ? spm_find_meta(root) : NULL;
+    g_autoptr(xmlDoc) fresh = NULL;
+    g_autoptr(GPtrArray) have = NULL;
+    g_autoptr(GPtrArray) recorded = NULL;
+    g_autoptr(GPtrArray) expected = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(SpmDomainDef) def = NULL;
+    SpmPlanPolicy effective = *policy;
+    g_autofree char *stand_in = NULL;
+    int start;
+
+    *has_spm = meta != NULL;
+    if (!meta)
+        return TRUE;
+
+    /* Re-plan from the metadata with the stand-in the domain was made with. */
+    stand_in = spm_prop(meta, "standIn");
+    effective.stand_in_driver = stand_in;
+    fresh = xmlCopyDoc(doc, 1);
+    if (!spm_convert_forward(fresh, &effective, &plan, &def, error))
+        return FALSE;
+
+    have = spm_commandline_args(spm_find_commandline(root), NULL);
+    recorded = spm_meta_args(meta);
+    expected = spm_meta_args(spm_find_meta(xmlDocGetRootElement(fresh)));
+
+    if (spm_find_run(have, recorded) < 0 || recorded->len == 0) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                    "qemu:commandline: the arguments virt-spm generated are missing or were edited; "
+                    "run 'virt-spm edit' or 'virt-spm define' again");
+        return FALSE;
+    }
+    for (guint i = 0; i < MAX(recorded->len, expected->len); i++) {
+        const char *r = i < recorded->len ? g_ptr_array_index(recorded, i) : "(none)";
+        const char *e = i < expected->len ? g_ptr_array_index(expected, i) : "(none)";
+
+        if (g_strcmp0(r, e) != 0) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                        "qemu:commandline: generated argument %u is '%s' but the plan now gives '%s'; "
+                        "run 'virt-spm define' again", i + 1, r, e);
+            return FALSE;
+        }
+    }
+    start = spm_find_run(have, expected);
+    g_assert(start >= 0);
+    return TRUE;
+}

@@ -16,7 +16,10 @@
 
 G_BEGIN_DECLS
 
-/* Convert @doc in place.  On error @doc is left unchanged. */
+/*
+ * Convert @doc in place.  On error @doc is left unchanged.  The plan
+ * borrows the definition, so @plan_out needs @def_out; free the plan first.
+ */
 gboolean spm_convert_forward(xmlDocPtr doc,
                              const SpmPlanPolicy *policy,
                              SpmPlan **plan_out,     /* nullable */

@@ -112,7 +112,17 @@ gboolean spm_qemu_place(const SpmMachineConfig *cfg,
                         guint ndevs,
                         GError **error);
 
-/* The memory region size a device occupies (nvdimm: minus label). */
+/*
+ * QEMU's -numa node checks (numa_complete_configuration()): ids below 128,
+ * no duplicates, no gaps ("numa: Node ID missing: 1").  @node_ids in
+ * command-line order; *nb_numa_nodes (may be NULL) gets highest id + 1.
+ */
+gboolean spm_qemu_numa_check(const guint *node_ids,
+                             guint n_ids,
+                             guint *nb_numa_nodes,
+                             GError **error);
+
+/* The memory region size a device occupies (nvdimm: minus label, aligned down). */
 guint64 spm_qemu_dev_region_size(const SpmQemuMemDev *dev);
 
 G_END_DECLS

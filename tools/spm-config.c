@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <libvirt/libvirt.h>
 
 gboolean
 spm_config_parse_size(const char *what, const char *value, guint64 *bytes, GError **error)
@@ -54,11 +55,44 @@ spm_config_get_bool(GKeyFile *kf, const char *group, const char *key,
     return TRUE;
 }
 
+gboolean
+spm_config_parse_version(const char *str, guint *version)
+{
+    g_auto(GStrv) parts = g_strsplit(str, ".", 4);
+    guint64 v[3] = { 0, 0, 0 };
+    guint n = g_strv_length(parts);
+
+    if (n < 1 || n > 3)
+        return FALSE;
+    for (guint i = 0; i < n; i++) {
+        if (!g_ascii_string_to_unsigned(parts[i], 10, 0, 999, &v[i], NULL))
+            return FALSE;
+    }
+    *version = v[0] * 1000000 + v[1] * 1000 + v[2];
+    return TRUE;
+}
+
+const char *
+spm_config_schema_path(void)
+{
+    const char *env = g_getenv("VIRT_SPM_SCHEMA");
+
+    if (env && *env)
+        return env;
+    if (g_file_test(VIRT_SPM_DATADIR "/schemas/spm.rng", G_FILE_TEST_EXISTS))
+        return VIRT_SPM_DATADIR "/schemas/spm.rng";
+    return VIRT_SPM_SOURCE_ROOT "/xmlschema/spm.rng";
+}
+
 void
 spm_host_facts_detect(SpmHostFacts *facts)
 {
     g_autofree char *cpuinfo = NULL;
     g_auto(GStrv) lines = NULL;
+    unsigned long libvirt_version = 0;
+
+    if (virGetVersion(&libvirt_version, NULL, NULL) == 0)
+        facts->libvirt_version = libvirt_version;
 
     if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
         return;
@@ -81,13 +115,60 @@ spm_host_facts_detect(SpmHostFacts *facts)
     }
 }
 
+gboolean
+spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error)
+{
+    g_autofree char *vendor = NULL;
+
+    if (!spm_config_get_size(kf, "plan", "spm_align", &config->policy.spm_align, error) ||
+        !spm_config_get_size(kf, "plan", "guard_gap", &config->policy.guard_gap, error) ||
+        !spm_config_get_bool(kf, "plan", "strict", &config->policy.strict, error) ||
+        !spm_config_get_bool(kf, "plan", "fixed_max_memory", &config->policy.fixed_max_memory, error))
+        return FALSE;
+
+    vendor = g_key_file_get_string(kf, "host", "cpu_vendor", NULL);
+    if (vendor)
+        config->policy.host.host_cpu_amd = g_ascii_strcasecmp(vendor, "AMD") == 0;
+    if (g_key_file_has_key(kf, "host", "phys_bits", NULL)) {
+        gint64 bits = g_key_file_get_int64(kf, "host", "phys_bits", NULL);
+
+        if (bits < 32 || bits > 64) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "[host] phys_bits: '%" G_GINT64_FORMAT "' is not between 32 and 64", bits);
+            return FALSE;
+        }
+        config->policy.host.host_phys_bits = bits;
+    }
+    {
+        g_autofree char *lv = g_key_file_get_string(kf, "host", "libvirt_version", NULL);
+
+        if (lv && !spm_config_parse_version(lv, &config->policy.host.libvirt_version)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "[host] libvirt_version: '%s' is not a version like 9.0.0", lv);
+            return FALSE;
+        }
+    }
+    {
+        g_autofree char *fw = g_key_file_get_string(kf, "host", "firmware_version", NULL);
+
+        if (fw) {
+            g_free(config->policy.host.firmware_version);
+            config->policy.host.firmware_version = g_steal_pointer(&fw);
+        }
+    }
+    if (g_key_file_has_key(kf, "daemon", "uri", NULL)) {
+        g_free(config->uri);
+        config->uri = g_key_file_get_string(kf, "daemon", "uri", NULL);
+    }
+    return TRUE;
+}
+
 SpmConfig *
 spm_config_load(const char *path, GError **error)
 {
     g_autoptr(SpmConfig) config = g_new0(SpmConfig, 1);
     const char *file = path ? path : VIRT_SPM_SYSCONFDIR "/virt-spm.conf";
     g_autoptr(GError) local = NULL;
-    g_autofree char *vendor = NULL;
 
     spm_plan_policy_init(&config->policy);
     config->keyfile = g_key_file_new();
@@ -101,26 +182,8 @@ spm_config_load(const char *path, GError **error)
         return NULL;
     }
 
-    if (!spm_config_get_size(config->keyfile, "plan", "spm_align", &config->policy.spm_align, error) ||
-        !spm_config_get_size(config->keyfile, "plan", "guard_gap", &config->policy.guard_gap, error) ||
-        !spm_config_get_bool(config->keyfile, "plan", "strict", &config->policy.strict, error) ||
-        !spm_config_get_bool(config->keyfile, "plan", "fixed_max_memory", &config->policy.fixed_max_memory, error))
+    if (!spm_config_apply_keyfile(config, config->keyfile, error))
         return NULL;
-
-    vendor = g_key_file_get_string(config->keyfile, "host", "cpu_vendor", NULL);
-    if (vendor)
-        config->policy.host.host_cpu_amd = g_ascii_strcasecmp(vendor, "AMD") == 0;
-    if (g_key_file_has_key(config->keyfile, "host", "phys_bits", NULL)) {
-        gint64 bits = g_key_file_get_int64(config->keyfile, "host", "phys_bits", NULL);
-
-        if (bits < 32 || bits > 64) {
-            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                        "[host] phys_bits: '%" G_GINT64_FORMAT "' is not between 32 and 64", bits);
-            return NULL;
-        }
-        config->policy.host.host_phys_bits = bits;
-    }
-    config->uri = g_key_file_get_string(config->keyfile, "daemon", "uri", NULL);
     return g_steal_pointer(&config);
 }
 

@@ -28,10 +28,24 @@ SpmConfig *spm_config_load(const char *path, GError **error);
 void spm_config_free(SpmConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmConfig, spm_config_free)
 
+/*
+ * Apply the groups of @kf ([plan], [host], [daemon]) over @config: what the
+ * file sets wins, the rest stays.  Used by load, and by tests that layer a
+ * per-case file over a base one.
+ */
+gboolean spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error);
+
 /* "1GiB", "2048KiB", "2097152": a size with an optional libvirt unit suffix. */
 gboolean spm_config_parse_size(const char *what, const char *value, guint64 *bytes, GError **error);
 
-/* Fill @facts from /proc/cpuinfo of this host (vendor, address sizes). */
+/* Fill @facts from /proc/cpuinfo of this host (vendor, address sizes) and
+ * the libvirt library's version (virGetVersion: no connection needed). */
 void spm_host_facts_detect(SpmHostFacts *facts);
+
+/* "9.0.0" -> 9000000, libvirt's encoding; FALSE if not a version. */
+gboolean spm_config_parse_version(const char *str, guint *version);
+
+/* The RelaxNG schema: $VIRT_SPM_SCHEMA, the installed one, or the source tree's. */
+const char *spm_config_schema_path(void);
 
 G_END_DECLS

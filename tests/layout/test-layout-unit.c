@@ -1,0 +1,461 @@
+/*
+ * test-layout-unit: the QEMU model by hand, for what the fixtures do not
+ * cover (pc machine, RAM splits, slots, AMD relocation, phys-bits,
+ * alignment of hugepage and 4 KiB backends, slots, nvdimm, virtio-mem).
+ */
+#include <string.h>
+
+#include "spm-error.h"
+#include "spm-qemu-layout.h"
+
+#define ROUND_UP_GIB(x) (((x) + SPM_GiB - 1) / SPM_GiB * SPM_GiB)
+
+static SpmMachineConfig
+q35(guint64 ram)
+{
+    SpmMachineConfig c = { 0 };
+
+    c.kind = SPM_MACHINE_Q35;
+    c.ram_size = ram;
+    c.phys_bits = 40;
+    c.acpi = TRUE;
+    c.amd_1tb_hole = TRUE;
+    c.gigabyte_align = TRUE;
+    c.nb_numa_nodes = 4;
+    c.numa_node_has_ram = 1;
+    c.spm_node_checks = TRUE;
+    return c;
+}
+
+static void
+check_split(SpmMachineKind kind, gboolean gb_align, guint64 max_below, guint64 ram,
+            guint64 below, guint64 above)
+{
+    SpmMachineConfig c = q35(ram);
+    SpmMachineLayout l;
+    g_autoptr(GError) err = NULL;
+
+    c.kind = kind;
+    c.gigabyte_align = gb_align;
+    c.max_ram_below_4g = max_below;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(l.below_4g, ==, below);
+    g_assert_cmphex(l.above_4g, ==, above);
+    g_assert_cmphex(l.above_4g_start, ==, 4 * SPM_GiB);
+    g_assert_false(l.has_device_memory);
+    /* no device memory: hole64 right after RAM above 4G */
+    g_assert_cmphex(l.pci_hole64_start, ==, 4 * SPM_GiB + ROUND_UP_GIB(above));
+}
+
+static void
+test_split_q35(void)
+{
+    check_split(SPM_MACHINE_Q35, TRUE, 0, 1 * SPM_GiB, 1 * SPM_GiB, 0);
+    /* 2.75 GiB = 0xB0000000: the big split applies from there */
+    check_split(SPM_MACHINE_Q35, TRUE, 0, 0xB0000000, 2 * SPM_GiB, 768 * SPM_MiB);
+    check_split(SPM_MACHINE_Q35, TRUE, 0, 0xB0000000 - 2 * SPM_MiB, 0xB0000000 - 2 * SPM_MiB, 0);
+    check_split(SPM_MACHINE_Q35, TRUE, 0, 3584 * SPM_MiB, 2 * SPM_GiB, 1536 * SPM_MiB);
+    check_split(SPM_MACHINE_Q35, TRUE, 0, 6 * SPM_GiB, 2 * SPM_GiB, 4 * SPM_GiB);
+    /* max-ram-below-4g clamps */
+    check_split(SPM_MACHINE_Q35, TRUE, 1 * SPM_GiB, 3584 * SPM_MiB, 1 * SPM_GiB, 2560 * SPM_MiB);
+    check_split(SPM_MACHINE_Q35, TRUE, 1 * SPM_GiB, 512 * SPM_MiB, 512 * SPM_MiB, 0);
+}
+
+static void
+test_split_pc(void)
+{
+    check_split(SPM_MACHINE_I440FX, TRUE, 0, 1 * SPM_GiB, 1 * SPM_GiB, 0);
+    check_split(SPM_MACHINE_I440FX, TRUE, 0, 0xB0000000, 0xB0000000, 0);
+    /* 3.5 GiB reaches the 0xE0000000 default: gigabyte-aligned split at 3 GiB */
+    check_split(SPM_MACHINE_I440FX, TRUE, 0, 3584 * SPM_MiB, 3 * SPM_GiB, 512 * SPM_MiB);
+    check_split(SPM_MACHINE_I440FX, TRUE, 0, 6 * SPM_GiB, 3 * SPM_GiB, 3 * SPM_GiB);
+    /* without gigabyte alignment (very old machine types) 3.5 GiB stay below */
+    check_split(SPM_MACHINE_I440FX, FALSE, 0, 6 * SPM_GiB, 3584 * SPM_MiB, 2560 * SPM_MiB);
+    check_split(SPM_MACHINE_I440FX, TRUE, 2 * SPM_GiB, 3 * SPM_GiB, 2 * SPM_GiB, 1 * SPM_GiB);
+}
+
+static void
+test_device_memory_size(void)
+{
+    SpmMachineConfig c = q35(1 * SPM_GiB);
+    SpmMachineLayout l;
+    g_autoptr(GError) err = NULL;
+
+    c.maxmem = 16 * SPM_GiB;
+    c.slots = 4;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_true(l.has_device_memory);
+    g_assert_cmphex(l.devmem_base, ==, 0x100000000);
+    g_assert_cmphex(l.devmem_size, ==, 0x4c0000000);
+    g_assert_cmphex(l.pci_hole64_start, ==, 0x5c0000000);
+    g_assert_cmphex(l.pci_hole64_size, ==, 32 * SPM_GiB);
+    g_assert_cmphex(l.max_used_gpa, ==, 0x5c0000000 + 32 * SPM_GiB - 1);
+
+    /* pc: 2 GiB hole64, base after RAM above 4G rounded up to 1 GiB */
+    c = q35(3584 * SPM_MiB + 4 * SPM_MiB);
+    c.kind = SPM_MACHINE_I440FX;
+    c.maxmem = 8 * SPM_GiB;
+    c.slots = 1;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmphex(l.above_4g, ==, 516 * SPM_MiB);
+    g_assert_cmphex(l.devmem_base, ==, 5 * SPM_GiB);
+    g_assert_cmphex(l.devmem_size, ==, 8 * SPM_GiB - c.ram_size + SPM_GiB);
+    g_assert_cmphex(l.pci_hole64_size, ==, 2 * SPM_GiB);
+    g_assert_cmphex(l.pci_hole64_start, ==, 11 * SPM_GiB);
+
+    /* explicit hole64 */
+    c.pci_hole64_size = 64 * SPM_GiB;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmphex(l.max_used_gpa, ==, 75 * SPM_GiB - 1);
+}
+
+static void
+test_slots_and_maxmem_errors(void)
+{
+    SpmMachineConfig c = q35(1 * SPM_GiB);
+    SpmMachineLayout l;
+    g_autoptr(GError) err = NULL;
+
+    c.maxmem = 300 * SPM_GiB;
+    c.slots = 256;
+    c.phys_bits = 48;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmphex(l.devmem_size, ==, 299 * SPM_GiB + 256 * SPM_GiB);
+
+    c.slots = 257;
+    g_assert_false(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_error(err, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_cmpstr(err->message, ==, "unsupported amount of memory slots: 257");
+    g_clear_error(&err);
+
+    c.slots = 2;
+    c.maxmem = 512 * SPM_MiB;
+    g_assert_false(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmpstr(err->message, ==, "invalid value of maxmem: maximum memory size (0x20000000) "
+                    "must be at least the initial memory size (0x40000000)");
+    g_clear_error(&err);
+
+    c.maxmem = 2 * SPM_GiB + 512;
+    g_assert_false(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmpstr(err->message, ==, "maximum memory size must by aligned to multiple of 4096 bytes");
+    g_clear_error(&err);
+
+    /* maxmem == ram: no device memory, no error */
+    c.maxmem = 1 * SPM_GiB;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_false(l.has_device_memory);
+}
+
+static SpmMachineConfig
+epyc(void)
+{
+    SpmMachineConfig c = q35(2 * SPM_GiB);
+
+    c.cpu_amd = TRUE;
+    c.phys_bits = 48;
+    c.slots = 4;
+    c.maxmem = 1100 * SPM_GiB;
+    return c;
+}
+
+static void
+test_amd_1tb(void)
+{
+    SpmMachineConfig c = epyc();
+    SpmMachineLayout l;
+    g_autoptr(GError) err = NULL;
+
+    /* -cpu EPYC,phys-bits=48 -m 2G,slots=4,maxmem=1100G (observed) */
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_no_error(err);
+    g_assert_true(l.relocated_1tb);
+    g_assert_cmphex(l.above_4g_start, ==, SPM_AMD_ABOVE_1TB);
+    g_assert_cmphex(l.above_4g, ==, 0);
+    g_assert_cmphex(l.devmem_base, ==, 0x10000000000);
+    g_assert_cmphex(l.max_used_gpa, ==, 0x21b7fffffff);
+
+    /* machine types before 7.1 keep it at 4 GiB */
+    c.amd_1tb_hole = FALSE;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_false(l.relocated_1tb);
+    g_assert_cmphex(l.devmem_base, ==, 0x100000000);
+
+    /* Intel vCPUs too */
+    c = epyc();
+    c.cpu_amd = FALSE;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmphex(l.devmem_base, ==, 0x100000000);
+
+    /* just below the HT hole: stays; one more GiB: moves */
+    c = epyc();
+    c.maxmem = 2 * SPM_GiB + (0xFD00000000 - 4 * SPM_GiB - 32 * SPM_GiB) - 4 * SPM_GiB;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmphex(l.max_used_gpa, ==, 0xFD00000000 - 1);
+    g_assert_false(l.relocated_1tb);
+    c.maxmem += SPM_GiB;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_true(l.relocated_1tb);
+    g_assert_cmphex(l.devmem_base, ==, SPM_TiB);
+}
+
+static void
+test_phys_bits_error(void)
+{
+    SpmMachineConfig c = epyc();
+    SpmMachineLayout l;
+    g_autoptr(GError) err = NULL;
+
+    c.phys_bits = 40;
+    g_assert_false(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_error(err, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_cmpstr(err->message, ==,
+                    "Address space limit 0xffffffffff < 0x21b7fffffff phys-bits too low (40)");
+    g_clear_error(&err);
+
+    /* phys_bits 0 = QEMU's default 40 */
+    c.phys_bits = 0;
+    g_assert_false(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_true(g_str_has_suffix(err->message, "phys-bits too low (40)"));
+    g_clear_error(&err);
+
+    c.phys_bits = 42;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmpuint(l.phys_bits, ==, 42);
+}
+
+static SpmQemuMemDev
+dev(SpmQemuDevKind kind, const char *id, const char *memdev, guint64 size, guint64 align, guint node)
+{
+    SpmQemuMemDev d = { 0 };
+
+    d.kind = kind;
+    d.id = id;
+    d.memdev = memdev;
+    d.backend_size = size;
+    d.backend_align = align;
+    d.node = node;
+    d.slot = -1;
+    return d;
+}
+
+static SpmMachineConfig
+small(SpmMachineLayout *l)
+{
+    SpmMachineConfig c = q35(1 * SPM_GiB);
+    g_autoptr(GError) err = NULL;
+
+    c.maxmem = 16 * SPM_GiB;
+    c.slots = 4;
+    g_assert_true(spm_qemu_machine_layout(&c, l, &err));
+    return c;
+}
+
+static void
+test_alignment_backends(void)
+{
+    SpmMachineLayout l;
+    SpmMachineConfig c = small(&l);
+    g_autoptr(GError) err = NULL;
+    SpmQemuMemDev d[4];
+
+    /* 4 KiB (memfd) first, then a 1 GiB hugetlb one: aligned up past it */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 12 * SPM_KiB, 4 * SPM_KiB, 1);
+    d[1] = dev(SPM_QEMU_DEV_SPM, "b", "mb", 1 * SPM_GiB, 1 * SPM_GiB, 2);
+    d[2] = dev(SPM_QEMU_DEV_SPM, "c", "mc", 8 * SPM_KiB, 4 * SPM_KiB, 3);
+    d[3] = dev(SPM_QEMU_DEV_PC_DIMM, "d", "md", 2 * SPM_MiB, 2 * SPM_MiB, 0);
+    g_assert_true(spm_qemu_place(&c, &l, d, 4, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(d[0].placed_addr, ==, 0x100000000);
+    g_assert_cmphex(d[1].placed_addr, ==, 0x140000000);
+    /* first fit: the 4 KiB one goes into the gap after "a" */
+    g_assert_cmphex(d[2].placed_addr, ==, 0x100003000);
+    /* 2 MiB aligned: 0x100005000 rounds up to 0x100200000 */
+    g_assert_cmphex(d[3].placed_addr, ==, 0x100200000);
+    g_assert_cmpint(d[3].placed_slot, ==, 0);
+    g_assert_cmpint(d[0].placed_slot, ==, -1);
+
+    /* hugepage size multiple */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "h", "mh", 1536 * SPM_MiB, 1 * SPM_GiB, 1);
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device h: backend memory size must be multiple of 0x40000000");
+    g_clear_error(&err);
+
+    /* explicit address on 2 MiB pages but not on 1 GiB pages */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "h", "mh", 1 * SPM_GiB, 1 * SPM_GiB, 1);
+    d[0].addr = 0x100200000;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device h: address must be aligned to 0x40000000 bytes");
+    g_clear_error(&err);
+}
+
+static void
+test_dimm_slots_acpi(void)
+{
+    SpmMachineLayout l;
+    SpmMachineConfig c = small(&l);
+    g_autoptr(GError) err = NULL;
+    SpmQemuMemDev d[3];
+
+    /* key=value dimm takes slot 0 first; libvirt's JSON slot=0 is then busy (observed) */
+    d[0] = dev(SPM_QEMU_DEV_PC_DIMM, "dimm0", "m0", 512 * SPM_MiB, 2 * SPM_MiB, 0);
+    d[0].json = TRUE;
+    d[0].slot = 0;
+    d[1] = dev(SPM_QEMU_DEV_PC_DIMM, "cl", "m1", 512 * SPM_MiB, 2 * SPM_MiB, 0);
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device dimm0: slot 0 is busy");
+    g_assert_cmpuint(d[1].order, ==, 0);
+    g_assert_cmpuint(d[0].order, ==, 1);
+    g_assert_cmpint(d[1].placed_slot, ==, 0);
+    g_clear_error(&err);
+
+    /* auto slots: first free */
+    d[0].slot = 2;
+    d[0].json = FALSE;
+    d[2] = dev(SPM_QEMU_DEV_NVDIMM, "nv", "m2", 256 * SPM_MiB + 128 * SPM_KiB, 2 * SPM_MiB, 1);
+    d[2].label_size = 128 * SPM_KiB;
+    g_assert_true(spm_qemu_place(&c, &l, d, 3, &err));
+    g_assert_cmpint(d[0].placed_slot, ==, 2);
+    g_assert_cmpint(d[1].placed_slot, ==, 0);
+    g_assert_cmpint(d[2].placed_slot, ==, 1);
+    g_assert_cmphex(spm_qemu_dev_region_size(&d[2]), ==, 256 * SPM_MiB);
+    g_assert_cmphex(d[2].placed_addr, ==, 0x100000000 + SPM_GiB);
+
+    d[0].slot = 4;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device dimm0: invalid slot number 4, valid range is [0-3]");
+    g_clear_error(&err);
+
+    c.acpi = FALSE;
+    d[0].slot = -1;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device dimm0: memory hotplug is not enabled: "
+                    "missing acpi device or acpi disabled");
+    g_clear_error(&err);
+
+    /* the v8 spm-memory does not go through the PC plug handler: no ACPI check */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "s", "ms", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    g_assert_true(spm_qemu_place(&c, &l, d, 1, &err));
+
+    /* a dimm on a node an SPM device wants */
+    c.acpi = TRUE;
+    d[0] = dev(SPM_QEMU_DEV_PC_DIMM, NULL, "m0", 512 * SPM_MiB, 2 * SPM_MiB, 2);
+    d[0].json = TRUE;
+    d[1] = dev(SPM_QEMU_DEV_SPM, "s", "ms", 1 * SPM_GiB, 2 * SPM_MiB, 2);
+    d[1].addr = 0x100000000;
+    g_assert_true(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmphex(d[0].placed_addr, ==, 0x140000000);
+    /* ...but with the dimm first, the SPM check fires */
+    d[0].json = FALSE;
+    d[1].json = TRUE;
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device s: spm-memory: NUMA node 2 already has another "
+                    "memory device plugged; SPM nodes must be SPM-only");
+    g_clear_error(&err);
+
+    /* unnamed conflict */
+    d[1].addr = 0x100000000 + 256 * SPM_MiB;
+    d[1].node = 3;
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device s: address range conflicts with memory device id='(unnamed)'");
+    g_clear_error(&err);
+
+    /* busy backend for a dimm: realize's own words */
+    d[0] = dev(SPM_QEMU_DEV_PC_DIMM, "x", "m0", 512 * SPM_MiB, 2 * SPM_MiB, 0);
+    d[1] = dev(SPM_QEMU_DEV_PC_DIMM, "y", "m0", 512 * SPM_MiB, 2 * SPM_MiB, 0);
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device y: can't use already busy memdev: m0");
+    g_clear_error(&err);
+}
+
+static void
+test_fragmented_and_virtio_mem(void)
+{
+    SpmMachineLayout l;
+    SpmMachineConfig c = q35(1 * SPM_GiB);
+    g_autoptr(GError) err = NULL;
+    SpmQemuMemDev d[3];
+
+    c.maxmem = 3 * SPM_GiB;
+    c.slots = 0;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+    g_assert_cmphex(l.devmem_size, ==, 2 * SPM_GiB);
+
+    /* 512 MiB at +768 MiB leaves 768 + 768 MiB: a 1 GiB device has no place */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 512 * SPM_MiB, 2 * SPM_MiB, 1);
+    d[0].addr = 0x100000000 + 768 * SPM_MiB;
+    d[1] = dev(SPM_QEMU_DEV_VIRTIO_MEM, "vm", "mv", 1 * SPM_GiB, 2 * SPM_MiB, 0);
+    d[1].block_size = 128 * SPM_MiB;
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device vm: could not find position in guest address "
+                    "space for memory device - memory fragmented due to alignments");
+    g_clear_error(&err);
+
+    /* virtio-mem aligns to its block size */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 2 * SPM_MiB, 2 * SPM_MiB, 1);
+    d[1].backend_size = 256 * SPM_MiB;
+    g_assert_true(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmphex(d[1].placed_addr, ==, 0x100000000 + 128 * SPM_MiB);
+
+    /* the running total, not the address, limits */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    d[1] = dev(SPM_QEMU_DEV_SPM, "b", "mb", 1 * SPM_GiB, 2 * SPM_MiB, 2);
+    d[2] = dev(SPM_QEMU_DEV_SPM, "c", "mc", 2 * SPM_MiB, 2 * SPM_MiB, 3);
+    g_assert_false(spm_qemu_place(&c, &l, d, 3, &err));
+    g_assert_cmpstr(err->message, ==, "-device c: not enough space, currently 0x80000000 in use "
+                    "of total space for memory devices 0x80000000");
+    /* devices before the failing one keep their results */
+    g_assert_cmphex(d[1].placed_addr, ==, 0x140000000);
+}
+
+static void
+test_numa_check(void)
+{
+    g_autoptr(GError) err = NULL;
+    guint ok[] = { 0, 2, 1 };
+    guint gap[] = { 0, 2 };
+    guint dup[] = { 0, 1, 1 };
+    guint big[] = { 128 };
+    guint nb = 0;
+
+    g_assert_true(spm_qemu_numa_check(ok, 3, &nb, &err));
+    g_assert_cmpuint(nb, ==, 3);
+    g_assert_true(spm_qemu_numa_check(NULL, 0, &nb, &err));
+    g_assert_cmpuint(nb, ==, 0);
+    g_assert_false(spm_qemu_numa_check(gap, 2, &nb, &err));
+    g_assert_cmpstr(err->message, ==, "numa: Node ID missing: 1");
+    g_clear_error(&err);
+    g_assert_false(spm_qemu_numa_check(dup, 3, &nb, &err));
+    g_assert_cmpstr(err->message, ==, "Duplicate NUMA nodeid: 1");
+    g_clear_error(&err);
+    g_assert_false(spm_qemu_numa_check(big, 1, &nb, &err));
+    g_assert_cmpstr(err->message, ==, "Max number of NUMA nodes reached: 128");
+}
+
+static void
+test_driver_names(void)
+{
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_SPM), ==, "spm-memory");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_PC_DIMM), ==, "pc-dimm");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_NVDIMM), ==, "nvdimm");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_VIRTIO_MEM), ==, "virtio-mem-pci");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_VIRTIO_PMEM), ==, "virtio-pmem-pci");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/layout/split/q35", test_split_q35);
+    g_test_add_func("/layout/split/pc", test_split_pc);
+    g_test_add_func("/layout/devmem/size", test_device_memory_size);
+    g_test_add_func("/layout/devmem/slots-maxmem-errors", test_slots_and_maxmem_errors);
+    g_test_add_func("/layout/amd/1tb-relocation", test_amd_1tb);
+    g_test_add_func("/layout/phys-bits/error", test_phys_bits_error);
+    g_test_add_func("/layout/place/alignment", test_alignment_backends);
+    g_test_add_func("/layout/place/dimm-slots-acpi", test_dimm_slots_acpi);
+    g_test_add_func("/layout/place/fragmented-virtio-mem", test_fragmented_and_virtio_mem);
+    g_test_add_func("/layout/numa/check", test_numa_check);
+    g_test_add_func("/layout/drivers", test_driver_names);
+    return g_test_run();
+}
