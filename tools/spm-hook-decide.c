@@ -175,11 +175,8 @@ spm_hook_decide_start(xmlDocPtr doc,
     guint libvirt_mems;
 
     if (!spm_convert_check_current(doc, facts->policy, &has_spm, &error)) {
-        spm_hook_refuse(decision,
-                        "refusing to start domain '%s': its generated QEMU arguments do not "
-                        "match its SPM devices (%s); run 'virt-spm edit %s' or define it again "
-                        "with 'virt-spm define'",
-                        name, error->message, name);
+        /* convert's message names the argument and says how to repair it */
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
     if (!has_spm)
