@@ -114,10 +114,12 @@ assert_fails_with(const Run *r, const char *needle, const char *what)
 
 /* ---- domains ---- */
 
+/* spmtest-RUN-N-WHAT: RUN is the parent's pid, so the tear-down finds leftovers */
 static char *
 unique_name(const char *what)
 {
-    return g_strdup_printf("spmtest-%d-%u-%s", (int)getpid(), ++name_counter, what);
+    return g_strdup_printf("spmtest-%s-%d-%u-%s", g_getenv("SPM_LIBVIRT_TEST_RUN"),
+                           (int)getpid(), ++name_counter, what);
 }
 
 static char *
@@ -358,7 +360,7 @@ test_failed_define_keeps_old(void)
     /* a change virt-spm accepts and libvirt's validation rejects */
     g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
     bad = g_string_new(text);
-    g_string_replace(bad, "<size unit='MiB'>128</size>", "<size unit='MiB'>256</size>", 1);
+    g_string_replace(bad, "<size unit='MiB'>128</size>", "<size unit='MiB'>64</size>", 1);
     g_string_replace(bad, "</devices>", "</devices>\n  <on_crash>explode</on_crash>", 1);
     g_assert_true(g_file_set_contents(bad_file, bad->str, -1, NULL));
     virt_spm_define(&redefine, bad_file, TRUE);
@@ -437,13 +439,11 @@ test_edit(void)
     g_assert_cmpstr(same.out, ==, expect);
     g_clear_pointer(&expect, g_free);
 
-    /* the SPM device doubles: 128 MiB = 131072 KiB whatever unit dumpxml chose */
+    /* the SPM device shrinks to 64 MiB, in whichever quoting dumpxml chose */
     g_assert_true(g_file_set_contents(grow,
         "#!/bin/sh\n"
-        "sed -i -e \"s|<size unit='MiB'>128</size>|<size unit='MiB'>256</size>|\" "
-        "-e \"s|<size unit='KiB'>131072</size>|<size unit='KiB'>262144</size>|\" "
-        "-e 's|<size unit=\"KiB\">131072</size>|<size unit=\"KiB\">262144</size>|' "
-        "-e 's|<size unit=\"MiB\">128</size>|<size unit=\"MiB\">256</size>|' \"$1\"\n", -1, NULL));
+        "sed -i -e \"s|<size unit='MiB'>128</size>|<size unit='MiB'>64</size>|\" "
+        "-e 's|<size unit=\"MiB\">128</size>|<size unit=\"MiB\">64</size>|' \"$1\"\n", -1, NULL));
     g_chmod(grow, 0755);
     {
         g_autofree char *env = g_strdup_printf("EDITOR=%s", grow);
@@ -461,7 +461,7 @@ test_edit(void)
         g_autoptr(GPtrArray) spm = spm_devices(d);
 
         g_assert_cmpuint(spm->len, ==, 1);
-        g_assert_cmpuint(((SpmMemDevice *)spm->pdata[0])->size, ==, 256 * 1024 * 1024);
+        g_assert_cmpuint(((SpmMemDevice *)spm->pdata[0])->size, ==, 64 * 1024 * 1024);
     }
 
     /* an edit libvirt rejects, without a terminal: fails, keeps the edit and the domain */
@@ -818,6 +818,11 @@ main(int argc, char **argv)
         g_assert_no_error(error);
         g_chmod(tmpdir, 0755);
         g_setenv("SPM_LIBVIRT_TEST_DIR", tmpdir, TRUE);
+        {
+            g_autofree char *run_id = g_strdup_printf("%d", (int)getpid());
+
+            g_setenv("SPM_LIBVIRT_TEST_RUN", run_id, TRUE);
+        }
     }
     harness_path = g_build_filename(src, "tests", "libvirt", "libvirtd-harness.sh", NULL);
     virt_spm = g_build_filename(build, "tools", "virt-spm", NULL);
@@ -854,6 +859,19 @@ main(int argc, char **argv)
     g_test_set_nonfatal_assertions();
     rc = g_test_run();
 
+    /* domains a failed case left behind */
+    {
+        g_auto(Run) list = { 0 };
+        g_autofree char *prefix = g_strdup_printf("spmtest-%d-", (int)getpid());
+        g_auto(GStrv) names = NULL;
+
+        virsh(&list, ARGV("list", "--all", "--name"));
+        names = g_strsplit(list.out ? list.out : "", "\n", -1);
+        for (char **n = names; *n; n++) {
+            if (g_str_has_prefix(g_strstrip(*n), prefix))
+                cleanup_domain(*n);
+        }
+    }
     /* the hook goes, libvirtd restarts without it */
     if (harness(ARGV("remove", hook_name)) != 0)
         rc = 1;
