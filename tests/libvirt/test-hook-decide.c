@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
 
 #include "spm-convert.h"
 #include "spm-emulator-probe.h"
@@ -388,6 +390,79 @@ test_probe_cache(void)
     g_assert_nonnull(strstr(error->message, "gave no answer within 300 ms"));
 }
 
+/* ---- the installed binaries: events never block libvirt ---- */
+
+/* Run the built hook as libvirt does; return its exit status and wall time. */
+static int
+run_hook(const char *op, const char *subop, const char *xml, const char *socket_path,
+         gint64 *elapsed_us, char **err)
+{
+    g_autofree char *front = g_build_filename(g_getenv("SPM_BUILD_ROOT"), "conf", "virt-spm", NULL);
+    g_autofree char *helper = g_build_filename(g_getenv("SPM_BUILD_ROOT"), "tools",
+                                               "virt-spm-hook-helper", NULL);
+    g_autoptr(GSubprocessLauncher) l =
+        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 t0 = g_get_monotonic_time();
+
+    g_subprocess_launcher_setenv(l, "SPM_HOOK_HELPER", helper, TRUE);
+    g_subprocess_launcher_setenv(l, "VIRT_SPM_CONTROL_SOCKET", socket_path, TRUE);
+    g_subprocess_launcher_setenv(l, "SPM_HOOK_CONFIG", g_getenv("SPM_TEST_HOOK_CONFIG"), TRUE);
+    p = g_subprocess_launcher_spawn(l, &error, front, "spm-hand", op, subop, "-", NULL);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8(p, xml, NULL, NULL, err, &error);
+    g_assert_no_error(error);
+    *elapsed_us = g_get_monotonic_time() - t0;
+    g_assert_true(g_subprocess_get_if_exited(p));
+    return g_subprocess_get_exit_status(p);
+}
+
+static void
+test_binary_events_bounded(void)
+{
+    g_autofree char *xml = read_data("spm-converted.xml");
+    g_autofree char *dir = g_dir_make_tmp("spm-hook-XXXXXX", NULL);
+    g_autofree char *down = g_build_filename(dir, "down.sock", NULL);
+    g_autofree char *hung = g_build_filename(dir, "hung.sock", NULL);
+    g_autoptr(GSocket) listener = NULL;
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *err1 = NULL;
+    g_autofree char *err2 = NULL;
+    g_autofree char *err3 = NULL;
+    g_autofree char *conf = g_build_filename(dir, "virt-spm.conf", NULL);
+    gint64 us = 0;
+
+    g_assert_true(g_file_set_contents(conf, "[plan]\n", -1, NULL));
+    g_setenv("SPM_TEST_HOOK_CONFIG", conf, TRUE);
+
+    /* no daemon: exit 0, nothing said */
+    g_assert_cmpint(run_hook("started", "begin", xml, down, &us, &err1), ==, 0);
+    g_assert_cmpstr(err1, ==, "");
+
+    /* a daemon that accepts and never answers: still exit 0, in bounded time */
+    listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                            &error);
+    g_assert_no_error(error);
+    addr = g_unix_socket_address_new(hung);
+    g_assert_true(g_socket_bind(listener, addr, TRUE, &error));
+    g_assert_true(g_socket_listen(listener, &error));
+    g_assert_cmpint(run_hook("stopped", "end", xml, hung, &us, &err2), ==, 0);
+    g_assert_cmpstr(err2, ==, "");
+    g_test_message("hook with a hung daemon: %.1f ms", us / 1000.0);
+    g_assert_cmpint(us, <, 2 * G_USEC_PER_SEC);
+
+    /* the front end hands SPM domains to the helper: a refusal comes back */
+    g_assert_cmpint(run_hook("migrate", "begin", xml, down, &us, &err3), ==, 1);
+    g_assert_cmpstr(err3, ==, "virt-spm: refusing to migrate domain 'spm-hand': spm-memory is "
+                    "not migratable (its contents cannot move to another host)\n");
+
+    g_unlink(hung);
+    g_unlink(conf);
+    g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -401,6 +476,7 @@ main(int argc, char **argv)
     g_test_add_func("/hook/start/current", test_start_current);
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);
+    g_test_add_func("/hook/binary/events-bounded", test_binary_events_bounded);
     g_test_add_func("/probe/real-qemu", test_probe_real_qemu);
     g_test_add_func("/probe/cache", test_probe_cache);
     return g_test_run();
