@@ -12,11 +12,6 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-/* Device drivers whose query-memory-devices kind every libvirt knows. */
-static const char *const spm_libvirt_known_drivers[] = {
-    "pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-pmem-pci", NULL,
-};
-
 void
 spm_hook_decision_clear(SpmHookDecision *decision)
 {
@@ -31,13 +26,6 @@ gboolean
 spm_hook_xml_mentions_spm(const char *xml, gsize len)
 {
     return memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) != NULL;
-}
-
-char *
-spm_libvirt_version_string(guint version)
-{
-    return g_strdup_printf("%u.%u.%u", version / 1000000,
-                           (version / 1000) % 1000, version % 1000);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
@@ -170,12 +158,17 @@ spm_hook_decide_start(xmlDocPtr doc,
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) drivers = NULL;
     g_autofree char *emulator = NULL;
+    SpmPlanPolicy policy = *facts->policy;
     gboolean has_spm = FALSE;
-    gboolean unknown_kind = FALSE;
-    guint libvirt_mems;
 
-    if (!spm_convert_check_current(doc, facts->policy, &has_spm, &error)) {
-        /* convert's message names the argument and says how to repair it */
+    /*
+     * Re-plan as libvirt will run it: the planner refuses what this libvirt
+     * cannot start (SPM mixed with libvirt's memory devices before
+     * SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV), and convert compares the arguments.
+     * Its messages name the argument or device and say how to repair it.
+     */
+    policy.host.libvirt_version = facts->libvirt_version;
+    if (!spm_convert_check_current(doc, &policy, &has_spm, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
@@ -213,28 +206,6 @@ spm_hook_decide_start(xmlDocPtr doc,
                             name, emulator, driver);
             return;
         }
-        if (!g_strv_contains(spm_libvirt_known_drivers, driver))
-            unknown_kind = TRUE;
-    }
-
-    /*
-     * libvirt runs query-memory-devices when the domain has a memory device
-     * of its own, and before 9.1.0 it fails the start on a kind it does not
-     * know (SPEC.md section 5).
-     */
-    libvirt_mems = spm_hook_xpath_count(ctxt, "/domain/devices/memory");
-    if (unknown_kind && libvirt_mems > 0 && facts->libvirt_version != 0 &&
-        facts->libvirt_version < SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV) {
-        g_autofree char *have = spm_libvirt_version_string(facts->libvirt_version);
-        g_autofree char *need = spm_libvirt_version_string(SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV);
-
-        spm_hook_refuse(decision,
-                        "refusing to start domain '%s': libvirt %s fails the start of a domain "
-                        "that has both SPM memory and libvirt memory devices (%u <memory> "
-                        "element%s) with \"spm-memory memory device info is not handled yet\"; "
-                        "remove the <memory> devices or use libvirt %s or later",
-                        name, have, libvirt_mems, libvirt_mems == 1 ? "" : "s", need);
-        return;
     }
 }
 

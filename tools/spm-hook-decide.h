@@ -72,7 +72,4 @@ void spm_hook_decide(const char *op,
                      const SpmHookFacts *facts,
                      SpmHookDecision *decision);
 
-/* "9.1.0" for 9001000 */
-char *spm_libvirt_version_string(guint version);
-
 G_END_DECLS

@@ -60,6 +60,8 @@ spm_hook_read_stdin(gsize *len, GError **error)
     if (n < 0)
         return NULL;
     *len = g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(out));
+    if (*len == 0)
+        return g_strdup(""); /* no data is no error: the decision says what it means */
     return g_memory_output_stream_steal_data(G_MEMORY_OUTPUT_STREAM(out));
 }
 
@@ -96,7 +98,6 @@ main(int argc, char **argv)
         return 0;
     }
     facts.libvirt_version = spm_hook_libvirt_version();
-    config->policy.host.libvirt_version = facts.libvirt_version;
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
 

@@ -804,7 +804,8 @@ main(int argc, char **argv)
         fprintf(stderr, "needs root (libvirtd, /etc/libvirt/hooks)\n");
         return 77;
     }
-    if (!g_find_program_in_path("virsh") || !g_find_program_in_path("libvirtd") ||
+    if (!g_file_test("/usr/bin/virsh", G_FILE_TEST_IS_EXECUTABLE) ||
+        !g_file_test("/usr/sbin/libvirtd", G_FILE_TEST_IS_EXECUTABLE) ||
         !g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE)) {
         fprintf(stderr, "libvirt or QEMU is not installed\n");
         return 77;
