@@ -182,10 +182,11 @@ spm_plan_cpu_amd(const SpmDomainDef *def, const SpmPlanPolicy *policy)
         return policy->host.host_cpu_amd;
     if (spm_cpu_mode_is_host(def->cpu_mode))
         return policy->host.host_cpu_amd;
-    if (def->cpu_vendor)
-        return g_ascii_strcasecmp(def->cpu_vendor, "AMD") == 0;
     if (!def->cpu_model)
         return TRUE;            /* TCG's default qemu64 says AuthenticAMD */
+    if (def->cpu_vendor && g_ascii_strcasecmp(def->cpu_vendor, "AMD") == 0)
+        return TRUE;
+    /* libvirt only checks <vendor> against the model: the model decides */
     return spm_cpu_model_is_amd(def->cpu_model);
 }
 

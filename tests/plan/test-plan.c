@@ -670,6 +670,44 @@ test_slots(void)
     plan_fails(def, SPM_ERROR_INVALID,
                "maxMemory slots '2': the domain has 3 DIMM/NVDIMM devices and the policy "
                "forbids raising it");
+    policy.fixed_max_memory = FALSE;
+    def->max_memory_slots = 300;
+    plan_fails(def, SPM_ERROR_INVALID, "maxMemory slots 300: QEMU supports at most 256");
+}
+
+static void
+test_backend_hugepage_defaults(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    g_autoptr(SpmPlan) plan = NULL;
+    const SpmPlannedDevice *d;
+
+    pt_cell(def, SPM_GiB);
+    pt_spm(def, SPM_GiB, 1, "ua-m");
+    /* <hugepages/> without a size: the default huge page, 2 MiB */
+    def->hugepages = TRUE;
+    plan = plan_ok(def);
+    d = spm_plan_find_device(plan, "ua-m");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
+    g_assert_cmpstr(d->backend.mem_path, ==, "/dev/hugepages");
+    g_assert_cmphex(d->backend.region_align, ==, 2 * SPM_MiB);
+    g_clear_pointer(&plan, spm_plan_free);
+
+    /* a "huge" page of the normal page size is no huge page (libvirt) */
+    def->hugepage_size = 4 * SPM_KiB;
+    plan = plan_ok(def);
+    d = spm_plan_find_device(plan, "ua-m");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_RAM);
+    g_clear_pointer(&plan, spm_plan_free);
+
+    /* <source type='file'/>: a file in libvirt's memory backing directory */
+    def->hugepages = FALSE;
+    def->backing = SPM_BACKING_FILE;
+    plan = plan_ok(def);
+    d = spm_plan_find_device(plan, "ua-m");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
+    g_assert_cmphex(d->backend.region_align, ==, 4 * SPM_KiB);
+    g_assert_nonnull(d->backend.mem_path);
 }
 
 static void
@@ -721,6 +759,12 @@ test_cpu_decisions(void)
     def->cpu_model = g_strdup("epyc-Genoa");
     REPLAN();
     g_assert_true(plan->machine.cpu_amd);
+    g_free(def->cpu_model);
+    def->cpu_model = g_strdup("Skylake-Server");
+    def->cpu_vendor = g_strdup("AMD");
+    REPLAN();
+    g_assert_true(plan->machine.cpu_amd);
+    g_free(def->cpu_vendor);
     def->cpu_vendor = g_strdup("Intel");
     REPLAN();
     g_assert_false(plan->machine.cpu_amd);
@@ -957,6 +1001,7 @@ main(int argc, char **argv)
     add("/plan/ids", test_ids);
     add("/plan/backend/kinds", test_backends);
     add("/plan/backend/sizes", test_backend_sizes);
+    add("/plan/backend/hugepage-defaults", test_backend_hugepage_defaults);
     add("/plan/numa/strict", test_numa_strict);
     add("/plan/numa/gap-message", test_numa_gap_message);
     add("/plan/numa/non-strict", test_numa_non_strict);
