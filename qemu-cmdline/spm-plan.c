@@ -482,6 +482,27 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
         }
     }
 
+    /*
+     * libvirt's devices with a fixed <address base> are there too: keep the
+     * SPM devices off them.  One that collides with a fixed SPM device is
+     * left out here; QEMU's own error reports it in the final run.
+     */
+    for (guint i = 0; i < devs->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
+        SpmSpan s;
+        guint at;
+
+        if (pd->model == SPM_MEM_MODEL_SPM || !pd->def->has_base ||
+            !spm_add_ok(pd->def->base, pd->size, &s.end))
+            continue;
+        s.start = pd->def->base;
+        s.dev = pd;
+        at = spm_span_lower_bound(spans, s.start, 0);
+        if (at < spans->len && g_array_index(spans, SpmSpan, at).start < s.end)
+            continue;
+        g_array_insert_val(spans, at, s);
+    }
+
     for (guint i = 0; i < devs->len; i++) {
         SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
         guint64 align = MAX(policy->spm_align, pd->align);

@@ -185,6 +185,23 @@ test_mixed(void)
     check_against_qemu(def, &policy);
 }
 
+/* a libvirt DIMM with a fixed base where the SPM device would go */
+static void
+test_libvirt_fixed_base(void)
+{
+    g_autoptr(SpmDomainDef) def = pt_domain(SPM_MACHINE_Q35);
+    SpmMemDevice *d;
+
+    pt_cell(def, SPM_GiB);
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->has_base = TRUE;
+    d->base = 0x100000000;
+    d->slot = 0;
+    pt_spm(def, SPM_GiB, 1, NULL);
+    pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    check_against_qemu(def, &policy);
+}
+
 /* no <numa>, no <maxMemory>, on pc with RAM above 4G */
 static void
 test_pc_no_numa(void)
@@ -229,6 +246,7 @@ main(int argc, char **argv)
     g_test_add_func("/plan/realqemu/spm-plus-dimm", test_spm_plus_dimm);
     g_test_add_func("/plan/realqemu/mixed", test_mixed);
     g_test_add_func("/plan/realqemu/pc-no-numa", test_pc_no_numa);
+    g_test_add_func("/plan/realqemu/libvirt-fixed-base", test_libvirt_fixed_base);
     g_test_add_func("/plan/realqemu/amd-relocation", test_amd_relocation);
     ret = g_test_run();
     spm_plan_policy_clear(&policy);

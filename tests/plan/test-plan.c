@@ -716,14 +716,42 @@ test_libvirt_device_conflict(void)
     g_autoptr(SpmDomainDef) def = efi_domain();
     SpmMemDevice *d;
 
+    SpmMemDevice *s;
+
+    pt_cell(def, SPM_GiB);
+    s = pt_spm(def, SPM_GiB, 1, NULL);
+    s->has_base = TRUE;
+    s->base = 0x100000000;
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->has_base = TRUE;
+    d->base = 0x120000000;
+    /* both fixed: QEMU realizes the SPM device first, then refuses the DIMM */
+    plan_fails(def, SPM_ERROR_INVALID,
+               "QEMU would refuse the domain: -device dimm0: address range conflicts with "
+               "memory device id='spm0'");
+}
+
+/* a libvirt DIMM pinned at the region base: the SPM devices keep off it */
+static void
+test_libvirt_fixed_base(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    g_autoptr(SpmPlan) plan = NULL;
+    SpmMemDevice *d;
+
     pt_cell(def, SPM_GiB);
     pt_spm(def, SPM_GiB, 1, NULL);
     d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
     d->has_base = TRUE;
-    d->base = 0x120000000;
-    plan_fails(def, SPM_ERROR_INVALID,
-               "QEMU would refuse the domain: -device dimm0: address range conflicts with "
-               "memory device id='spm0'");
+    d->base = 0x100000000;
+    pt_spm(def, SPM_GiB, 2, NULL);
+    plan = plan_ok(def);
+    g_assert_cmphex(spm_plan_find_device(plan, "dimm0")->addr, ==, 0x100000000);
+    g_assert_true(spm_plan_find_device(plan, "dimm0")->explicit_addr);
+    g_assert_cmphex(spm_plan_find_device(plan, "spm0")->addr, ==, 0x180000000);
+    g_assert_cmphex(spm_plan_find_device(plan, "spm1")->addr, ==, 0x200000000);
+    /* devices sorted by address: the DIMM first */
+    g_assert_cmpstr(((SpmPlannedDevice *)g_ptr_array_index(plan->devices, 0))->id, ==, "dimm0");
 }
 
 static void
@@ -1010,6 +1038,7 @@ main(int argc, char **argv)
     add("/plan/maxmem/raise-fixed", test_max_memory);
     add("/plan/maxmem/slots", test_slots);
     add("/plan/qemu/libvirt-conflict", test_libvirt_device_conflict);
+    add("/plan/addr/libvirt-fixed-base", test_libvirt_fixed_base);
     add("/plan/machine/cpu", test_cpu_decisions);
     add("/plan/machine/amd-phys-bits", test_amd_relocation_and_phys_bits);
     add("/plan/warnings/firmware-placeholder", test_warnings_firmware);
