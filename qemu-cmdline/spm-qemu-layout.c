@@ -356,6 +356,8 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
     guint i;
 
     if (!layout->has_device_memory) {
+        /* QEMU >= 8.1 wording; 7.2 said "memory devices (e.g. for memory hotplug) are
+         * not enabled, please specify the maxmem option".  spm-memory is 10.2+. */
         spm_dev_error(error, dev, "the configuration is not prepared for memory devices"
                       " (e.g., for memory hotplug), consider specifying the maxmem option");
         return FALSE;
@@ -556,10 +558,6 @@ spm_realize_one(SpmPlaceState *st, SpmQemuMemDev *dev, GError **error)
     } else if (is_dimm) {
         if (!spm_dimm_pre_plug(st, dev, &slot, error))
             return FALSE;
-    } else if (dev->memdev && g_hash_table_contains(st->backends, dev->memdev)) {
-        /* virtio-mem / virtio-pmem refuse a mapped backend before plugging */
-        spm_dev_error(error, dev, "can't use already busy memdev: %s", dev->memdev);
-        return FALSE;
     }
 
     if (!spm_memory_device_pre_plug(st, dev, &addr, error))
@@ -567,6 +565,15 @@ spm_realize_one(SpmPlaceState *st, SpmQemuMemDev *dev, GError **error)
 
     if (is_dimm && !spm_dimm_realize_checks(st, dev, error))
         return FALSE;
+    /* the virtio devices look at their backend in realize, after pre_plug */
+    if (dev->kind == SPM_QEMU_DEV_VIRTIO_MEM && g_hash_table_contains(st->backends, dev->memdev)) {
+        spm_dev_error(error, dev, "'memdev' property specifies a busy memdev: %s", dev->memdev);
+        return FALSE;
+    }
+    if (dev->kind == SPM_QEMU_DEV_VIRTIO_PMEM && g_hash_table_contains(st->backends, dev->memdev)) {
+        spm_dev_error(error, dev, "can't use already busy memdev: %s", dev->memdev);
+        return FALSE;
+    }
 
     /* plugged: record it */
     dev->placed_addr = addr;
