@@ -290,6 +290,17 @@ typedef struct {
     GHashTable *node_users;     /* node -> TRUE: a realized device with a node property */
     guint8 slot_used[SPM_MAX_RAM_SLOTS];
     guint64 used_region_size;
+
+    /*
+     * The last first fit: every aligned address below hint_addr was taken
+     * for a device of hint_size, so it is for any bigger one with the same
+     * alignment too (devices are only ever added).  Starting there gives
+     * QEMU's exact answer without walking the whole region again.
+     */
+    gboolean hint_valid;
+    guint64 hint_align;
+    guint64 hint_size;
+    guint64 hint_addr;
 } SpmPlaceState;
 
 /* Index of the first placed device whose last byte is >= @addr. */
@@ -423,6 +434,9 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         spm_dev_error(error, dev, "can't add memory device, device too big");
         return FALSE;
     }
+    if (st->hint_valid && st->hint_align == align && size >= st->hint_size &&
+        st->hint_addr > start && st->hint_addr <= G_MAXUINT64 - (size - 1))
+        start = st->hint_addr;
     last = start + size - 1;
 
     /*
@@ -449,6 +463,10 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
                       "memory device - memory fragmented due to alignments");
         return FALSE;
     }
+    st->hint_valid = TRUE;
+    st->hint_align = align;
+    st->hint_size = size;
+    st->hint_addr = start;
     *addr = start;
     return TRUE;
 }
