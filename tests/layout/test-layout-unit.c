@@ -7,6 +7,7 @@
 
 #include "spm-error.h"
 #include "spm-qemu-layout.h"
+#include "spm-intervals.h"
 
 #define ROUND_UP_GIB(x) (((x) + SPM_GiB - 1) / SPM_GiB * SPM_GiB)
 
@@ -515,6 +516,34 @@ test_numa_check(void)
 }
 
 static void
+test_intervals(void)
+{
+    g_autoptr(SpmIntervals) set = spm_intervals_new();
+    const SpmInterval *iv;
+    int owner[3];
+
+    g_assert_null(spm_intervals_first_reaching(set, 0));
+    spm_intervals_add(set, 100, 199, &owner[1]);
+    spm_intervals_add(set, 0, 9, &owner[0]);
+    spm_intervals_add(set, 1000, G_MAXUINT64, &owner[2]);
+    g_assert_cmpuint(spm_intervals_count(set), ==, 3);
+
+    g_assert_true(spm_intervals_first_reaching(set, 0)->owner == &owner[0]);
+    g_assert_true(spm_intervals_first_reaching(set, 9)->owner == &owner[0]);
+    g_assert_true(spm_intervals_first_reaching(set, 10)->owner == &owner[1]);
+    g_assert_true(spm_intervals_first_reaching(set, 150)->owner == &owner[1]);
+    g_assert_true(spm_intervals_first_reaching(set, 200)->owner == &owner[2]);
+    g_assert_true(spm_intervals_first_reaching(set, G_MAXUINT64)->owner == &owner[2]);
+
+    iv = spm_intervals_first_reaching(set, 0);
+    iv = spm_intervals_next(set, iv);
+    g_assert_cmpuint(iv->start, ==, 100);
+    iv = spm_intervals_next(set, iv);
+    g_assert_cmphex(iv->last, ==, G_MAXUINT64);
+    g_assert_null(spm_intervals_next(set, iv));
+}
+
+static void
 test_driver_names(void)
 {
     g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_SPM), ==, "spm-memory");
@@ -540,5 +569,6 @@ main(int argc, char **argv)
     g_test_add_func("/layout/place/first-fit-random", test_first_fit_random);
     g_test_add_func("/layout/numa/check", test_numa_check);
     g_test_add_func("/layout/drivers", test_driver_names);
+    g_test_add_func("/layout/intervals", test_intervals);
     return g_test_run();
 }
