@@ -42,6 +42,7 @@ void
 spm_plan_policy_clear(SpmPlanPolicy *policy)
 {
     g_clear_pointer(&policy->host.firmware_version, g_free);
+    g_clear_pointer(&policy->stand_in_driver, g_free);
 }
 
 const char *
@@ -92,6 +93,7 @@ spm_plan_free(SpmPlan *plan)
         g_array_unref(plan->nodes);
     if (plan->warnings)
         g_ptr_array_unref(plan->warnings);
+    g_free(plan->stand_in_driver);
     g_free(plan);
 }
 
@@ -560,16 +562,34 @@ spm_qemu_kind(SpmMemModel model)
     return SPM_QEMU_DEV_PC_DIMM;
 }
 
-/* The -device list as QEMU gets it: ours key=value, libvirt's JSON. */
+/*
+ * The -device list as QEMU gets it: ours key=value, libvirt's JSON.  With a
+ * stand-in (pc-dimm on a QEMU without spm-memory), our key=value pc-dimms
+ * would take the lowest free slots before libvirt's DIMMs ask for theirs
+ * ("slot 0 is busy", SPEC section 3), so they get the highest slots.
+ */
 static SpmQemuMemDev *
-spm_plan_qemu_devs(GPtrArray *devs)
+spm_plan_qemu_devs(const SpmPlan *plan, GPtrArray *devs)
 {
     SpmQemuMemDev *q = g_new0(SpmQemuMemDev, devs->len ? devs->len : 1);
+    guint stand_ins = 0;
 
     for (guint i = 0; i < devs->len; i++) {
         const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
 
         q[i].kind = spm_qemu_kind(pd->model);
+        if (pd->model == SPM_MEM_MODEL_SPM && plan->stand_in_driver) {
+            q[i].kind = SPM_QEMU_DEV_PC_DIMM;
+            q[i].id = pd->id;
+            q[i].memdev = pd->backend.id;
+            q[i].backend_size = pd->backend.size;
+            q[i].backend_align = pd->backend.region_align;
+            q[i].node = pd->node;
+            q[i].addr = pd->addr;
+            q[i].slot = (int)plan->machine.slots - 1 - (int)stand_ins++;
+            q[i].json = FALSE;
+            continue;
+        }
         q[i].id = pd->id;
         q[i].memdev = pd->backend.id;
         q[i].backend_size = pd->backend.size;
@@ -604,7 +624,7 @@ spm_plan_simulate(const SpmPlan *plan, const SpmMachineLayout *layout, GPtrArray
 {
     SpmMachineConfig cfg = plan->machine;
     SpmMachineLayout big = *layout;
-    g_autofree SpmQemuMemDev *q = spm_plan_qemu_devs(devs);
+    g_autofree SpmQemuMemDev *q = spm_plan_qemu_devs(plan, devs);
     g_autoptr(GError) local = NULL;
 
     big.has_device_memory = TRUE;
@@ -658,6 +678,9 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
             nslots++;
     }
 
+    /* Stand-ins for SPM devices are pc-dimms: each needs a slot of its own. */
+    if (plan->stand_in_driver)
+        nslots += spm_domain_def_count_model(def, SPM_MEM_MODEL_SPM);
     slots = def->max_memory_slots ? def->max_memory_slots : 1;
     slots = MAX(slots, nslots);
     if (slots > SPM_MAX_RAM_SLOTS) {
@@ -806,7 +829,7 @@ spm_plan_phys_bits_check(const SpmDomainDef *def, const SpmPlanPolicy *policy, S
 static gboolean
 spm_plan_qemu_run(SpmPlan *plan, GPtrArray *devs, GError **error)
 {
-    g_autofree SpmQemuMemDev *q = spm_plan_qemu_devs(devs);
+    g_autofree SpmQemuMemDev *q = spm_plan_qemu_devs(plan, devs);
     g_autoptr(GError) local = NULL;
 
     if (!spm_qemu_place(&plan->machine, &plan->layout, q, devs->len, &local)) {
@@ -863,7 +886,8 @@ spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan 
     if (!first_spm)
         return TRUE;
 
-    if (first_libvirt) {
+    /* A pc-dimm stand-in is a device libvirt knows: nothing to refuse. */
+    if (first_libvirt && !plan->stand_in_driver) {
         guint v = policy->host.libvirt_version;
 
         if (v && v < SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV) {
@@ -946,6 +970,7 @@ spm_plan_build(const SpmDomainDef *def, const SpmPlanPolicy *policy, GError **er
     plan->devices = g_ptr_array_new_with_free_func((GDestroyNotify)spm_planned_device_free);
     plan->nodes = g_array_new(FALSE, TRUE, sizeof(SpmPlannedNode));
     plan->warnings = g_ptr_array_new_with_free_func(g_free);
+    plan->stand_in_driver = g_strdup(policy->stand_in_driver);
     devs = plan->devices;
 
     spm_plan_machine(def, policy, plan);

@@ -126,6 +126,7 @@ typedef struct {
     GPtrArray *devices;         /* SpmPlannedDevice *, sorted by addr */
     GArray *nodes;              /* SpmPlannedNode, by id */
     GPtrArray *warnings;        /* char *, one line each */
+    char *stand_in_driver;      /* from the policy: SPM devices realized as this driver */
 } SpmPlan;
 
 /*

@@ -156,6 +156,11 @@ spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error)
             config->policy.host.firmware_version = g_steal_pointer(&fw);
         }
     }
+    /* Tests only: run SPM devices as another driver on a QEMU without spm-memory. */
+    if (g_key_file_has_key(kf, "test", "stand_in_driver", NULL)) {
+        g_free(config->policy.stand_in_driver);
+        config->policy.stand_in_driver = g_key_file_get_string(kf, "test", "stand_in_driver", NULL);
+    }
     if (g_key_file_has_key(kf, "daemon", "uri", NULL)) {
         g_free(config->uri);
         config->uri = g_key_file_get_string(kf, "daemon", "uri", NULL);
