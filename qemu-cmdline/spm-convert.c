@@ -106,17 +106,17 @@ spm_set_ns_recursive(xmlNodePtr node, xmlNsPtr ns)
     }
 }
 
-/* Element children of @parent before @node. */
-static guint
-spm_element_index(xmlNodePtr parent, xmlNodePtr node)
+/*
+ * Drop namespace declarations libxml2 put on @node when copying it out of
+ * its ancestors' scope; every element below uses its own ns pointer or none.
+ */
+static void
+spm_drop_ns_defs(xmlNodePtr node)
 {
-    guint i = 0;
-
-    for (xmlNodePtr c = parent->children; c && c != node; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE)
-            i++;
+    if (node->nsDef) {
+        xmlFreeNsList(node->nsDef);
+        node->nsDef = NULL;
     }
-    return i;
 }
 
 /* Insert @node as the @index-th element child of @parent (or last). */
@@ -377,6 +377,7 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
         }
         copy = xmlDocCopyNode(c, root->doc, 1);
         spm_set_ns_recursive(copy, NULL);
+        spm_drop_ns_defs(copy);
         xmlUnsetProp(copy, BAD_CAST "position");
         spm_insert_at_element_index(devices, copy, index);
     }
@@ -575,23 +576,24 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
     xmlNodePtr devices = spm_child(root, "devices", NULL);
     xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
     xmlNodePtr next;
+    guint index = 0;            /* of c among the elements of the user's <devices> */
 
     if (!devices)
         return;
     for (xmlNodePtr c = devices->children; c; c = next) {
         g_autofree char *model = NULL;
-        guint index;
 
         next = c->next;
-        if (!spm_node_is(c, "memory", NULL))
+        if (c->type != XML_ELEMENT_NODE)
             continue;
-        model = spm_prop(c, "model");
-        if (g_strcmp0(model, "spm") != 0)
+        if (!spm_node_is(c, "memory", NULL) ||
+            g_strcmp0((model = spm_prop(c, "model")), "spm") != 0) {
+            index++;
             continue;
-        index = spm_element_index(devices, c);
+        }
         xmlUnlinkNode(c);
         spm_set_ns_recursive(c, meta->ns);
-        spm_set_prop_u64(c, "position", index);
+        spm_set_prop_u64(c, "position", index++);
         xmlAddChild(stored, c);
     }
 }

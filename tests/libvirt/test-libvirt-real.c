@@ -10,8 +10,11 @@
  * the device) the real device is started too, without it its refusal is
  * checked instead.  Needs root: exit 77 otherwise.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -761,6 +764,29 @@ harness(const char *const *args)
     return r.status;
 }
 
+/*
+ * One run at a time on this host: each run restarts libvirtd twice, which
+ * breaks the connections of another run (another build directory, the
+ * sanitizer build).  Wait for the lock with a deadline.
+ */
+#define SPM_TEST_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
+
+static int
+take_run_lock(void)
+{
+    gint64 deadline = g_get_monotonic_time() + 300 * G_USEC_PER_SEC;
+    int fd = open(SPM_TEST_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0)
+        g_error("cannot open %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline)
+            g_error("cannot lock %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
+        g_usleep(50 * 1000);
+    }
+    return fd;
+}
+
 /* Each case runs in a child process: a failing one cannot skip the tear-down. */
 static void
 run_case(gconstpointer data)
@@ -798,6 +824,7 @@ main(int argc, char **argv)
         { "/libvirt/nospm-starts", test_nospm_starts },
     };
     int status, rc;
+    int run_lock;
 
     g_test_init(&argc, &argv, NULL);
     if (geteuid() != 0) {
@@ -840,6 +867,7 @@ main(int argc, char **argv)
     if (g_test_subprocess())
         return g_test_run();
 
+    run_lock = take_run_lock();
     hook_name = g_strdup_printf("virt-spm-test-%d", (int)getpid());
     g_assert_true(g_file_set_contents(config_file, "[plan]\n", -1, NULL));
     write_wrapper();
@@ -883,5 +911,6 @@ main(int argc, char **argv)
         if (system(cmd) != 0)
             rc = 1;
     }
+    close(run_lock);
     return rc;
 }
