@@ -19,6 +19,7 @@
 #include "spm-convert.h"
 #include "spm-error.h"
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 #include "virt-spm-commands.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
@@ -102,6 +103,19 @@ spm_libvirt_config(const SpmGlobalOptions *g, virConnectPtr conn,
     return g_steal_pointer(&config);
 }
 
+/*
+ * The stand-in driver a converted @doc was made with (its metadata's
+ * standIn), or NULL: converting it again must keep it, or a test domain
+ * would silently switch to spm-memory.
+ */
+static char *
+spm_doc_stand_in(xmlDocPtr doc)
+{
+    xmlNodePtr meta = spm_xml_metadata_element(xmlDocGetRootElement(doc));
+
+    return meta ? spm_xml_prop(meta, "standIn") : NULL;
+}
+
 static void
 spm_print_warnings(const SpmGlobalOptions *g, const SpmPlan *plan)
 {
@@ -177,6 +191,8 @@ spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
 
     if (!(doc = spm_xml_read_file(argv[1], error)))
         return FALSE;
+    if (!stand_in)
+        stand_in = spm_doc_stand_in(doc);
     if (!(conn = spm_libvirt_open(g, error)) ||
         !(config = spm_libvirt_config(g, conn, stand_in, error)) ||
         !(dom = spm_libvirt_define_doc(g, conn, config, doc, argv[1], error)))
@@ -186,9 +202,9 @@ spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
     return TRUE;
 }
 
-/* The user's form of @dom. */
+/* The user's form of @dom, and the stand-in it was converted with (nullable). */
 static char *
-spm_libvirt_user_xml(virDomainPtr dom, unsigned int flags, GError **error)
+spm_libvirt_user_xml(virDomainPtr dom, unsigned int flags, char **stand_in, GError **error)
 {
     g_autofree char *xml = virDomainGetXMLDesc(dom, flags);
     g_autoptr(xmlDoc) doc = NULL;
@@ -197,8 +213,11 @@ spm_libvirt_user_xml(virDomainPtr dom, unsigned int flags, GError **error)
         spm_libvirt_error(error, "failed to get the XML of domain '%s'", virDomainGetName(dom));
         return NULL;
     }
-    if (!(doc = spm_xml_read_memory(xml, strlen(xml), virDomainGetName(dom), error)) ||
-        !spm_convert_reverse(doc, error))
+    if (!(doc = spm_xml_read_memory(xml, strlen(xml), virDomainGetName(dom), error)))
+        return NULL;
+    if (stand_in)
+        *stand_in = spm_doc_stand_in(doc);
+    if (!spm_convert_reverse(doc, error))
         return NULL;
     return spm_xml_format(doc);
 }
@@ -233,7 +252,7 @@ spm_cmd_dumpxml(int argc, char **argv, const SpmGlobalOptions *g, int *st, GErro
 
     if (!(conn = spm_libvirt_open(g, error)) ||
         !(dom = spm_libvirt_lookup(conn, argv[1], error)) ||
-        !(xml = spm_libvirt_user_xml(dom, flags, error)))
+        !(xml = spm_libvirt_user_xml(dom, flags, NULL, error)))
         return FALSE;
     fputs(xml, stdout);
     return TRUE;
@@ -303,6 +322,7 @@ spm_cmd_edit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError *
     g_autoptr(virDomain) defined = NULL;
     g_autoptr(SpmConfig) config = NULL;
     g_autofree char *original = NULL;
+    g_autofree char *stand_in = NULL;
     g_autofree char *tmp = NULL;
     g_autofree char *name = NULL;
     int fd;
@@ -315,9 +335,9 @@ spm_cmd_edit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError *
 
     if (!(conn = spm_libvirt_open(g, error)) ||
         !(dom = spm_libvirt_lookup(conn, argv[1], error)) ||
-        !(config = spm_libvirt_config(g, conn, NULL, error)) ||
         !(original = spm_libvirt_user_xml(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
-                                          error)))
+                                          &stand_in, error)) ||
+        !(config = spm_libvirt_config(g, conn, stand_in, error)))
         return FALSE;
     name = g_strdup(virDomainGetName(dom));
 

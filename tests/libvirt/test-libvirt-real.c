@@ -466,6 +466,21 @@ test_edit(void)
         g_assert_cmpuint(spm->len, ==, 1);
         g_assert_cmpuint(((SpmMemDevice *)spm->pdata[0])->size, ==, 64 * 1024 * 1024);
     }
+    /* the edited domain keeps the stand-in it was defined with, and starts */
+    {
+        g_auto(Run) raw = { 0 };
+        g_auto(Run) start = { 0 };
+        g_auto(Run) destroy = { 0 };
+
+        virsh(&raw, ARGV("dumpxml", "--inactive", name));
+        assert_ok(&raw, "virsh dumpxml");
+        g_assert_nonnull(strstr(raw.out, "standIn=\"pc-dimm\""));
+        g_assert_nonnull(strstr(raw.out, "<qemu:arg value='pc-dimm,"));
+        virsh(&start, ARGV("start", name));
+        assert_ok(&start, "virsh start after virt-spm edit");
+        virsh(&destroy, ARGV("destroy", name));
+        assert_ok(&destroy, "virsh destroy");
+    }
 
     /* an edit libvirt rejects, without a terminal: fails, keeps the edit and the domain */
     g_assert_true(g_file_set_contents(breakit,
@@ -494,6 +509,42 @@ test_edit(void)
 
     run_full(&failing, ARGV(virt_spm, "-c", URI, "edit", name), "", ARGV("VISUAL=false"));
     assert_fails_with(&failing, "error: editor 'false' failed on ", "a failing editor");
+
+    /* on a terminal: the rejected edit is offered again, and the second one is defined */
+    if (g_file_test("/usr/bin/script", G_FILE_TEST_IS_EXECUTABLE)) {
+        g_autofree char *twice = g_strdup_printf("%s/twice.sh", tmpdir);
+        g_autofree char *mark = g_strdup_printf("%s/twice.mark", tmpdir);
+        g_autofree char *script = g_strdup_printf(
+            "#!/bin/sh\n"
+            "if [ -e '%s' ]; then\n"
+            "  sed -i -e 's|<on_crash>explode</on_crash>||' "
+            "-e 's|<size unit=\"MiB\">64</size>|<size unit=\"MiB\">32</size>|' "
+            "-e \"s|<size unit='MiB'>64</size>|<size unit='MiB'>32</size>|\" \"$1\"\n"
+            "else\n"
+            "  touch '%s'; sed -i 's|</devices>|</devices><on_crash>explode</on_crash>|' \"$1\"\n"
+            "fi\n", mark, mark);
+        g_autofree char *cmd = g_strdup_printf("EDITOR=%s VISUAL= %s -c %s edit %s",
+                                               twice, virt_spm, URI, name);
+        g_auto(Run) tty = { 0 };
+        g_auto(Run) last = { 0 };
+        g_autoptr(SpmDomainDef) d2 = NULL;
+
+        g_assert_true(g_file_set_contents(twice, script, -1, NULL));
+        g_chmod(twice, 0755);
+        run_full(&tty, ARGV("script", "-qec", cmd, "/dev/null"), "y\n", NULL);
+        assert_ok(&tty, "virt-spm edit on a terminal");
+        g_assert_nonnull(strstr(tty.out, "Failed. Try again? [y,n]:"));
+        g_assert_nonnull(strstr(tty.out, "XML configuration edited."));
+        run(&last, ARGV(virt_spm, "-c", URI, "dumpxml", "--inactive", name));
+        assert_ok(&last, "virt-spm dumpxml");
+        d2 = parse_def(last.out);
+        {
+            g_autoptr(GPtrArray) spm = spm_devices(d2);
+
+            g_assert_cmpuint(spm->len, ==, 1);
+            g_assert_cmpuint(((SpmMemDevice *)spm->pdata[0])->size, ==, 32 * 1024 * 1024);
+        }
+    }
     cleanup_domain(name);
 }
 
@@ -554,6 +605,23 @@ test_start_stop_undefine_standin(void)
             cmdline[i] = ' ';
     g_assert_nonnull(strstr(cmdline, "pc-dimm,"));
     g_assert_nonnull(strstr(cmdline, "ua-hbm0"));
+
+    /* the live XML by id, as virsh: the user's form of the running domain */
+    {
+        g_auto(Run) id = { 0 };
+        g_auto(Run) live = { 0 };
+        g_autofree char *user = NULL;
+
+        virsh(&id, ARGV("domid", name));
+        assert_ok(&id, "virsh domid");
+        g_strstrip(id.out);
+        run(&live, ARGV(virt_spm, "-c", URI, "dumpxml", id.out));
+        assert_ok(&live, "virt-spm dumpxml ID");
+        g_assert_nonnull(strstr(live.out, name));
+        g_assert_null(strstr(live.out, "qemu:commandline"));
+        g_assert_true(g_file_get_contents(file, &user, NULL, NULL));
+        assert_same_spm_devices(user, live.out);
+    }
 
     virsh(&destroy, ARGV("destroy", name));
     assert_ok(&destroy, "virsh destroy");
