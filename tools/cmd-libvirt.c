@@ -54,10 +54,12 @@ spm_libvirt_open(const SpmGlobalOptions *g, GError **error)
 
     virSetErrorFunc(NULL, spm_libvirt_quiet);
     if (!(conn = virConnectOpen(g->connect_uri))) {
-        spm_libvirt_error(error, "cannot connect to '%s'",
-                          g->connect_uri ? g->connect_uri :
-                          g_getenv("LIBVIRT_DEFAULT_URI") ? g_getenv("LIBVIRT_DEFAULT_URI") :
-                          "the default hypervisor");
+        const char *uri = g->connect_uri ? g->connect_uri : g_getenv("LIBVIRT_DEFAULT_URI");
+
+        if (uri && *uri)
+            spm_libvirt_error(error, "cannot connect to '%s'", uri);
+        else
+            spm_libvirt_error(error, "cannot connect to the default hypervisor");
         return NULL;
     }
     return conn;
