@@ -64,7 +64,7 @@ typedef enum {
     SPM_BACKEND_FILE,           /* memory-backend-file */
 } SpmBackendKind;
 
-/* "memory-backend-ram", ... */
+/* "memory-backend-ram", ...; NULL for a value outside the enum. */
 const char *spm_backend_kind_qom_type(SpmBackendKind kind);
 
 /* The -object of one memory device. */
