@@ -17,6 +17,8 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-plan-private.h"
+#include "spm-checked.h"
+#include "spm-intervals.h"
 
 #define SPM_PLAN_MAX_ITERATIONS 3
 #define SPM_QEMU_MAX_NODES      128
@@ -55,7 +57,7 @@ spm_backend_kind_qom_type(SpmBackendKind kind)
     case SPM_BACKEND_FILE:
         return "memory-backend-file";
     }
-    return "memory-backend-ram";
+    return NULL;
 }
 
 const char *
@@ -112,27 +114,6 @@ spm_plan_find_device(const SpmPlan *plan, const char *id)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static gboolean
-spm_add_ok(guint64 a, guint64 b, guint64 *out)
-{
-    if (a > G_MAXUINT64 - b)
-        return FALSE;
-    *out = a + b;
-    return TRUE;
-}
-
-static gboolean
-spm_align_up(guint64 v, guint64 align, guint64 *out)
-{
-    guint64 rem = align ? v % align : 0;
-
-    if (rem == 0) {
-        *out = v;
-        return TRUE;
-    }
-    return spm_add_ok(v, align - rem, out);
-}
-
 static guint64
 spm_sat_add(guint64 a, guint64 b)
 {
@@ -184,10 +165,11 @@ spm_plan_cpu_amd(const SpmDomainDef *def, const SpmPlanPolicy *policy)
         return policy->host.host_cpu_amd;
     if (spm_cpu_mode_is_host(def->cpu_mode))
         return policy->host.host_cpu_amd;
-    if (def->cpu_vendor)
-        return g_ascii_strcasecmp(def->cpu_vendor, "AMD") == 0;
     if (!def->cpu_model)
         return TRUE;            /* TCG's default qemu64 says AuthenticAMD */
+    if (def->cpu_vendor && g_ascii_strcasecmp(def->cpu_vendor, "AMD") == 0)
+        return TRUE;
+    /* libvirt only checks <vendor> against the model: the model decides */
     return spm_cpu_model_is_amd(def->cpu_model);
 }
 
@@ -242,7 +224,7 @@ spm_plan_ram_and_cells(const SpmDomainDef *def, SpmPlan *plan, guint64 devices_s
                         cell->id, cell->line);
             return FALSE;
         }
-        if (!spm_add_ok(ram, cell->memory, &ram)) {
+        if (!spm_checked_add(ram, cell->memory, &ram)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         "numa/cell id='%u' memory: the sum of the cells overflows", cell->id);
             return FALSE;
@@ -391,23 +373,6 @@ spm_cmp_span(gconstpointer a, gconstpointer b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Index of the first span with end + gap > @addr (spans disjoint and sorted). */
-static guint
-spm_span_lower_bound(GArray *spans, guint64 addr, guint64 gap)
-{
-    guint lo = 0, hi = spans->len;
-
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-
-        if (spm_sat_add(g_array_index(spans, SpmSpan, mid).end, gap) <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* A remembered first-fit result: later searches for bigger devices start there. */
 typedef struct {
     guint64 size;
@@ -426,6 +391,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
                        GError **error)
 {
     g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(SpmSpan));
+    g_autoptr(SpmIntervals) taken = spm_intervals_new();
     /* even with guard_gap 0 two planned SPM devices must never touch */
     guint64 gap = MAX(policy->guard_gap, 1);
     SpmFitHint hint = { 0 };
@@ -452,7 +418,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
                         pd->id, pd->addr, base);
             return FALSE;
         }
-        if (!spm_add_ok(pd->addr, pd->size, &s.end)) {
+        if (!spm_checked_add(pd->addr, pd->size, &s.end)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         SPM_PLAN_DEV_FMT " address base 0x%" G_GINT64_MODIFIER "x: the device "
                         "does not fit in 64 bits", pd->id, pd->addr);
@@ -482,13 +448,35 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
             return FALSE;
         }
     }
+    for (guint i = 0; i < spans->len; i++) {
+        const SpmSpan *sp = &g_array_index(spans, SpmSpan, i);
+
+        spm_intervals_add(taken, sp->start, sp->end - 1, sp->dev);
+    }
+
+    /*
+     * libvirt's devices with a fixed <address base> are there too: keep the
+     * SPM devices off them.  One that collides with a fixed SPM device is
+     * left out here; QEMU's own error reports it in the final run.
+     */
+    for (guint i = 0; i < devs->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
+        const SpmInterval *o;
+        guint64 end;
+
+        if (pd->model == SPM_MEM_MODEL_SPM || !pd->def->has_base ||
+            !spm_checked_add(pd->def->base, pd->size, &end))
+            continue;
+        o = spm_intervals_first_reaching(taken, pd->def->base);
+        if (o && o->start < end)
+            continue;
+        spm_intervals_add(taken, pd->def->base, end - 1, pd);
+    }
 
     for (guint i = 0; i < devs->len; i++) {
         SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
         guint64 align = MAX(policy->spm_align, pd->align);
         guint64 cand;
-        SpmSpan s;
-        guint at;
 
         if (pd->model != SPM_MEM_MODEL_SPM || pd->def->has_base)
             continue;
@@ -497,22 +485,25 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
 
         if (hint.valid && hint.align == align && pd->size >= hint.size)
             cand = hint.found;
-        else if (!spm_align_up(base, align, &cand))
+        else if (!spm_checked_align_up(base, align, &cand))
             goto overflow;
 
+        /*
+         * cand is free when no taken range comes within the guard gap of
+         * [cand, cand + size): the first range reaching cand - gap decides
+         * (ranges are disjoint and ordered), else jump past it.
+         */
         for (;;) {
             guint64 end_gap;
-            const SpmSpan *o;
+            const SpmInterval *o;
 
-            if (!spm_add_ok(cand, pd->size, &end_gap) || !spm_add_ok(end_gap, gap, &end_gap))
+            if (!spm_checked_add(cand, pd->size, &end_gap) || !spm_checked_add(end_gap, gap, &end_gap))
                 goto overflow;
-            at = spm_span_lower_bound(spans, cand, gap);
-            if (at == spans->len)
+            o = spm_intervals_first_reaching(taken, cand > gap ? cand - gap : 0);
+            if (!o || o->start >= end_gap)
                 break;
-            o = &g_array_index(spans, SpmSpan, at);
-            if (o->start >= end_gap)
-                break;
-            if (!spm_align_up(spm_sat_add(o->end, gap), align, &cand) || cand == G_MAXUINT64)
+            if (!spm_checked_align_up(spm_sat_add(spm_sat_add(o->last, 1), gap), align, &cand) ||
+                cand == G_MAXUINT64)
                 goto overflow;
         }
         pd->addr = cand;
@@ -520,12 +511,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
         hint.align = align;
         hint.size = pd->size;
         hint.found = cand;
-        s.start = cand;
-        s.end = cand + pd->size;
-        s.dev = pd;
-        /* keep spans sorted: insert before the first one starting later */
-        at = spm_span_lower_bound(spans, s.start, 0);
-        g_array_insert_val(spans, at, s);
+        spm_intervals_add(taken, cand, cand + pd->size - 1, pd);
     }
     return TRUE;
 
@@ -666,7 +652,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
     for (guint i = 0; i < devs->len; i++) {
         const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
 
-        if (!spm_add_ok(total, pd->size, &total))
+        if (!spm_checked_add(total, pd->size, &total))
             goto overflow;
         if (pd->model == SPM_MEM_MODEL_DIMM || pd->model == SPM_MEM_MODEL_NVDIMM)
             nslots++;
@@ -694,7 +680,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
     if (maxmem <= ram) {
         guint64 need;
 
-        if (!spm_add_ok(ram, total, &need))
+        if (!spm_checked_add(ram, total, &need))
             goto overflow;
         if (def->has_max_memory && policy->fixed_max_memory) {
             g_autofree char *have = spm_units_format(maxmem);
@@ -705,7 +691,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
                         "(RAM plus devices), and the policy forbids raising it", have, want);
             return FALSE;
         }
-        if (!spm_align_up(need, SPM_GiB, &maxmem))
+        if (!spm_checked_align_up(need, SPM_GiB, &maxmem))
             goto overflow;
     }
 
@@ -726,7 +712,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
         /* maxmem - ram >= total, and the region must reach the highest end */
         span = end - plan->layout.devmem_base;
         need = MAX(total, span > slots_bytes ? span - slots_bytes : 0);
-        if (!spm_add_ok(need, ram, &need))
+        if (!spm_checked_add(need, ram, &need))
             goto overflow;
         if (maxmem >= need)
             break;
@@ -747,7 +733,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
                         "region keeps moving)", SPM_PLAN_MAX_ITERATIONS);
             return FALSE;
         }
-        if (!spm_align_up(need, SPM_GiB, &maxmem))
+        if (!spm_checked_align_up(need, SPM_GiB, &maxmem))
             goto overflow;
     }
 
@@ -995,7 +981,7 @@ spm_plan_build(const SpmDomainDef *def, const SpmPlanPolicy *policy, GError **er
 
         if (!spm_plan_backend_fill(def, policy, pd, error))
             return NULL;
-        if (!spm_add_ok(devices_size, pd->backend.size, &devices_size)) {
+        if (!spm_checked_add(devices_size, pd->backend.size, &devices_size)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         "memory devices: their sizes overflow 64 bits");
             return NULL;

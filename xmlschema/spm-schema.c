@@ -200,13 +200,17 @@ spm_domain_validate_schema(xmlDocPtr doc, const char *schema_path, GError **erro
     }
     /*
      * libxml2 reports a bad element inside an <interleave> only as "Extra
-     * element devices in interleave" at the top: validate each metadata
-     * device on its own first, so errors point into the device.
+     * element devices in interleave" at the top.  Validating the metadata
+     * as a whole costs one run; only when it fails, validate each device on
+     * its own, so that the error points into the device.
      */
-    if (meta) {
+    if (ok && meta) {
+        g_autoptr(GError) whole = NULL;
         xmlNodePtr mdevs = spm_xml_child(meta, "devices");
         g_autofree char *prefix = NULL;
 
+        if (spm_schema_validate_node(schema, meta, "metadata/", &whole))
+            goto out;
         if (mdevs) {
             g_autofree char *ppath = spm_schema_path_of(mdevs);
             const char *rel = ppath;
@@ -218,10 +222,13 @@ spm_domain_validate_schema(xmlDocPtr doc, const char *schema_path, GError **erro
         }
         for (xmlNodePtr n = spm_xml_child(mdevs, "memory"); ok && n; n = spm_xml_next_same(n))
             ok = spm_schema_validate_node(schema, n, prefix, error);
+        if (ok) {
+            g_propagate_error(error, g_steal_pointer(&whole));
+            ok = FALSE;
+        }
     }
-    if (ok && meta)
-        ok = spm_schema_validate_node(schema, meta, "metadata/", error);
 
+ out:
     xmlRelaxNGFree(schema);
     return ok;
 }
