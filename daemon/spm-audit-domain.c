@@ -67,7 +67,9 @@ spm_memory_elements(xmlDocPtr doc)
  * its own memory devices: an alias ("dimm0") and the address QEMU gave it
  * (<address type='dimm' slot= base=>).  The plan is the one of the
  * definition as started, so drop both unless the definition has them
- * (@inactive, the persistent XML; NULL = keep addresses).
+ * (@inactive, the persistent XML; NULL = keep addresses).  A libvirt that
+ * moved a DIMM elsewhere than planned is then caught by the comparison,
+ * instead of being planned around.
  */
 void
 spm_audit_strip_live_memory(xmlDocPtr live, xmlDocPtr inactive)
@@ -90,9 +92,26 @@ spm_audit_strip_live_memory(xmlDocPtr live, xmlDocPtr inactive)
             }
             xmlFree(name);
         }
-        if (addr && imems && !(imem && spm_child_element(imem, "address"))) {
-            xmlUnlinkNode(addr);
-            xmlFreeNode(addr);
+        if (addr && imems) {
+            xmlNodePtr iaddr = imem ? spm_child_element(imem, "address") : NULL;
+
+            if (!iaddr) {
+                xmlUnlinkNode(addr);
+                xmlFreeNode(addr);
+                continue;
+            }
+            /* libvirt keeps the slot it assigned at define time in the
+             * definition, the base only in the live XML: keep what the
+             * definition has, attribute by attribute */
+            for (xmlAttrPtr a = addr->properties; a;) {
+                xmlAttrPtr next = a->next;
+                xmlChar *v = xmlGetNoNsProp(iaddr, a->name);
+
+                if (!v)
+                    xmlRemoveProp(a);
+                xmlFree(v);
+                a = next;
+            }
         }
     }
 }
