@@ -26,7 +26,7 @@ def check_security():
     if not sa:
         print("# systemd-analyze missing: security rating not checked")
         return
-    unit = os.path.join(t.SOURCE, "conf", "virt-spmd.service")
+    unit = os.path.join(t.BUILD, "conf", "virt-spmd.service")   # configured from conf/virt-spmd.service.in
     p = t.run(sa, "security", "--offline=yes", unit, check=False)
     m = re.search(r"Overall exposure level for virt-spmd.service: ([0-9.]+) (\S+)", p.stdout + p.stderr)
     assert m, p.stdout + p.stderr
