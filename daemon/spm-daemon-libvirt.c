@@ -336,8 +336,10 @@ typedef struct {
     SpmDaemon *d;
     virConnectPtr conn;
     char *uuid;
+    guint64 seq;
     gboolean force;
     gint64 skip_domid;
+    gboolean timed_out;
     /* results */
     SpmVerdict *verdict;
     gboolean is_spm;
@@ -416,17 +418,18 @@ spm_daemon_retry(SpmDaemon *d, SpmDomainRecord *r)
     g_timeout_add(d->retry_ms, spm_retry_cb, id);
 }
 
+/* The audit of @r ended (or timed out): record, notify, go on. */
 static void
-spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
+spm_audit_complete(SpmDaemon *d, SpmDomainRecord *r, SpmAuditJob *job)
 {
-    SpmDaemon *d = data;
-    SpmAuditJob *job = g_task_get_task_data(G_TASK(res));
-    SpmDomainRecord *r = g_hash_table_lookup(d->domains, job->uuid);
     gboolean remove = FALSE;
 
     d->running--;
-    g_assert(r);
     r->auditing = FALSE;
+    if (r->job_timer) {
+        g_source_remove(r->job_timer);
+        r->job_timer = 0;
+    }
 
     if (job->verdict) {
         SpmVerdict *v = g_steal_pointer(&job->verdict);
@@ -434,7 +437,7 @@ spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
                            r->last->domain_id == v->domain_id);
 
         if (v->kind == SPM_VERDICT_ERROR && !r->waiters && r->attempts + 1 < d->max_attempts &&
-            !r->pending) {
+            !r->pending && !job->timed_out) {
             /* libvirt may still be reattaching to QEMU after its restart */
             r->attempts++;
             spm_verdict_free(v);
@@ -478,10 +481,67 @@ spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
         r->pending = r->pending_force = FALSE;
         spm_daemon_enqueue(d, r, force);
     } else if (remove && !r->waiters) {
-        g_hash_table_remove(d->domains, job->uuid);   /* not an SPM domain: forget it */
+        g_hash_table_remove(d->domains, r->uuid);   /* not an SPM domain: forget it */
     }
     spm_daemon_update_status(d);
     spm_daemon_pump(d);
+}
+
+static void
+spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmDaemon *d = data;
+    SpmAuditJob *job = g_task_get_task_data(G_TASK(res));
+    SpmDomainRecord *r = g_hash_table_lookup(d->domains, job->uuid);
+
+    /* an audit that timed out was completed already: drop its late result */
+    if (!r || !r->auditing || r->job_seq != job->seq)
+        return;
+    spm_audit_complete(d, r, job);
+}
+
+typedef struct {
+    SpmDaemon *d;
+    char *uuid;
+    guint64 seq;
+} SpmJobRef;
+
+static void
+spm_job_ref_free(gpointer data)
+{
+    SpmJobRef *ref = data;
+
+    g_free(ref->uuid);
+    g_free(ref);
+}
+
+/* libvirt's passthrough has no timeout of ours: a QEMU whose monitor hangs
+ * would hold the audit (and a worker) for libvirt's own job timeout.  The
+ * domain gets an error verdict at audit_timeout_ms; the worker's late
+ * result is dropped. */
+static gboolean
+spm_audit_timeout_cb(gpointer data)
+{
+    SpmJobRef *ref = data;
+    SpmDaemon *d = ref->d;
+    SpmDomainRecord *r = g_hash_table_lookup(d->domains, ref->uuid);
+    SpmAuditJob fake = { 0 };
+    g_autoptr(GError) e = NULL;
+
+    if (!r || !r->auditing || r->job_seq != ref->seq)
+        return G_SOURCE_REMOVE;
+    r->job_timer = 0;           /* this source ends here */
+    r->job_seq++;               /* the worker's result, if it ever comes, is stale */
+    e = g_error_new(SPM_ERROR, SPM_ERROR_TIMEOUT,
+                    "query-memory-devices through libvirt got no answer within %u ms",
+                    d->audit_timeout_ms);
+    fake.verdict = spm_verdict_new(r->name, r->uuid);
+    spm_verdict_set_error(fake.verdict, e);
+    fake.is_spm = TRUE;
+    fake.timed_out = TRUE;
+    spm_audit_complete(d, r, &fake);
+    spm_verdict_free(fake.verdict);
+    return G_SOURCE_REMOVE;
 }
 
 static void
@@ -501,6 +561,16 @@ spm_daemon_pump(SpmDaemon *d)
         job->uuid = g_strdup(r->uuid);
         job->force = r->force;
         job->skip_domid = r->active && r->last ? r->last->domain_id : -1;
+        job->seq = ++r->job_seq;
+        {
+            SpmJobRef *ref = g_new0(SpmJobRef, 1);
+
+            ref->d = d;
+            ref->uuid = g_strdup(r->uuid);
+            ref->seq = job->seq;
+            r->job_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, d->audit_timeout_ms,
+                                              spm_audit_timeout_cb, ref, spm_job_ref_free);
+        }
         g_task_set_task_data(task, job, spm_audit_job_free);
         g_task_run_in_thread(task, spm_audit_thread);
         g_object_unref(task);

@@ -36,6 +36,8 @@ typedef struct {
     gboolean force;             /* the queued/in-flight audit is forced */
     guint attempts;             /* retries of a libvirt error after reconnect */
     gint64 trigger_time;        /* monotonic µs of the event that asked */
+    guint64 job_seq;            /* the audit in flight; a timed-out one is left behind */
+    guint job_timer;            /* its deadline (audit_timeout_ms) */
     GSList *waiters;            /* SpmWaiter * */
 } SpmDomainRecord;
 
@@ -51,6 +53,7 @@ struct _SpmDaemon {
     guint reconnect_max_ms;
     guint retry_ms;
     guint max_attempts;
+    guint audit_timeout_ms;
     gboolean journal;           /* log to journald (else stderr) */
     char *boot_id;
 

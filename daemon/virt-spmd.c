@@ -129,11 +129,13 @@ main(int argc, char **argv)
     d->reconnect_max_ms = 30000;
     d->retry_ms = 1000;
     d->max_attempts = 5;
+    d->audit_timeout_ms = 30000;
     if (!spm_get_uint(kf, "max_parallel_audits", &d->max_parallel, 1, 256, &error) ||
         !spm_get_uint(kf, "reconnect_min_ms", &d->reconnect_min_ms, 10, 600000, &error) ||
         !spm_get_uint(kf, "reconnect_max_ms", &d->reconnect_max_ms, 10, 3600000, &error) ||
         !spm_get_uint(kf, "audit_retry_ms", &d->retry_ms, 10, 600000, &error) ||
-        !spm_get_uint(kf, "audit_attempts", &d->max_attempts, 1, 100, &error)) {
+        !spm_get_uint(kf, "audit_attempts", &d->max_attempts, 1, 100, &error) ||
+        !spm_get_uint(kf, "audit_timeout_ms", &d->audit_timeout_ms, 100, 3600000, &error)) {
         spm_daemon_log(LOG_ERR, "%s", error->message);
         return 1;
     }

@@ -25,7 +25,7 @@ def main():
     config = os.path.join(work, "virt-spm.conf")
     with open(config, "w") as f:
         f.write("[daemon]\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
-                "audit_retry_ms = 300\naudit_attempts = 20\n")
+                "audit_retry_ms = 300\naudit_attempts = 20\naudit_timeout_ms = 2000\n")
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
     tag = uuid.uuid4().hex[:8]
     good, bad, mixed = "spmd-good-" + tag, "spmd-bad-" + tag, "spmd-mixed-" + tag
@@ -140,7 +140,21 @@ def main():
         assert daemon.domain(bad)["verdict"] == "mismatch"
         assert daemon.proc.poll() is None, "virt-spmd exited"
 
-        # 6. stopped: the verdict stays, the domain shows as stopped
+        # 6. a QEMU whose monitor hangs: an error verdict at audit_timeout_ms,
+        # the daemon keeps answering, and audits again once QEMU is back
+        qpid = int(open("/run/libvirt/qemu/%s.pid" % good).read().strip())
+        os.kill(qpid, signal.SIGSTOP)
+        try:
+            p = daemon.audit(good)
+            assert p.returncode == 1 and "no answer within 2000 ms" in p.stderr, (p.stdout, p.stderr)
+            assert daemon.domain(good)["verdict"] == "error", daemon.domain(good)
+            assert daemon.domain(bad)["verdict"] == "mismatch"
+        finally:
+            os.kill(qpid, signal.SIGCONT)
+        p = daemon.audit(good)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+
+        # 7. stopped: the verdict stays, the domain shows as stopped
         t.virsh("destroy", good)
         t.wait_for("stopped", lambda: daemon.domain(good)["active"] is False, 30, 0.05)
         # a clean exit on SIGTERM (and, in a sanitizer build, no report)
