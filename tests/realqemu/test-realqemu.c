@@ -1,0 +1,863 @@
+/*
+ * test-realqemu.c: the planner's predictions against real QEMU 7.2 and a
+ * real libvirtd, address for address.
+ *
+ * For every generated domain (rq-domain.h) the test plans it with the
+ * pc-dimm stand-in (QEMU 7.2 has no spm-memory, SPEC.md section 8), and:
+ *
+ *   /realqemu/qemu/NAME     builds the command line libvirt would build
+ *       for the domain's own part (machine, -m, NUMA cells, libvirt's DIMMs
+ *       in JSON form, in document order), appends the plan's arguments at
+ *       the end as <qemu:commandline> does, starts QEMU paused and compares
+ *       query-memory-devices (addr, size, node, slot, memdev of every
+ *       device, and nothing unplanned) and the device-memory and RAM lines
+ *       of `info mtree` with the plan;
+ *   /realqemu/reject/NAME   for domains the plan must refuse: the plan
+ *       fails, and QEMU run with the equivalent raw arguments fails too,
+ *       with the message QEMU is known for;
+ *   /realqemu/libvirt/NAME  converts the domain (spm_convert_forward),
+ *       defines it in the real libvirtd with validation, starts it paused,
+ *       and compares what QEMU says through libvirt (QMP and HMP
+ *       passthrough) and libvirt's live <address type='dimm'> of its own
+ *       DIMMs with the plan; then destroys and undefines it.
+ *
+ * Each case reports its mismatches and goes on (g_test_fail_printf), so a
+ * run lists every domain that disagrees, not only the first.
+ */
+#include <string.h>
+#include <libxml/xpath.h>
+#include <libvirt/libvirt-qemu.h>
+
+#include "spm-argv.h"
+#include "spm-convert.h"
+#include "spm-domain-parse.h"
+#include "spm-error.h"
+#include "spm-plan.h"
+#include "spm-xml.h"
+#include "spm-test-libvirt.h"
+#include "spm-test-qemu.h"
+#include "rq-domain.h"
+
+#define MiB RQ_MiB
+#define GiB RQ_GiB
+
+/* The libvirt this test talks to; Debian 12's when the daemon is not used. */
+#define RQ_LIBVIRT_9_0 9000000
+
+/* ---- the domains ------------------------------------------------------- */
+
+#define SPM(sz, nd, ...) { .kind = RQ_DEV_SPM, .size = (sz), .node = (nd), __VA_ARGS__ }
+#define DIMM(sz, nd, ...) { .kind = RQ_DEV_DIMM, .size = (sz), .node = (nd), __VA_ARGS__ }
+
+static const RqDomain rq_good[] = {
+    /* smallest: no <maxMemory> at all, the plan adds it */
+    { .name = "q35-512m-natural", .cells = { 512 * MiB },
+      .devs = { SPM(256 * MiB, 1) } },
+    { .name = "q35-1g-two-natural", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 2,
+      .devs = { SPM(128 * MiB, 1, .alias = "ua-small"), SPM(512 * MiB, 2) } },
+    /* 2.75 GiB = 0xB0000000: q35 puts only 2 GiB below 4G */
+    { .name = "q35-2816m-explicit", .cells = { 2816 * MiB },
+      .devs = { SPM(GiB, 1, .base = 0x200000000, .alias = "ua-fixed"), SPM(512 * MiB, 2) } },
+    { .name = "q35-3584m-cells-dimm", .cells = { 1792 * MiB, 1792 * MiB },
+      .max_memory = 16 * GiB, .slots = 4,
+      .devs = { DIMM(256 * MiB, 0), SPM(2 * GiB, 2, .alias = "ua-hbm") } },
+    { .name = "q35-4g-dimm-base", .cells = { 4 * GiB }, .max_memory = 16 * GiB, .slots = 2,
+      .devs = { DIMM(512 * MiB, 0, .base = 0x240000000, .has_slot = TRUE, .slot = 0),
+                SPM(GiB, 1) } },
+    { .name = "q35-6g-mix", .cells = { 4 * GiB, 2 * GiB }, .max_memory = 24 * GiB, .slots = 4,
+      .devs = { DIMM(GiB, 1, .alias = "ua-dimm-big"),
+                SPM(GiB, 2, .base = 0x400000000, .alias = "ua-hbm0"),
+                DIMM(256 * MiB, 0, .base = 0x300000000, .has_slot = TRUE, .slot = 1),
+                SPM(512 * MiB, 3, .alias = "ua-hbm1") } },
+    /* libvirt's DIMM first in the document; the stand-in is realized first anyway */
+    { .name = "q35-1g-dimm-first", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 2,
+      .devs = { DIMM(512 * MiB, 0), SPM(GiB, 1) } },
+    /* no <numa>: the plan adds cell 0 */
+    { .name = "q35-1g-no-numa", .memory = GiB,
+      .devs = { SPM(512 * MiB, 1) } },
+    /* <maxMemory> too small for the SPM device: the plan raises it */
+    { .name = "q35-1g-maxmem-raised", .cells = { GiB }, .max_memory = 2 * GiB, .slots = 1,
+      .devs = { SPM(2 * GiB, 1) } },
+    /* a DIMM with a base but no slot, next to one with neither */
+    { .name = "q35-1g-dimm-base-noslot", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 3,
+      .devs = { DIMM(256 * MiB, 0), DIMM(256 * MiB, 0, .base = 0x160000000),
+                SPM(256 * MiB, 1) } },
+    { .name = "pc-512m-natural", .i440fx = TRUE, .cells = { 512 * MiB },
+      .devs = { SPM(128 * MiB, 1) } },
+    /* below 3.5 GiB: i440fx keeps all RAM below 4G */
+    { .name = "pc-2816m-explicit", .i440fx = TRUE, .cells = { 2816 * MiB },
+      .devs = { SPM(GiB, 1, .base = 0x140000000, .alias = "ua-fixed") } },
+    /* 3.5 GiB: 3 GiB below 4G, 512 MiB above */
+    { .name = "pc-3584m-dimm", .i440fx = TRUE, .cells = { 3584 * MiB },
+      .max_memory = 8 * GiB, .slots = 2,
+      .devs = { DIMM(512 * MiB, 0), SPM(GiB, 1) } },
+    { .name = "pc-4g-mix", .i440fx = TRUE, .cells = { 2 * GiB, 2 * GiB },
+      .max_memory = 16 * GiB, .slots = 3,
+      .devs = { DIMM(256 * MiB, 0, .base = 0x180000000, .has_slot = TRUE, .slot = 1),
+                DIMM(256 * MiB, 1),
+                SPM(128 * MiB, 2, .alias = "ua-a"),
+                SPM(2 * GiB, 3, .alias = "ua-b") } },
+    { .name = "pc-6g-no-maxmem", .i440fx = TRUE, .cells = { 3 * GiB, 3 * GiB },
+      .devs = { SPM(2 * GiB, 2) } },
+};
+
+static const RqDomain rq_bad[] = {
+    { .name = "base-overlap", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
+      .devs = { SPM(GiB, 1, .base = 0x100000000, .alias = "ua-a"),
+                SPM(GiB, 2, .base = 0x120000000, .alias = "ua-b") },
+      .plan_error = "", .qemu_error = "address range conflicts with memory device id='ua-a'" },
+    { .name = "base-below-region", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
+      .devs = { SPM(GiB, 1, .base = 0x80000000, .alias = "ua-a") },
+      .plan_error = "", .qemu_error = "can't add memory device [0x80000000:0x40000000]" },
+    { .name = "base-unaligned", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
+      .devs = { SPM(GiB, 1, .base = 0x100100000, .alias = "ua-a") },
+      .plan_error = "", .qemu_error = "address must be aligned to 0x200000 bytes" },
+    { .name = "pc-dimm-spm-overlap", .i440fx = TRUE, .cells = { GiB },
+      .max_memory = 16 * GiB, .slots = 2,
+      .devs = { DIMM(512 * MiB, 0, .base = 0x100000000, .has_slot = TRUE, .slot = 0,
+                     .alias = "ua-dimm"),
+                SPM(GiB, 1, .base = 0x100000000, .alias = "ua-spm") },
+      /* the stand-in (key=value) is realized first, libvirt's JSON DIMM hits it */
+      .plan_error = "", .qemu_error = "address range conflicts with memory device id='ua-spm'" },
+    { .name = "size-unaligned", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
+      .devs = { SPM(129 * MiB, 1, .alias = "ua-a") },
+      .plan_error = "", .qemu_error = "must be multiple of 0x200000" },
+};
+
+/* ---- planning ---------------------------------------------------------- */
+
+static guint rq_libvirt_version = RQ_LIBVIRT_9_0;
+
+static void
+rq_policy_init(SpmPlanPolicy *policy)
+{
+    spm_plan_policy_init(policy);
+    g_free(policy->stand_in_driver);
+    policy->stand_in_driver = g_strdup("pc-dimm");
+    policy->host.libvirt_version = rq_libvirt_version;
+}
+
+/* Parse, validate and plan @xml; the plan borrows *def_out. */
+static SpmPlan *
+rq_plan(const char *xml, SpmDomainDef **def_out, GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(SpmDomainDef) def = NULL;
+    SpmPlanPolicy policy;
+    SpmPlan *plan;
+
+    if (!(doc = spm_xml_read_memory(xml, strlen(xml), "domain", error)) ||
+        !(def = spm_domain_def_parse(doc, error)) ||
+        !spm_domain_validate_schema(doc, g_getenv("SPM_SCHEMA"), error))
+        return NULL;
+    rq_policy_init(&policy);
+    plan = spm_plan_build(def, &policy, error);
+    spm_plan_policy_clear(&policy);
+    if (plan)
+        *def_out = g_steal_pointer(&def);
+    return plan;
+}
+
+/* One line per planned device, for messages. */
+static char *
+rq_plan_describe(const SpmPlan *plan)
+{
+    GString *s = g_string_new(NULL);
+
+    g_string_append_printf(s, "device memory 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER
+                           "x, maxmem %" G_GUINT64_FORMAT " slots %u",
+                           plan->layout.devmem_base, plan->layout.devmem_size,
+                           plan->max_memory, plan->max_memory_slots);
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(plan->devices, i);
+
+        g_string_append_printf(s, "\n  %s %s addr 0x%" G_GINT64_MODIFIER "x size 0x%"
+                               G_GINT64_MODIFIER "x node %u slot %d order %u%s",
+                               spm_mem_model_to_string(pd->model), pd->id, pd->addr,
+                               pd->size, pd->node, pd->slot, pd->order,
+                               pd->generated ? " (generated)" : "");
+    }
+    return g_string_free(s, FALSE);
+}
+
+static const SpmPlannedDevice *
+rq_plan_device_of(const SpmPlan *plan, const SpmMemDevice *m)
+{
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(plan->devices, i);
+
+        if (pd->def == m)
+            return pd;
+    }
+    return NULL;
+}
+
+/* ---- command lines ----------------------------------------------------- */
+
+static void
+rq_args_add(GStrvBuilder *b, const char *opt, char *value)
+{
+    g_strv_builder_add(b, opt);
+    g_strv_builder_add(b, value);
+    g_free(value);
+}
+
+/* -machine, -m and -smp, as libvirt writes them. */
+static void
+rq_args_machine(GStrvBuilder *b, gboolean i440fx, guint64 ram, guint64 maxmem, guint slots,
+                guint vcpus)
+{
+    rq_args_add(b, "-machine", g_strdup_printf("%s,accel=tcg",
+                                               i440fx ? "pc-i440fx-7.2" : "pc-q35-7.2"));
+    if (maxmem)
+        rq_args_add(b, "-m", g_strdup_printf("size=%" G_GUINT64_FORMAT "k,slots=%u,maxmem=%"
+                                             G_GUINT64_FORMAT "k", ram / 1024, slots,
+                                             maxmem / 1024));
+    else
+        rq_args_add(b, "-m", g_strdup_printf("size=%" G_GUINT64_FORMAT "k", ram / 1024));
+    rq_args_add(b, "-smp", g_strdup_printf("%u,sockets=%u,cores=1,threads=1", vcpus, vcpus));
+}
+
+/* A NUMA cell with its RAM backend, as libvirt writes it. */
+static void
+rq_args_cell(GStrvBuilder *b, guint id, const char *cpus, guint64 size)
+{
+    rq_args_add(b, "-object", g_strdup_printf("{\"qom-type\":\"memory-backend-ram\",\"id\":"
+                                              "\"ram-node%u\",\"size\":%" G_GUINT64_FORMAT "}",
+                                              id, size));
+    rq_args_add(b, "-numa", g_strdup_printf("node,nodeid=%u,cpus=%s,memdev=ram-node%u",
+                                            id, cpus, id));
+}
+
+/* A libvirt DIMM in JSON form; @slot < 0 and @addr 0 leave them to QEMU. */
+static void
+rq_args_dimm(GStrvBuilder *b, const char *id, const char *memdev, guint64 size, guint node,
+             int slot, guint64 addr)
+{
+    g_autoptr(GString) dev = g_string_new(NULL);
+
+    rq_args_add(b, "-object", g_strdup_printf("{\"qom-type\":\"memory-backend-ram\",\"id\":"
+                                              "\"%s\",\"size\":%" G_GUINT64_FORMAT "}",
+                                              memdev, size));
+    g_string_append_printf(dev, "{\"driver\":\"pc-dimm\",\"node\":%u", node);
+    if (slot >= 0)
+        g_string_append_printf(dev, ",\"slot\":%d", slot);
+    if (addr)
+        g_string_append_printf(dev, ",\"addr\":%" G_GUINT64_FORMAT, addr);
+    g_string_append_printf(dev, ",\"memdev\":\"%s\",\"id\":\"%s\"}", memdev, id);
+    rq_args_add(b, "-device", g_string_free(g_steal_pointer(&dev), FALSE));
+}
+
+static void
+rq_args_tail(GStrvBuilder *b)
+{
+    const char *tail[] = { "-nodefaults", "-display", "none", "-S", NULL };
+
+    g_strv_builder_addv(b, tail);
+}
+
+/* The command line of a planned domain: libvirt's part, then the plan's words. */
+static GStrv
+rq_plan_args(const RqDomain *d, const SpmDomainDef *def, const SpmPlan *plan, GError **error)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_auto(GStrv) spm = NULL;
+
+    rq_args_machine(b, d->i440fx, plan->machine.ram_size, plan->max_memory,
+                    plan->max_memory_slots, def->vcpus);
+    for (guint i = 0; i < plan->nodes->len; i++) {
+        const SpmPlannedNode *node = &g_array_index(plan->nodes, SpmPlannedNode, i);
+        g_autofree char *cpus = NULL;
+
+        if (node->kind == SPM_NUMA_SPM)
+            continue;
+        for (guint c = 0; c < def->cells->len; c++) {
+            const SpmNumaCell *cell = g_ptr_array_index(def->cells, c);
+
+            if (cell->id == node->id)
+                cpus = g_strdup(cell->cpus);
+        }
+        if (!cpus && node->kind == SPM_NUMA_SYNTHESIZED)
+            cpus = def->vcpus > 1 ? g_strdup_printf("0-%u", def->vcpus - 1) : g_strdup("0");
+        if (!cpus) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "plan node %u (%s) is no cell of the domain", node->id,
+                        spm_numa_kind_to_string(node->kind));
+            return NULL;
+        }
+        rq_args_cell(b, node->id, cpus, node->memory);
+    }
+    for (guint i = 0; i < def->mems->len; i++) {
+        const SpmMemDevice *m = g_ptr_array_index(def->mems, i);
+        const SpmPlannedDevice *pd;
+
+        if (m->model != SPM_MEM_MODEL_DIMM)
+            continue;
+        if (!(pd = rq_plan_device_of(plan, m))) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "dimm at line %u is not in the plan", m->line);
+            return NULL;
+        }
+        if (m->has_base && pd->addr != m->base) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                        "dimm '%s': plan addr 0x%" G_GINT64_MODIFIER "x, XML base 0x%"
+                        G_GINT64_MODIFIER "x", pd->id, pd->addr, m->base);
+            return NULL;
+        }
+        rq_args_dimm(b, pd->id, pd->backend.id, pd->backend.size, pd->node, pd->slot,
+                     m->has_base ? m->base : 0);
+    }
+    if (!(spm = spm_argv_build(plan, "pc-dimm", error)))
+        return NULL;
+    g_strv_builder_addv(b, (const char **)spm);
+    rq_args_tail(b);
+    return g_strv_builder_end(b);
+}
+
+static const char *
+rq_dev_id(const RqDomain *d, guint i, char *buf, gsize len)
+{
+    if (d->devs[i].alias)
+        return d->devs[i].alias;
+    g_snprintf(buf, len, "%s%u", d->devs[i].kind == RQ_DEV_SPM ? "spm" : "dimm", i);
+    return buf;
+}
+
+/* The raw arguments of a domain, without any planning: what the user asked for. */
+static GStrv
+rq_raw_args(const RqDomain *d)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    guint ncells = rq_domain_ncells(d);
+    guint64 ram = 0;
+    guint top_slot = d->slots;
+
+    for (guint i = 0; i < ncells; i++)
+        ram += d->cells[i];
+    rq_args_machine(b, d->i440fx, ram, d->max_memory, d->slots, rq_domain_vcpus(d));
+    for (guint i = 0; i < ncells; i++) {
+        g_autofree char *cpus = g_strdup_printf("%u", i);
+
+        rq_args_cell(b, i, cpus, d->cells[i]);
+    }
+    for (guint i = 0; i < RQ_MAX_DEVS && d->devs[i].kind; i++) {
+        const RqDev *m = &d->devs[i];
+        char buf[32];
+        const char *id = rq_dev_id(d, i, buf, sizeof(buf));
+        g_autofree char *memdev = g_strconcat("mem", id, NULL);
+
+        if (m->kind == RQ_DEV_DIMM)
+            rq_args_dimm(b, id, memdev, m->size, m->node, m->has_slot ? (int)m->slot : -1,
+                         m->base);
+    }
+    /* the SPM devices as pc-dimm, key=value, at the end like <qemu:commandline>,
+     * on the highest slots as the planner does (a key=value pc-dimm without
+     * a slot takes slot 0 before libvirt's JSON DIMMs, SPEC.md section 3) */
+    for (guint i = 0; i < RQ_MAX_DEVS && d->devs[i].kind; i++) {
+        const RqDev *m = &d->devs[i];
+        char buf[32];
+        const char *id = rq_dev_id(d, i, buf, sizeof(buf));
+        g_autoptr(GString) dev = g_string_new(NULL);
+
+        if (m->kind != RQ_DEV_SPM)
+            continue;
+        rq_args_add(b, "-numa", g_strdup_printf("node,nodeid=%u", m->node));
+        rq_args_add(b, "-object", g_strdup_printf("memory-backend-ram,id=mem%s,size=%"
+                                                  G_GUINT64_FORMAT, id, m->size));
+        g_string_append_printf(dev, "pc-dimm,id=%s,memdev=mem%s,node=%u", id, id, m->node);
+        if (top_slot)
+            g_string_append_printf(dev, ",slot=%u", --top_slot);
+        if (m->base)
+            g_string_append_printf(dev, ",addr=0x%" G_GINT64_MODIFIER "x", m->base);
+        rq_args_add(b, "-device", g_string_free(g_steal_pointer(&dev), FALSE));
+    }
+    rq_args_tail(b);
+    return g_strv_builder_end(b);
+}
+
+/* ---- comparisons ------------------------------------------------------- */
+
+static gboolean
+rq_json_u64(JsonObject *o, const char *member, guint64 *out)
+{
+    JsonNode *n = json_object_get_member(o, member);
+
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+        return FALSE;
+    *out = (guint64)json_node_get_int(n);
+    return TRUE;
+}
+
+/*
+ * query-memory-devices (the "return" array) against the plan: every
+ * device planned, with the planned addr, size, node, slot and backend,
+ * and every planned device reported.  All differences in one message.
+ */
+static gboolean
+rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
+{
+    g_autoptr(GString) bad = g_string_new(NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    JsonArray *arr;
+
+    if (!ret || !JSON_NODE_HOLDS_ARRAY(ret)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "query-memory-devices: not an array");
+        return FALSE;
+    }
+    arr = json_node_get_array(ret);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *entry = json_array_get_object_element(arr, i);
+        const char *type = json_object_get_string_member_with_default(entry, "type", "?");
+        JsonObject *data = json_object_get_object_member(entry, "data");
+        const char *id = data ? json_object_get_string_member_with_default(data, "id", NULL) : NULL;
+        const SpmPlannedDevice *pd;
+        guint64 addr = 0, size = 0, node = 0, slot = 0;
+        g_autofree char *memdev = NULL;
+
+        if (!data || !id) {
+            g_string_append_printf(bad, "; entry %u (%s) without data or id", i, type);
+            continue;
+        }
+        rq_json_u64(data, "addr", &addr);
+        rq_json_u64(data, "size", &size);
+        rq_json_u64(data, "node", &node);
+        rq_json_u64(data, "slot", &slot);
+        if (!(pd = spm_plan_find_device(plan, id))) {
+            g_string_append_printf(bad, "; unplanned %s '%s' at 0x%" G_GINT64_MODIFIER "x size 0x%"
+                                   G_GINT64_MODIFIER "x node %" G_GUINT64_FORMAT, type, id,
+                                   addr, size, node);
+            continue;
+        }
+        g_hash_table_add(seen, (gpointer)pd->id);
+        if (!g_str_equal(type, "dimm"))
+            g_string_append_printf(bad, "; '%s': type %s, expected dimm (pc-dimm)", id, type);
+        if (addr != pd->addr)
+            g_string_append_printf(bad, "; '%s': QEMU addr 0x%" G_GINT64_MODIFIER "x, plan 0x%"
+                                   G_GINT64_MODIFIER "x", id, addr, pd->addr);
+        if (size != pd->size)
+            g_string_append_printf(bad, "; '%s': QEMU size 0x%" G_GINT64_MODIFIER "x, plan 0x%"
+                                   G_GINT64_MODIFIER "x", id, size, pd->size);
+        if (node != pd->node)
+            g_string_append_printf(bad, "; '%s': QEMU node %" G_GUINT64_FORMAT ", plan %u",
+                                   id, node, pd->node);
+        if (pd->slot >= 0 && slot != (guint64)pd->slot)
+            g_string_append_printf(bad, "; '%s': QEMU slot %" G_GUINT64_FORMAT ", plan %d",
+                                   id, slot, pd->slot);
+        if (pd->slot < 0)
+            g_string_append_printf(bad, "; '%s': plan has no slot for a pc-dimm (QEMU %"
+                                   G_GUINT64_FORMAT ")", id, slot);
+        memdev = g_strconcat("/objects/", pd->backend.id, NULL);
+        if (g_strcmp0(json_object_get_string_member_with_default(data, "memdev", ""), memdev))
+            g_string_append_printf(bad, "; '%s': QEMU memdev %s, plan %s", id,
+                                   json_object_get_string_member_with_default(data, "memdev", ""),
+                                   memdev);
+    }
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(plan->devices, i);
+
+        if (!g_hash_table_contains(seen, pd->id))
+            g_string_append_printf(bad, "; planned '%s' not reported by QEMU", pd->id);
+    }
+    if (bad->len) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH, "query-memory-devices: %s", bad->str + 2);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* `info mtree`: the device-memory region and the RAM split against the plan. */
+static gboolean
+rq_compare_mtree(const char *mtree, const SpmPlan *plan, GError **error)
+{
+    const SpmMachineLayout *l = &plan->layout;
+    guint64 start = 0, end = 0;
+    g_autoptr(GError) err = NULL;
+
+    if (!spm_test_mtree_device_memory(mtree, &start, &end, error))
+        return FALSE;
+    if (start != l->devmem_base || end != l->devmem_base + l->devmem_size - 1) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                    "device-memory: QEMU 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
+                    "x, plan 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x",
+                    start, end, l->devmem_base, l->devmem_base + l->devmem_size - 1);
+        return FALSE;
+    }
+    if (!spm_test_mtree_alias(mtree, "ram-below-4g", &start, &end, &err)) {
+        if (err) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return FALSE;
+        }
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH, "info mtree: no ram-below-4g");
+        return FALSE;
+    }
+    if (start != 0 || end != l->below_4g - 1) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                    "ram-below-4g: QEMU 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
+                    "x, plan below_4g 0x%" G_GINT64_MODIFIER "x", start, end, l->below_4g);
+        return FALSE;
+    }
+    if (spm_test_mtree_alias(mtree, "ram-above-4g", &start, &end, &err)) {
+        if (!l->above_4g || start != l->above_4g_start ||
+            end != l->above_4g_start + l->above_4g - 1) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                        "ram-above-4g: QEMU 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
+                        "x, plan 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER "x",
+                        start, end, l->above_4g_start, l->above_4g);
+            return FALSE;
+        }
+    } else if (err) {
+        g_propagate_error(error, g_steal_pointer(&err));
+        return FALSE;
+    } else if (l->above_4g) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                    "ram-above-4g: none in QEMU, plan 0x%" G_GINT64_MODIFIER "x", l->above_4g);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- /realqemu/qemu ---------------------------------------------------- */
+
+static void
+test_qemu(gconstpointer data)
+{
+    const RqDomain *d = data;
+    g_autofree char *xml = rq_domain_xml(d, d->name);
+    g_autoptr(SpmDomainDef) def = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = NULL;
+    g_autoptr(SpmTestQemu) qemu = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *mtree = NULL;
+    g_autofree char *described = NULL;
+
+    if (!spm_test_qemu_available()) {
+        g_test_skip(SPM_TEST_QEMU_BINARY " not installed");
+        return;
+    }
+    if (!(plan = rq_plan(xml, &def, &err))) {
+        g_test_fail_printf("plan: %s\n%s", err->message, xml);
+        return;
+    }
+    described = rq_plan_describe(plan);
+    g_test_message("plan: %s", described);
+    if (!(args = rq_plan_args(d, def, plan, &err))) {
+        g_test_fail_printf("arguments: %s", err->message);
+        return;
+    }
+    if (!(qemu = spm_test_qemu_start((const char *const *)args, &err))) {
+        g_autofree char *joined = g_strjoinv(" ", args);
+
+        g_test_fail_printf("%s\nQEMU arguments: %s\nplan: %s", err->message, joined, described);
+        return;
+    }
+    g_test_message("%s", spm_test_qemu_command_line(qemu));
+
+    if (!(ret = spm_test_qemu_execute(qemu, "query-memory-devices", NULL, &err)) ||
+        !rq_compare_devices(ret, plan, &err)) {
+        g_test_fail_printf("%s\nplan: %s", err->message, described);
+        return;
+    }
+    if (!(mtree = spm_test_qemu_hmp(qemu, "info mtree", &err)) ||
+        !rq_compare_mtree(mtree, plan, &err)) {
+        g_test_fail_printf("%s\nplan: %s", err->message, described);
+        return;
+    }
+}
+
+/* ---- /realqemu/reject -------------------------------------------------- */
+
+static void
+test_reject(gconstpointer data)
+{
+    const RqDomain *d = data;
+    g_autofree char *xml = rq_domain_xml(d, d->name);
+    g_autoptr(SpmDomainDef) def = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = rq_raw_args(d);
+    g_autofree char *joined = g_strjoinv(" ", args);
+    g_autofree char *output = NULL;
+    int status = 0;
+
+    if (!spm_test_qemu_available()) {
+        g_test_skip(SPM_TEST_QEMU_BINARY " not installed");
+        return;
+    }
+    plan = rq_plan(xml, &def, &err);
+    if (plan) {
+        g_autofree char *described = rq_plan_describe(plan);
+
+        g_test_fail_printf("the plan accepts a domain QEMU refuses: %s", described);
+    } else {
+        g_test_message("plan refuses: %s", err->message);
+        if (!strstr(err->message, d->plan_error))
+            g_test_fail_printf("plan error '%s' lacks '%s'", err->message, d->plan_error);
+        if (err->domain != SPM_ERROR || err->code != SPM_ERROR_INVALID)
+            g_test_fail_printf("plan error code %d, expected SPM_ERROR_INVALID", err->code);
+    }
+    g_clear_error(&err);
+
+    g_test_message("%s %s", SPM_TEST_QEMU_BINARY, joined);
+    if (!spm_test_qemu_run_to_exit((const char *const *)args, &status, &output, &err)) {
+        g_test_fail_printf("QEMU: %s", err->message);
+        return;
+    }
+    g_strchomp(output);
+    g_test_message("QEMU exit %d: %s", status, output);
+    if (status == 0)
+        g_test_fail_printf("QEMU accepted the raw arguments: %s", joined);
+    if (!strstr(output, d->qemu_error))
+        g_test_fail_printf("QEMU said '%s', expected '%s'", output, d->qemu_error);
+}
+
+/* ---- /realqemu/libvirt ------------------------------------------------- */
+
+static virConnectPtr rq_conn;
+static char *rq_conn_error;
+
+/* The shared connection, opened (and libvirtd started) on first use. */
+static virConnectPtr
+rq_libvirt(void)
+{
+    g_autofree char *skip = spm_test_libvirt_skip_reason();
+    g_autoptr(GError) err = NULL;
+    unsigned long version = 0;
+
+    if (skip) {
+        g_test_skip(skip);
+        return NULL;
+    }
+    if (!rq_conn && !rq_conn_error) {
+        if (!(rq_conn = spm_test_libvirt_connect(&err)))
+            rq_conn_error = g_strdup(err->message);
+        else if (virConnectGetLibVersion(rq_conn, &version) == 0)
+            rq_libvirt_version = version;
+    }
+    if (!rq_conn)
+        g_test_fail_printf("libvirtd: %s", rq_conn_error);
+    return rq_conn;
+}
+
+typedef struct {
+    virConnectPtr conn;
+    char *name;
+} RqGuard;
+
+static void
+rq_guard_free(RqGuard *g)
+{
+    spm_test_libvirt_remove_domain(g->conn, g->name);
+    g_free(g->name);
+    g_free(g);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RqGuard, rq_guard_free)
+
+/* The "return" member of a QMP reply libvirt passed through. */
+static JsonNode *
+rq_qmp_return(const char *reply, GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonNode *root;
+    JsonObject *o;
+
+    if (!json_parser_load_from_data(parser, reply, -1, error))
+        return NULL;
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+        !json_object_has_member((o = json_node_get_object(root)), "return")) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "QMP reply without return: %s", reply);
+        return NULL;
+    }
+    return json_node_copy(json_object_get_member(o, "return"));
+}
+
+static char *
+rq_xpath_string(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
+{
+    xmlXPathObjectPtr obj;
+    char *ret = NULL;
+
+    ctx->node = node;
+    obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    if (obj && obj->type == XPATH_NODESET && obj->nodesetval && obj->nodesetval->nodeNr > 0) {
+        xmlChar *v = xmlNodeGetContent(obj->nodesetval->nodeTab[0]);
+
+        ret = g_strdup((const char *)v);
+        xmlFree(v);
+    }
+    xmlXPathFreeObject(obj);
+    return ret;
+}
+
+/* libvirt's live <address type='dimm' slot= base=> of its DIMMs against the plan. */
+static gboolean
+rq_compare_live_xml(const char *live, const SpmPlan *plan, GError **error)
+{
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(live, strlen(live), "live XML", error);
+    g_autoptr(GString) bad = g_string_new(NULL);
+    xmlXPathContextPtr ctx;
+    xmlXPathObjectPtr obj;
+    guint planned = 0;
+    guint found = 0;
+
+    if (!doc)
+        return FALSE;
+    ctx = xmlXPathNewContext(doc);
+    obj = xmlXPathEvalExpression(BAD_CAST "/domain/devices/memory[@model='dimm']", ctx);
+    for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
+        xmlNodePtr mem = obj->nodesetval->nodeTab[i];
+        g_autofree char *alias = rq_xpath_string(ctx, mem, "alias/@name");
+        g_autofree char *slot = rq_xpath_string(ctx, mem, "address[@type='dimm']/@slot");
+        g_autofree char *base = rq_xpath_string(ctx, mem, "address[@type='dimm']/@base");
+        const SpmPlannedDevice *pd = alias ? spm_plan_find_device(plan, alias) : NULL;
+        guint64 vslot, vbase;
+
+        found++;
+        if (!pd) {
+            g_string_append_printf(bad, "; live dimm '%s' (slot %s base %s) is not in the plan",
+                                   alias ? alias : "(no alias)", slot ? slot : "-",
+                                   base ? base : "-");
+            continue;
+        }
+        if (!slot || !base) {
+            g_string_append_printf(bad, "; live dimm '%s' without slot or base", alias);
+            continue;
+        }
+        vslot = g_ascii_strtoull(slot, NULL, 10);
+        vbase = g_ascii_strtoull(base, NULL, 16);
+        if ((int)vslot != pd->slot)
+            g_string_append_printf(bad, "; live dimm '%s': slot %s, plan %d", alias, slot, pd->slot);
+        if (vbase != pd->addr)
+            g_string_append_printf(bad, "; live dimm '%s': base %s, plan 0x%" G_GINT64_MODIFIER "x",
+                                   alias, base, pd->addr);
+    }
+    xmlXPathFreeObject(obj);
+    xmlXPathFreeContext(ctx);
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(plan->devices, i);
+
+        if (!pd->generated)
+            planned++;
+    }
+    if (found != planned)
+        g_string_append_printf(bad, "; %u dimms in the live XML, %u in the plan", found, planned);
+    if (bad->len) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH, "live XML: %s", bad->str + 2);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+test_libvirt(gconstpointer data)
+{
+    const RqDomain *d = data;
+    virConnectPtr conn = rq_libvirt();
+    g_autoptr(RqGuard) guard = NULL;
+    g_autofree char *xml = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(SpmDomainDef) def = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    g_autofree char *converted = NULL;
+    g_autofree char *described = NULL;
+    g_autofree char *reply = NULL;
+    g_autofree char *mtree = NULL;
+    g_autofree char *live = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    SpmPlanPolicy policy;
+    gboolean ok;
+
+    if (!conn)
+        return;
+    guard = g_new0(RqGuard, 1);
+    guard->conn = conn;
+    guard->name = spm_test_libvirt_domain_name("rq-", d->name);
+    spm_test_libvirt_remove_domain(conn, guard->name);
+
+    xml = rq_domain_xml(d, guard->name);
+    doc = spm_xml_read_memory(xml, strlen(xml), guard->name, &err);
+    g_assert_no_error(err);
+    rq_policy_init(&policy);
+    ok = spm_convert_forward(doc, &policy, &plan, &def, &err);
+    spm_plan_policy_clear(&policy);
+    if (!ok) {
+        g_test_fail_printf("convert: %s\n%s", err->message, xml);
+        return;
+    }
+    converted = spm_xml_format(doc);
+    described = rq_plan_describe(plan);
+    g_test_message("plan: %s", described);
+
+    if (!(dom = virDomainDefineXMLFlags(conn, converted, VIR_DOMAIN_DEFINE_VALIDATE))) {
+        g_test_fail_printf("define: %s\n%s", spm_test_libvirt_last_error(), converted);
+        return;
+    }
+    if (virDomainCreateWithFlags(dom, VIR_DOMAIN_START_PAUSED) < 0) {
+        g_test_fail_printf("start: %s\n%s", spm_test_libvirt_last_error(), converted);
+        return;
+    }
+
+    if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-memory-devices\"}", &reply, 0) < 0) {
+        g_test_fail_printf("query-memory-devices: %s", spm_test_libvirt_last_error());
+        return;
+    }
+    if (!(ret = rq_qmp_return(reply, &err)) || !rq_compare_devices(ret, plan, &err)) {
+        g_test_fail_printf("through libvirt: %s\nplan: %s\n%s", err->message, described, converted);
+        return;
+    }
+    if (virDomainQemuMonitorCommand(dom, "info mtree", &mtree,
+                                    VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0) {
+        g_test_fail_printf("info mtree: %s", spm_test_libvirt_last_error());
+        return;
+    }
+    if (!rq_compare_mtree(mtree, plan, &err)) {
+        g_test_fail_printf("through libvirt: %s\nplan: %s", err->message, described);
+        return;
+    }
+    if (!(live = virDomainGetXMLDesc(dom, 0))) {
+        g_test_fail_printf("live XML: %s", spm_test_libvirt_last_error());
+        return;
+    }
+    if (!rq_compare_live_xml(live, plan, &err)) {
+        g_test_fail_printf("%s\nplan: %s\n%s", err->message, described, live);
+        return;
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    /* every domain is checked and reported, not only up to the first failure */
+    g_autofree char **args = g_new0(char *, argc + 2);
+    int nargs = argc + 1;
+    int ret;
+
+    memcpy(args, argv, argc * sizeof(char *));
+    args[argc] = (char *)"--keep-going";
+    argv = args;
+    g_test_init(&nargs, &argv, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(rq_good); i++) {
+        g_autofree char *path = g_strdup_printf("/realqemu/qemu/%s", rq_good[i].name);
+
+        g_test_add_data_func(path, &rq_good[i], test_qemu);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(rq_bad); i++) {
+        g_autofree char *path = g_strdup_printf("/realqemu/reject/%s", rq_bad[i].name);
+
+        g_test_add_data_func(path, &rq_bad[i], test_reject);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(rq_good); i++) {
+        g_autofree char *path = g_strdup_printf("/realqemu/libvirt/%s", rq_good[i].name);
+
+        g_test_add_data_func(path, &rq_good[i], test_libvirt);
+    }
+    ret = g_test_run();
+    if (rq_conn)
+        virConnectClose(rq_conn);
+    g_free(rq_conn_error);
+    return ret;
+}
