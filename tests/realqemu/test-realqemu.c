@@ -78,9 +78,12 @@ static const RqDomain rq_good[] = {
     /* <maxMemory> too small for the SPM device: the plan raises it */
     { .name = "q35-1g-maxmem-raised", .cells = { GiB }, .max_memory = 2 * GiB, .slots = 1,
       .devs = { SPM(2 * GiB, 1) } },
-    /* a DIMM with a base but no slot, next to one with neither */
-    { .name = "q35-1g-dimm-base-noslot", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 3,
-      .devs = { DIMM(256 * MiB, 0), DIMM(256 * MiB, 0, .base = 0x160000000),
+    /* a DIMM on slot 2 with a base after one with neither: libvirt 9.0 names
+     * its DIMMs after their slot ("dimm2"), not their position (libvirt
+     * also requires slot= whenever base= is given) */
+    { .name = "q35-1g-dimm-slot2", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 3,
+      .devs = { DIMM(256 * MiB, 0),
+                DIMM(256 * MiB, 0, .base = 0x160000000, .has_slot = TRUE, .slot = 2),
                 SPM(256 * MiB, 1) } },
     { .name = "pc-512m-natural", .i440fx = TRUE, .cells = { 512 * MiB },
       .devs = { SPM(128 * MiB, 1) } },
