@@ -106,6 +106,19 @@ spm_set_ns_recursive(xmlNodePtr node, xmlNsPtr ns)
     }
 }
 
+/*
+ * Drop namespace declarations libxml2 put on @node when copying it out of
+ * its ancestors' scope; every element below uses its own ns pointer or none.
+ */
+static void
+spm_drop_ns_defs(xmlNodePtr node)
+{
+    if (node->nsDef) {
+        xmlFreeNsList(node->nsDef);
+        node->nsDef = NULL;
+    }
+}
+
 /* Element children of @parent before @node. */
 static guint
 spm_element_index(xmlNodePtr parent, xmlNodePtr node)
@@ -377,6 +390,7 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
         }
         copy = xmlDocCopyNode(c, root->doc, 1);
         spm_set_ns_recursive(copy, NULL);
+        spm_drop_ns_defs(copy);
         xmlUnsetProp(copy, BAD_CAST "position");
         spm_insert_at_element_index(devices, copy, index);
     }
@@ -575,6 +589,7 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
     xmlNodePtr devices = spm_child(root, "devices", NULL);
     xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
     xmlNodePtr next;
+    guint moved = 0;
 
     if (!devices)
         return;
@@ -588,7 +603,8 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
         model = spm_prop(c, "model");
         if (g_strcmp0(model, "spm") != 0)
             continue;
-        index = spm_element_index(devices, c);
+        /* The index in the user's <devices>, counting the ones already moved. */
+        index = spm_element_index(devices, c) + moved++;
         xmlUnlinkNode(c);
         spm_set_ns_recursive(c, meta->ns);
         spm_set_prop_u64(c, "position", index);

@@ -18,6 +18,14 @@
 
 G_BEGIN_DECLS
 
+/*
+ * libvirt_version from which libvirt skips memory device kinds it does not
+ * know in query-memory-devices instead of failing the start (SPEC.md
+ * section 5: 9.0 fails, 11.3 skips).  First release that skips unknown
+ * kinds: to be confirmed.
+ */
+#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 11003000
+
 /* Facts about the host and the tools, gathered by the caller (I/O). */
 typedef struct {
     gboolean host_cpu_amd;      /* host vendor, for KVM guests and host CPU models */
@@ -118,6 +126,7 @@ typedef struct {
     GPtrArray *devices;         /* SpmPlannedDevice *, sorted by addr */
     GArray *nodes;              /* SpmPlannedNode, by id */
     GPtrArray *warnings;        /* char *, one line each */
+    char *stand_in_driver;      /* from the policy: SPM devices realized as this driver */
 } SpmPlan;
 
 /*

@@ -166,9 +166,14 @@ spm_cmd_convert(int argc, char **argv, const SpmGlobalOptions *global, int *st, 
         if (!spm_convert_reverse(o.doc, error))
             return FALSE;
     } else {
-        /* Convert parses first (precise errors); the schema checks the result. */
+        /*
+         * Convert parses first (its errors name the value); the schema then
+         * checks what the user wrote, not virt-spm's own output.
+         */
+        g_autoptr(xmlDoc) input = xmlCopyDoc(o.doc, 1);
+
         if (!spm_convert_forward(o.doc, &o.config->policy, &o.plan, &o.def, error) ||
-            !spm_domain_validate_schema(o.doc, spm_config_schema_path(), error))
+            !spm_domain_validate_schema(input, spm_config_schema_path(), error))
             return FALSE;
         spm_print_warnings(global, o.plan);
     }

@@ -39,7 +39,7 @@ gboolean spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **erro
 gboolean spm_config_parse_size(const char *what, const char *value, guint64 *bytes, GError **error);
 
 /* Fill @facts from /proc/cpuinfo of this host (vendor, address sizes) and
- * the libvirt library's version (virGetVersion: no connection needed). */
+ * the version of the libvirt virt-spm was built against. */
 void spm_host_facts_detect(SpmHostFacts *facts);
 
 /* "9.0.0" -> 9000000, libvirt's encoding; FALSE if not a version. */

@@ -19,23 +19,15 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-xml.h"
-#include "spm-build-config.h"
+#include "spm-xml-node.h"
 
 #include <string.h>
-#include <libxml/relaxng.h>
 
-/* Largest guest NUMA node id virt-spm accepts (as in the brief, 12 bits). */
+/* Largest guest NUMA node or cell id accepted: a sanity bound far above
+ * what QEMU supports, so that ids stay small numbers everywhere. */
 #define SPM_MAX_NODE_ID 4095
 
-/* ---- small XML helpers -------------------------------------------------- */
-
-static long
-spm_node_line(xmlNodePtr node)
-{
-    long line = node ? xmlGetLineNo(node) : -1;
-
-    return line > 0 ? line : 0;
-}
+/* ---- errors --------------------------------------------------------------- */
 
 /* Set a "line N: PATH: MESSAGE" error; returns FALSE for convenience. */
 static gboolean G_GNUC_PRINTF(5, 6)
@@ -43,7 +35,7 @@ spm_parse_error(GError **error, SpmErrorCode code, xmlNodePtr node,
                 const char *path, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
-    long line = spm_node_line(node);
+    long line = spm_xml_node_line(node);
     va_list ap;
 
     va_start(ap, fmt);
@@ -60,91 +52,11 @@ spm_parse_error(GError **error, SpmErrorCode code, xmlNodePtr node,
 static char *
 spm_parse_what(xmlNodePtr node, const char *path)
 {
-    long line = spm_node_line(node);
+    long line = spm_xml_node_line(node);
 
     if (line > 0)
         return g_strdup_printf("line %ld: %s", line, path);
     return g_strdup(path);
-}
-
-static gboolean
-spm_same_ns(xmlNodePtr a, xmlNodePtr b)
-{
-    const xmlChar *ha = a->ns ? a->ns->href : NULL;
-    const xmlChar *hb = b->ns ? b->ns->href : NULL;
-
-    if (!ha || !hb)
-        return ha == hb;
-    return xmlStrEqual(ha, hb);
-}
-
-static gboolean
-spm_is_element(xmlNodePtr node, const char *name)
-{
-    return node && node->type == XML_ELEMENT_NODE &&
-           xmlStrEqual(node->name, (const xmlChar *)name);
-}
-
-/* First child element called @name in the namespace of @parent. */
-static xmlNodePtr
-spm_child(xmlNodePtr parent, const char *name)
-{
-    if (!parent)
-        return NULL;
-    for (xmlNodePtr cur = parent->children; cur; cur = cur->next) {
-        if (spm_is_element(cur, name) && spm_same_ns(cur, parent))
-            return cur;
-    }
-    return NULL;
-}
-
-/* Next sibling of @node with the same name and namespace. */
-static xmlNodePtr
-spm_next_same(xmlNodePtr node)
-{
-    for (xmlNodePtr cur = node->next; cur; cur = cur->next) {
-        if (spm_is_element(cur, (const char *)node->name) && spm_same_ns(cur, node))
-            return cur;
-    }
-    return NULL;
-}
-
-/* Attribute without namespace, as a g_malloc'ed string; NULL if absent. */
-static char *
-spm_prop(xmlNodePtr node, const char *name)
-{
-    xmlChar *v = node ? xmlGetNoNsProp(node, (const xmlChar *)name) : NULL;
-    char *ret = v ? g_strdup((const char *)v) : NULL;
-
-    xmlFree(v);
-    return ret;
-}
-
-/* Text content with surrounding whitespace removed; never NULL. */
-static char *
-spm_text(xmlNodePtr node)
-{
-    xmlChar *v = node ? xmlNodeGetContent(node) : NULL;
-    char *ret = g_strdup(v ? (const char *)v : "");
-
-    xmlFree(v);
-    return g_strstrip(ret);
-}
-
-/* Text content, or NULL when the element is absent or empty. */
-static char *
-spm_text_or_null(xmlNodePtr node)
-{
-    char *t;
-
-    if (!node)
-        return NULL;
-    t = spm_text(node);
-    if (!*t) {
-        g_free(t);
-        return NULL;
-    }
-    return t;
 }
 
 /* ---- value parsers ------------------------------------------------------ */
@@ -179,7 +91,7 @@ static gboolean
 spm_parse_uint_text(xmlNodePtr node, const char *path, guint64 max,
                     guint64 *out, GError **error)
 {
-    g_autofree char *text = spm_text(node);
+    g_autofree char *text = spm_xml_text(node);
 
     return spm_parse_uint(node, path, text, max, out, error);
 }
@@ -188,7 +100,7 @@ static gboolean
 spm_parse_uint_prop(xmlNodePtr node, const char *path, const char *attr,
                     guint64 max, gboolean *present, guint64 *out, GError **error)
 {
-    g_autofree char *value = spm_prop(node, attr);
+    g_autofree char *value = spm_xml_prop(node, attr);
     g_autofree char *full = g_strdup_printf("%s@%s", path, attr);
 
     *present = value != NULL;
@@ -201,8 +113,8 @@ spm_parse_uint_prop(xmlNodePtr node, const char *path, const char *attr,
 static gboolean
 spm_parse_scaled_elem(xmlNodePtr node, const char *path, guint64 *out, GError **error)
 {
-    g_autofree char *text = spm_text(node);
-    g_autofree char *unit = spm_prop(node, "unit");
+    g_autofree char *text = spm_xml_text(node);
+    g_autofree char *unit = spm_xml_prop(node, "unit");
     g_autofree char *what = spm_parse_what(node, path);
 
     return spm_units_parse(what, text, unit, 1024, out, error);
@@ -213,8 +125,8 @@ static gboolean
 spm_parse_scaled_attr(xmlNodePtr node, const char *path, const char *attr,
                       guint64 *out, GError **error)
 {
-    g_autofree char *value = spm_prop(node, attr);
-    g_autofree char *unit = spm_prop(node, "unit");
+    g_autofree char *value = spm_xml_prop(node, attr);
+    g_autofree char *unit = spm_xml_prop(node, "unit");
     g_autofree char *full = g_strdup_printf("%s@%s", path, attr);
     g_autofree char *what = spm_parse_what(node, full);
 
@@ -228,7 +140,7 @@ static gboolean
 spm_parse_access(xmlNodePtr node, const char *path, const char *attr,
                  SpmAccess *out, GError **error)
 {
-    g_autofree char *value = spm_prop(node, attr);
+    g_autofree char *value = spm_xml_prop(node, attr);
     g_autofree char *full = NULL;
 
     *out = SPM_ACCESS_DEFAULT;
@@ -251,7 +163,7 @@ static gboolean
 spm_parse_yesno(xmlNodePtr node, const char *path, const char *attr,
                 SpmTristate *out, GError **error)
 {
-    g_autofree char *value = spm_prop(node, attr);
+    g_autofree char *value = spm_xml_prop(node, attr);
     g_autofree char *full = NULL;
 
     *out = SPM_TRISTATE_ABSENT;
@@ -304,16 +216,16 @@ spm_mem_source_parse(xmlNodePtr source, const char *prefix, SpmMemDevice *dev,
 {
     xmlNodePtr n;
 
-    if ((n = spm_child(source, "nodemask"))) {
+    if ((n = spm_xml_child(source, "nodemask"))) {
         g_autofree char *path = g_strdup_printf("%s/source/nodemask", prefix);
-        g_autofree char *mask = spm_text(n);
+        g_autofree char *mask = spm_xml_text(n);
 
         if (!spm_is_nodeset(mask))
             return spm_parse_error(error, SPM_ERROR_INVALID, n, path,
                                    "'%s' is not a node set such as '0-3,5'", mask);
         dev->source.nodemask = g_steal_pointer(&mask);
     }
-    if ((n = spm_child(source, "pagesize"))) {
+    if ((n = spm_xml_child(source, "pagesize"))) {
         g_autofree char *path = g_strdup_printf("%s/source/pagesize", prefix);
 
         if (!spm_parse_scaled_elem(n, path, &dev->source.pagesize, error))
@@ -322,22 +234,22 @@ spm_mem_source_parse(xmlNodePtr source, const char *prefix, SpmMemDevice *dev,
             return spm_parse_error(error, SPM_ERROR_INVALID, n, path,
                                    "page size must not be 0");
     }
-    if ((n = spm_child(source, "path"))) {
+    if ((n = spm_xml_child(source, "path"))) {
         g_autofree char *path = g_strdup_printf("%s/source/path", prefix);
-        g_autofree char *file = spm_text(n);
+        g_autofree char *file = spm_xml_text(n);
 
         if (file[0] != '/')
             return spm_parse_error(error, SPM_ERROR_INVALID, n, path,
                                    "'%s' is not an absolute path", file);
         dev->source.path = g_steal_pointer(&file);
     }
-    if ((n = spm_child(source, "alignsize"))) {
+    if ((n = spm_xml_child(source, "alignsize"))) {
         g_autofree char *path = g_strdup_printf("%s/source/alignsize", prefix);
 
         if (!spm_parse_scaled_elem(n, path, &dev->source.alignsize, error))
             return FALSE;
     }
-    if (spm_child(source, "pmem"))
+    if (spm_xml_child(source, "pmem"))
         dev->source.pmem = SPM_TRISTATE_YES;
     return TRUE;
 }
@@ -350,7 +262,7 @@ spm_mem_target_parse(xmlNodePtr mem, xmlNodePtr target, const char *prefix,
     g_autofree char *node_path = g_strdup_printf("%s/target/node", prefix);
     xmlNodePtr n;
 
-    n = spm_child(target, "size");
+    n = spm_xml_child(target, "size");
     if (!n)
         return spm_parse_error(error, SPM_ERROR_INVALID, target ? target : mem,
                                size_path, "required element is missing");
@@ -360,7 +272,7 @@ spm_mem_target_parse(xmlNodePtr mem, xmlNodePtr target, const char *prefix,
         return spm_parse_error(error, SPM_ERROR_INVALID, n, size_path,
                                "size must not be 0");
 
-    n = spm_child(target, "node");
+    n = spm_xml_child(target, "node");
     if (n) {
         guint64 v;
 
@@ -373,19 +285,19 @@ spm_mem_target_parse(xmlNodePtr mem, xmlNodePtr target, const char *prefix,
                                node_path, "required element is missing");
     }
 
-    if ((n = spm_child(spm_child(target, "label"), "size"))) {
+    if ((n = spm_xml_child(spm_xml_child(target, "label"), "size"))) {
         g_autofree char *path = g_strdup_printf("%s/target/label/size", prefix);
 
         if (!spm_parse_scaled_elem(n, path, &dev->label_size, error))
             return FALSE;
     }
-    if ((n = spm_child(target, "block"))) {
+    if ((n = spm_xml_child(target, "block"))) {
         g_autofree char *path = g_strdup_printf("%s/target/block", prefix);
 
         if (!spm_parse_scaled_elem(n, path, &dev->block_size, error))
             return FALSE;
     }
-    if ((n = spm_child(target, "requested"))) {
+    if ((n = spm_xml_child(target, "requested"))) {
         g_autofree char *path = g_strdup_printf("%s/target/requested", prefix);
 
         if (!spm_parse_scaled_elem(n, path, &dev->requested_size, error))
@@ -393,9 +305,9 @@ spm_mem_target_parse(xmlNodePtr mem, xmlNodePtr target, const char *prefix,
     }
     /* virtio-mem keeps its guest-physical address in target/address@base */
     if (dev->model == SPM_MEM_MODEL_VIRTIO_MEM &&
-        (n = spm_child(target, "address"))) {
+        (n = spm_xml_child(target, "address"))) {
         g_autofree char *path = g_strdup_printf("%s/target/address@base", prefix);
-        g_autofree char *base = spm_prop(n, "base");
+        g_autofree char *base = spm_xml_prop(n, "base");
         g_autofree char *what = spm_parse_what(n, path);
 
         if (base) {
@@ -414,7 +326,7 @@ spm_mem_address_parse(xmlNodePtr addr, const char *prefix, SpmMemDevice *dev,
     g_autofree char *type_path = g_strdup_printf("%s/address@type", prefix);
     g_autofree char *base_path = g_strdup_printf("%s/address@base", prefix);
     g_autofree char *slot_path = g_strdup_printf("%s/address", prefix);
-    g_autofree char *type = spm_prop(addr, "type");
+    g_autofree char *type = spm_xml_prop(addr, "type");
     g_autofree char *base = NULL;
     const char *want;
     gboolean has_slot;
@@ -440,7 +352,7 @@ spm_mem_address_parse(xmlNodePtr addr, const char *prefix, SpmMemDevice *dev,
                                "'%s' does not fit memory model '%s' (expected '%s')",
                                type, spm_mem_model_to_string(dev->model), want);
 
-    base = spm_prop(addr, "base");
+    base = spm_xml_prop(addr, "base");
     if (base) {
         g_autofree char *what = spm_parse_what(addr, base_path);
 
@@ -472,7 +384,7 @@ spm_mem_device_parse(xmlNodePtr node, GError **error)
     xmlNodePtr n;
     int m;
 
-    if (!spm_is_element(node, "memory")) {
+    if (!spm_xml_is_element(node, "memory")) {
         spm_parse_error(error, SPM_ERROR_INVALID, node, "memory",
                         "expected a <memory> element, got '%s'",
                         node && node->name ? (const char *)node->name : "nothing");
@@ -485,7 +397,7 @@ spm_mem_device_parse(xmlNodePtr node, GError **error)
         return NULL;
     }
 
-    model = spm_prop(node, "model");
+    model = spm_xml_prop(node, "model");
     if (!model) {
         spm_parse_error(error, SPM_ERROR_INVALID, node, "memory@model",
                         "required attribute is missing");
@@ -499,27 +411,27 @@ spm_mem_device_parse(xmlNodePtr node, GError **error)
         return NULL;
     }
     dev = spm_mem_device_new(m);
-    dev->line = (guint)spm_node_line(node);
+    dev->line = (guint)spm_xml_node_line(node);
     prefix = g_strdup_printf("memory[model='%s']", model);
 
     if (!spm_parse_access(node, prefix, "access", &dev->access, error) ||
         !spm_parse_yesno(node, prefix, "discard", &dev->discard, error))
         return NULL;
 
-    if ((n = spm_child(node, "source")) &&
+    if ((n = spm_xml_child(node, "source")) &&
         !spm_mem_source_parse(n, prefix, dev, error))
         return NULL;
 
-    if (!spm_mem_target_parse(node, spm_child(node, "target"), prefix, dev, error))
+    if (!spm_mem_target_parse(node, spm_xml_child(node, "target"), prefix, dev, error))
         return NULL;
 
-    if ((n = spm_child(node, "address")) &&
+    if ((n = spm_xml_child(node, "address")) &&
         !spm_mem_address_parse(n, prefix, dev, error))
         return NULL;
 
-    if ((n = spm_child(node, "alias"))) {
+    if ((n = spm_xml_child(node, "alias"))) {
         g_autofree char *path = g_strdup_printf("%s/alias@name", prefix);
-        g_autofree char *alias = spm_prop(n, "name");
+        g_autofree char *alias = spm_xml_prop(n, "name");
 
         if (!alias || !*alias) {
             spm_parse_error(error, SPM_ERROR_INVALID, n, path,
@@ -596,18 +508,18 @@ spm_parse_machine(SpmDomainDef *def, xmlNodePtr type, GError **error)
 static gboolean
 spm_parse_os(SpmDomainDef *def, xmlNodePtr os, GError **error)
 {
-    xmlNodePtr type = spm_child(os, "type");
-    xmlNodePtr loader = spm_child(os, "loader");
-    g_autofree char *firmware = spm_prop(os, "firmware");
+    xmlNodePtr type = spm_xml_child(os, "type");
+    xmlNodePtr loader = spm_xml_child(os, "loader");
+    g_autofree char *firmware = spm_xml_prop(os, "firmware");
 
-    def->arch = spm_prop(type, "arch");
-    def->machine = spm_prop(type, "machine");
+    def->arch = spm_xml_prop(type, "arch");
+    def->machine = spm_xml_prop(type, "machine");
     if (!spm_parse_machine(def, type, error))
         return FALSE;
 
     if (firmware && g_str_equal(firmware, "efi"))
         def->firmware_efi = TRUE;
-    def->loader_path = spm_text_or_null(loader);
+    def->loader_path = spm_xml_text_or_null(loader);
     if (def->loader_path &&
         (strstr(def->loader_path, "OVMF") || strstr(def->loader_path, "ovmf") ||
          strstr(def->loader_path, "edk2")))
@@ -618,8 +530,8 @@ spm_parse_os(SpmDomainDef *def, xmlNodePtr os, GError **error)
 static gboolean
 spm_parse_cpu(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
-    xmlNodePtr vcpu = spm_child(root, "vcpu");
-    xmlNodePtr cpu = spm_child(root, "cpu");
+    xmlNodePtr vcpu = spm_xml_child(root, "vcpu");
+    xmlNodePtr cpu = spm_xml_child(root, "cpu");
     xmlNodePtr n;
 
     if (vcpu) {
@@ -635,14 +547,14 @@ spm_parse_cpu(SpmDomainDef *def, xmlNodePtr root, GError **error)
     if (!cpu)
         return TRUE;
 
-    def->cpu_mode = spm_prop(cpu, "mode");
-    def->cpu_model = spm_text_or_null(spm_child(cpu, "model"));
-    def->cpu_vendor = spm_text_or_null(spm_child(cpu, "vendor"));
-    if ((n = spm_child(cpu, "maxphysaddr"))) {
+    def->cpu_mode = spm_xml_prop(cpu, "mode");
+    def->cpu_model = spm_xml_text_or_null(spm_xml_child(cpu, "model"));
+    def->cpu_vendor = spm_xml_text_or_null(spm_xml_child(cpu, "vendor"));
+    if ((n = spm_xml_child(cpu, "maxphysaddr"))) {
         gboolean has_bits;
         guint64 bits = 0;
 
-        def->maxphysaddr_mode = spm_prop(n, "mode");
+        def->maxphysaddr_mode = spm_xml_prop(n, "mode");
         if (!spm_parse_uint_prop(n, "cpu/maxphysaddr", "bits", 64, &has_bits, &bits, error))
             return FALSE;
         def->maxphysaddr_bits = (guint)bits;
@@ -653,17 +565,17 @@ spm_parse_cpu(SpmDomainDef *def, xmlNodePtr root, GError **error)
 static gboolean
 spm_parse_numa(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
-    xmlNodePtr numa = spm_child(spm_child(root, "cpu"), "numa");
+    xmlNodePtr numa = spm_xml_child(spm_xml_child(root, "cpu"), "numa");
     g_autoptr(GHashTable) ids = g_hash_table_new(g_direct_hash, g_direct_equal);
     guint index = 0;
 
-    for (xmlNodePtr c = spm_child(numa, "cell"); c; c = spm_next_same(c), index++) {
+    for (xmlNodePtr c = spm_xml_child(numa, "cell"); c; c = spm_xml_next_same(c), index++) {
         g_autoptr(SpmNumaCell) cell = spm_numa_cell_new();
         gboolean has_id;
         guint64 id = index;
         SpmNumaCell *other;
 
-        cell->line = (guint)spm_node_line(c);
+        cell->line = (guint)spm_xml_node_line(c);
         if (!spm_parse_uint_prop(c, "cpu/numa/cell", "id", SPM_MAX_NODE_ID,
                                  &has_id, &id, error))
             return FALSE;
@@ -676,7 +588,7 @@ spm_parse_numa(SpmDomainDef *def, xmlNodePtr root, GError **error)
                                    "'%s' is already used by the cell on line %u",
                                    value, other->line);
         }
-        cell->cpus = spm_prop(c, "cpus");
+        cell->cpus = spm_xml_prop(c, "cpus");
         if (cell->cpus && !*cell->cpus)
             g_clear_pointer(&cell->cpus, g_free);
         if (!spm_parse_scaled_attr(c, "cpu/numa/cell", "memory", &cell->memory, error) ||
@@ -694,11 +606,11 @@ spm_parse_memory(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
     xmlNodePtr n;
 
-    if ((n = spm_child(root, "memory")) &&
+    if ((n = spm_xml_child(root, "memory")) &&
         !spm_parse_scaled_elem(n, "memory", &def->memory, error))
         return FALSE;
 
-    if ((n = spm_child(root, "maxMemory"))) {
+    if ((n = spm_xml_child(root, "maxMemory"))) {
         gboolean has_slots;
         guint64 slots = 0;
 
@@ -715,16 +627,16 @@ spm_parse_memory(SpmDomainDef *def, xmlNodePtr root, GError **error)
 static gboolean
 spm_parse_memory_backing(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
-    xmlNodePtr mb = spm_child(root, "memoryBacking");
-    xmlNodePtr hp = spm_child(mb, "hugepages");
+    xmlNodePtr mb = spm_xml_child(root, "memoryBacking");
+    xmlNodePtr hp = spm_xml_child(mb, "hugepages");
     xmlNodePtr n;
 
     if (!mb)
         return TRUE;
     if (hp) {
         def->hugepages = TRUE;
-        for (n = spm_child(hp, "page"); n; n = spm_next_same(n)) {
-            g_autofree char *nodeset = spm_prop(n, "nodeset");
+        for (n = spm_xml_child(hp, "page"); n; n = spm_xml_next_same(n)) {
+            g_autofree char *nodeset = spm_xml_prop(n, "nodeset");
             guint64 size;
 
             if (!spm_parse_scaled_attr(n, "memoryBacking/hugepages/page", "size",
@@ -738,8 +650,8 @@ spm_parse_memory_backing(SpmDomainDef *def, xmlNodePtr root, GError **error)
                 def->hugepage_size = size;
         }
     }
-    if ((n = spm_child(mb, "source"))) {
-        g_autofree char *type = spm_prop(n, "type");
+    if ((n = spm_xml_child(mb, "source"))) {
+        g_autofree char *type = spm_xml_prop(n, "type");
 
         if (!type || g_str_equal(type, "anonymous"))
             def->backing = type ? SPM_BACKING_ANONYMOUS : SPM_BACKING_DEFAULT;
@@ -751,11 +663,11 @@ spm_parse_memory_backing(SpmDomainDef *def, xmlNodePtr root, GError **error)
             return spm_parse_error(error, SPM_ERROR_INVALID, n, "memoryBacking/source@type",
                                    "unknown value '%s' (anonymous, file, memfd)", type);
     }
-    if ((n = spm_child(mb, "access")) &&
+    if ((n = spm_xml_child(mb, "access")) &&
         !spm_parse_access(n, "memoryBacking/access", "mode", &def->access, error))
         return FALSE;
-    if ((n = spm_child(mb, "allocation"))) {
-        g_autofree char *mode = spm_prop(n, "mode");
+    if ((n = spm_xml_child(mb, "allocation"))) {
+        g_autofree char *mode = spm_xml_prop(n, "mode");
 
         if (mode && g_str_equal(mode, "immediate"))
             def->prealloc = TRUE;
@@ -764,7 +676,7 @@ spm_parse_memory_backing(SpmDomainDef *def, xmlNodePtr root, GError **error)
                                    "memoryBacking/allocation@mode",
                                    "unknown value '%s' (immediate, ondemand)", mode);
     }
-    if (spm_child(mb, "discard"))
+    if (spm_xml_child(mb, "discard"))
         def->discard = SPM_TRISTATE_YES;
     return TRUE;
 }
@@ -772,21 +684,21 @@ spm_parse_memory_backing(SpmDomainDef *def, xmlNodePtr root, GError **error)
 static gboolean
 spm_parse_devices(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
-    xmlNodePtr devices = spm_child(root, "devices");
+    xmlNodePtr devices = spm_xml_child(root, "devices");
     xmlNodePtr n;
 
     if (!devices)
         return TRUE;
-    def->emulator = spm_text_or_null(spm_child(devices, "emulator"));
+    def->emulator = spm_xml_text_or_null(spm_xml_child(devices, "emulator"));
 
-    for (n = spm_child(devices, "controller"); n; n = spm_next_same(n)) {
-        g_autofree char *model = spm_prop(n, "model");
+    for (n = spm_xml_child(devices, "controller"); n; n = spm_xml_next_same(n)) {
+        g_autofree char *model = spm_xml_prop(n, "model");
         g_autofree char *path = NULL;
         xmlNodePtr hole;
 
         if (!model || (!g_str_equal(model, "pcie-root") && !g_str_equal(model, "pci-root")))
             continue;
-        hole = spm_child(n, "pcihole64");
+        hole = spm_xml_child(n, "pcihole64");
         if (!hole)
             continue;
         path = g_strdup_printf("devices/controller[model='%s']/pcihole64", model);
@@ -795,7 +707,7 @@ spm_parse_devices(SpmDomainDef *def, xmlNodePtr root, GError **error)
         def->has_pcihole64 = TRUE;
     }
 
-    for (n = spm_child(devices, "memory"); n; n = spm_next_same(n)) {
+    for (n = spm_xml_child(devices, "memory"); n; n = spm_xml_next_same(n)) {
         SpmMemDevice *dev = spm_mem_device_parse(n, error);
 
         if (!dev)
@@ -805,28 +717,12 @@ spm_parse_devices(SpmDomainDef *def, xmlNodePtr root, GError **error)
     return TRUE;
 }
 
-/* <metadata><spm:spm><spm:devices><spm:memory model='spm'>... */
-static xmlNodePtr
-spm_metadata_element(xmlNodePtr root)
-{
-    xmlNodePtr metadata = spm_child(root, "metadata");
-
-    if (!metadata)
-        return NULL;
-    for (xmlNodePtr cur = metadata->children; cur; cur = cur->next) {
-        if (spm_is_element(cur, "spm") && cur->ns &&
-            xmlStrEqual(cur->ns->href, (const xmlChar *)SPM_XMLNS))
-            return cur;
-    }
-    return NULL;
-}
-
 static gboolean
 spm_parse_metadata(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
-    xmlNodePtr devices = spm_child(spm_metadata_element(root), "devices");
+    xmlNodePtr devices = spm_xml_child(spm_xml_metadata_element(root), "devices");
 
-    for (xmlNodePtr n = spm_child(devices, "memory"); n; n = spm_next_same(n)) {
+    for (xmlNodePtr n = spm_xml_child(devices, "memory"); n; n = spm_xml_next_same(n)) {
         g_autoptr(SpmMemDevice) dev = spm_mem_device_parse(n, error);
 
         if (!dev)
@@ -879,7 +775,13 @@ spm_domain_def_parse(xmlDocPtr doc, GError **error)
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "document has no root element");
         return NULL;
     }
-    if (!spm_is_element(root, "domain") || root->ns) {
+    if (spm_xml_is_element(root, "domain") && root->ns && !root->ns->prefix) {
+        spm_parse_error(error, SPM_ERROR_INVALID, root, "domain",
+                        "root element is in namespace '%s', expected a libvirt <domain> "
+                        "without namespace", (const char *)root->ns->href);
+        return NULL;
+    }
+    if (!spm_xml_is_element(root, "domain") || root->ns) {
         spm_parse_error(error, SPM_ERROR_INVALID, root, (const char *)root->name,
                         "root element is <%s%s%s>, expected a libvirt <domain>",
                         root->ns && root->ns->prefix ? (const char *)root->ns->prefix : "",
@@ -889,24 +791,24 @@ spm_domain_def_parse(xmlDocPtr doc, GError **error)
     }
 
     def = spm_domain_def_new();
-    def->virt_type = spm_prop(root, "type");
+    def->virt_type = spm_xml_prop(root, "type");
     if (!def->virt_type) {
         spm_parse_error(error, SPM_ERROR_INVALID, root, "domain@type",
                         "required attribute is missing");
         return NULL;
     }
-    n = spm_child(root, "name");
-    def->name = spm_text_or_null(n);
+    n = spm_xml_child(root, "name");
+    def->name = spm_xml_text_or_null(n);
     if (!def->name) {
         spm_parse_error(error, SPM_ERROR_INVALID, n ? n : root, "name",
                         "required element is missing or empty");
         return NULL;
     }
-    def->uuid = spm_text_or_null(spm_child(root, "uuid"));
+    def->uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
 
-    if (!spm_parse_os(def, spm_child(root, "os"), error))
+    if (!spm_parse_os(def, spm_xml_child(root, "os"), error))
         return NULL;
-    def->acpi = spm_child(spm_child(root, "features"), "acpi") != NULL;
+    def->acpi = spm_xml_child(spm_xml_child(root, "features"), "acpi") != NULL;
 
     if (!spm_parse_cpu(def, root, error) ||
         !spm_parse_numa(def, root, error) ||
@@ -920,185 +822,3 @@ spm_domain_def_parse(xmlDocPtr doc, GError **error)
     return g_steal_pointer(&def);
 }
 
-/* ---- RelaxNG validation of the SPM parts -------------------------------- */
-
-typedef struct {
-    char *first;    /* first error, one line */
-    xmlNodePtr root;  /* root of the copy being validated, for paths */
-} SpmSchemaErrors;
-
-/* Path of @node inside the copied element, e.g. "memory[model='spm']/target". */
-static char *
-spm_schema_path_of(xmlNodePtr node)
-{
-    g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
-    GString *path = g_string_new(NULL);
-
-    for (xmlNodePtr cur = node; cur && cur->type == XML_ELEMENT_NODE; cur = cur->parent) {
-        g_autofree char *model = NULL;
-        char *part;
-
-        if (cur->ns && cur->ns->prefix)
-            part = g_strdup_printf("%s:%s", cur->ns->prefix, cur->name);
-        else
-            part = g_strdup((const char *)cur->name);
-        if (xmlStrEqual(cur->name, (const xmlChar *)"memory") &&
-            (model = spm_prop(cur, "model"))) {
-            char *with = g_strdup_printf("%s[model='%s']", part, model);
-
-            g_free(part);
-            part = with;
-        }
-        g_ptr_array_insert(parts, 0, part);
-    }
-    for (guint i = 0; i < parts->len; i++) {
-        if (i)
-            g_string_append_c(path, '/');
-        g_string_append(path, g_ptr_array_index(parts, i));
-    }
-    return g_string_free(path, FALSE);
-}
-
-static void
-spm_schema_error(void *data, xmlErrorPtr err)
-{
-    SpmSchemaErrors *errs = data;
-    g_autofree char *msg = NULL;
-    g_autofree char *path = NULL;
-    xmlNodePtr node;
-    long line;
-
-    if (!err || errs->first)
-        return;
-    msg = g_strstrip(g_strdup(err->message ? err->message : "invalid"));
-    for (char *p = msg; *p; p++) {
-        if (*p == '\n')
-            *p = ' ';
-    }
-    node = err->node;
-    if (node && node->type == XML_ELEMENT_NODE) {
-        path = spm_schema_path_of(node);
-        line = spm_node_line(node);
-    } else {
-        path = errs->root ? spm_schema_path_of(errs->root) : g_strdup("schema");
-        line = err->line > 0 ? err->line : spm_node_line(errs->root);
-    }
-    if (line > 0)
-        errs->first = g_strdup_printf("line %ld: %s: does not match the schema: %s",
-                                      line, path, msg);
-    else
-        errs->first = g_strdup_printf("%s: does not match the schema: %s", path, msg);
-}
-
-/* Validate a copy of @node, alone in its own document. */
-static gboolean
-spm_schema_validate_node(xmlRelaxNGPtr schema, xmlNodePtr node, GError **error)
-{
-    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
-    SpmSchemaErrors errs = { 0 };
-    xmlRelaxNGValidCtxtPtr vctxt;
-    xmlNodePtr copy;
-    int rc;
-
-    copy = xmlDocCopyNode(node, doc, 1);
-    if (!copy) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot copy element '%s'",
-                    (const char *)node->name);
-        return FALSE;
-    }
-    xmlDocSetRootElement(doc, copy);
-    errs.root = copy;
-
-    vctxt = xmlRelaxNGNewValidCtxt(schema);
-    if (!vctxt) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot create a RelaxNG validator");
-        return FALSE;
-    }
-    xmlRelaxNGSetValidStructuredErrors(vctxt, spm_schema_error, &errs);
-    rc = xmlRelaxNGValidateDoc(vctxt, doc);
-    xmlRelaxNGFreeValidCtxt(vctxt);
-
-    if (rc != 0) {
-        if (!errs.first) {
-            g_autofree char *path = spm_schema_path_of(node);
-
-            errs.first = g_strdup_printf("line %ld: %s: does not match the schema",
-                                         spm_node_line(node), path);
-        }
-        g_set_error_literal(error, SPM_ERROR, SPM_ERROR_INVALID, errs.first);
-        g_free(errs.first);
-        return FALSE;
-    }
-    g_free(errs.first);
-    return TRUE;
-}
-
-static void
-spm_schema_parse_error(void *data, xmlErrorPtr err)
-{
-    char **first = data;
-
-    if (err && !*first && err->level >= XML_ERR_ERROR)
-        *first = g_strstrip(g_strdup(err->message ? err->message : "invalid schema"));
-}
-
-static xmlRelaxNGPtr
-spm_schema_load(const char *path, GError **error)
-{
-    g_autoptr(xmlDoc) doc = NULL;
-    g_autofree char *first = NULL;
-    xmlRelaxNGParserCtxtPtr pctxt;
-    xmlRelaxNGPtr schema;
-
-    /* Read the schema with the hardened reader too: no network, no noise. */
-    doc = spm_xml_read_file(path, error);
-    if (!doc)
-        return NULL;
-    pctxt = xmlRelaxNGNewDocParserCtxt(doc);
-    if (!pctxt) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "%s: cannot create a RelaxNG parser", path);
-        return NULL;
-    }
-    xmlRelaxNGSetParserStructuredErrors(pctxt, spm_schema_parse_error, &first);
-    schema = xmlRelaxNGParse(pctxt);
-    xmlRelaxNGFreeParserCtxt(pctxt);
-    if (!schema) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "%s: not a usable RelaxNG schema: %s", path,
-                    first ? first : "unknown error");
-        return NULL;
-    }
-    return schema;
-}
-
-gboolean
-spm_domain_validate_schema(xmlDocPtr doc, const char *schema_path, GError **error)
-{
-    const char *path = schema_path ? schema_path : VIRT_SPM_DATADIR "/schemas/spm.rng";
-    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-    xmlNodePtr devices = spm_child(root, "devices");
-    xmlNodePtr meta = spm_metadata_element(root);
-    xmlRelaxNGPtr schema;
-    gboolean ok = TRUE;
-
-    if (!root) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "document has no root element");
-        return FALSE;
-    }
-    schema = spm_schema_load(path, error);
-    if (!schema)
-        return FALSE;
-
-    for (xmlNodePtr n = spm_child(devices, "memory"); ok && n; n = spm_next_same(n)) {
-        g_autofree char *model = spm_prop(n, "model");
-
-        if (model && g_str_equal(model, "spm"))
-            ok = spm_schema_validate_node(schema, n, error);
-    }
-    if (ok && meta)
-        ok = spm_schema_validate_node(schema, meta, error);
-
-    xmlRelaxNGFree(schema);
-    return ok;
-}

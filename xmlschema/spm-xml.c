@@ -4,10 +4,11 @@
  * Domain XML reaches virt-spm from users, from libvirt hooks (stdin) and
  * from Nova, so the reader assumes hostile input:
  *  - no network access (XML_PARSE_NONET) and no external subset loading;
- *  - no entity substitution: a DOCTYPE with an external identifier, any
- *    entity declaration and any entity reference (other than the five
- *    predefined ones and character references) stop the parse with an
- *    error.  This is done in SAX callbacks so an entity bomb is refused
+ *  - no entity substitution and no DTD: a DOCTYPE with an external
+ *    identifier, any declaration in an internal subset (entity, element,
+ *    attribute list, notation) and any entity reference (other than the
+ *    five predefined ones and character references) stop the parse with
+ *    an error; a bare <!DOCTYPE domain> is harmless and accepted.  This is done in SAX callbacks so an entity bomb is refused
  *    at its first declaration, before libxml2 builds anything from it;
  *  - the input is at most SPM_XML_MAX_BYTES, checked before parsing and
  *    while reading, so an endless stdin cannot exhaust memory;
@@ -18,6 +19,7 @@
  *    "NAME:LINE: MESSAGE" GError.
  */
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 #include "spm-error.h"
 
 #include <errno.h>
@@ -92,14 +94,22 @@ spm_xml_refuse(void *ctx, const char *fmt, ...)
     xmlStopParser(ctxt);
 }
 
+/* Errors raised with the parser context, and (through the thread's
+ * handler, see spm_xml_error_guard_push) those raised without one, such as
+ * encoding conversion failures: those carry no line, take the parser's. */
 static void
 spm_xml_structured_error(void *ctx, xmlErrorPtr err)
 {
+    xmlParserCtxtPtr ctxt = ctx;
     SpmXmlParseState *st = spm_xml_state(ctx);
+    long line;
 
     if (!err || err->level < XML_ERR_ERROR || st->first_error)
         return;
-    st->first_error = spm_xml_located(st->name, err->line, err->message);
+    line = err->line;
+    if (line <= 0 && ctxt->input)
+        line = ctxt->input->line;
+    st->first_error = spm_xml_located(st->name, line, err->message);
 }
 
 static void
@@ -146,6 +156,40 @@ spm_xml_unparsed_entity_decl(void *ctx,
                              const xmlChar *notation)
 {
     spm_xml_refuse(ctx, "DOCTYPE declares entity '%s': entity declarations are not allowed",
+                   name ? (const char *)name : "");
+}
+
+/*
+ * Attribute lists can default attributes and, worse, namespace
+ * declarations (libxml2 applies those even without DTD attribute
+ * defaulting), so no declaration at all is accepted in a DOCTYPE.
+ */
+static void
+spm_xml_attribute_decl(void *ctx,
+                       const xmlChar *elem,
+                       const xmlChar *fullname,
+                       int type,
+                       int def,
+                       const xmlChar *default_value,
+                       xmlEnumerationPtr tree)
+{
+    xmlFreeEnumeration(tree);   /* ours to free, as in xmlSAX2AttributeDecl */
+    spm_xml_refuse(ctx, "DOCTYPE declares attribute '%s' of '%s': DTD declarations are not allowed",
+                   fullname ? (const char *)fullname : "", elem ? (const char *)elem : "");
+}
+
+static void
+spm_xml_element_decl(void *ctx, const xmlChar *name, int type, xmlElementContentPtr content)
+{
+    spm_xml_refuse(ctx, "DOCTYPE declares element '%s': DTD declarations are not allowed",
+                   name ? (const char *)name : "");
+}
+
+static void
+spm_xml_notation_decl(void *ctx, const xmlChar *name,
+                      const xmlChar *public_id, const xmlChar *system_id)
+{
+    spm_xml_refuse(ctx, "DOCTYPE declares notation '%s': DTD declarations are not allowed",
                    name ? (const char *)name : "");
 }
 
@@ -201,10 +245,13 @@ spm_xml_end_element(void *ctx,
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
+static gsize spm_xml_initialized;
+
 xmlDocPtr
 spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error)
 {
     SpmXmlParseState st = { .name = name ? name : "(memory)" };
+    SpmXmlErrorGuard guard;
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     g_autofree char *err_msg = NULL;
@@ -221,6 +268,11 @@ spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error
         return NULL;
     }
 
+    /* libxml2 wants its global init done once, before threads use it */
+    if (g_once_init_enter(&spm_xml_initialized)) {
+        xmlInitParser();
+        g_once_init_leave(&spm_xml_initialized, 1);
+    }
     ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
     if (!ctxt) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
@@ -236,6 +288,9 @@ spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error
     ctxt->sax->externalSubset = spm_xml_external_subset;
     ctxt->sax->entityDecl = spm_xml_entity_decl;
     ctxt->sax->unparsedEntityDecl = spm_xml_unparsed_entity_decl;
+    ctxt->sax->attributeDecl = spm_xml_attribute_decl;
+    ctxt->sax->elementDecl = spm_xml_element_decl;
+    ctxt->sax->notationDecl = spm_xml_notation_decl;
     ctxt->sax->getEntity = spm_xml_get_entity;
     ctxt->sax->getParameterEntity = spm_xml_get_parameter_entity;
     ctxt->sax->startElementNs = spm_xml_start_element;
@@ -245,8 +300,11 @@ spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error
     ctxt->replaceEntities = 0;
     ctxt->loadsubset = 0;
     ctxt->validate = 0;
+    ctxt->linenumbers = 1;
 
+    spm_xml_error_guard_push(&guard, spm_xml_structured_error, ctxt);
     xmlParseDocument(ctxt);
+    spm_xml_error_guard_pop(&guard);
 
     if (st.refusal) {
         err_msg = g_steal_pointer(&st.refusal);

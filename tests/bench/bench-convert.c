@@ -31,7 +31,7 @@ spm_bench_domain(guint nspm, guint ndimm, gboolean strict)
         "<domain type='qemu'>\n  <name>bench</name>\n"
         "  <memory unit='GiB'>4</memory>\n  <vcpu>2</vcpu>\n"
         "  <os firmware='efi'><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>\n"
-        "  <features><acpi/></features>\n  <cpu><numa>\n"
+        "  <features><acpi/></features>\n  <cpu><maxphysaddr mode='emulate' bits='48'/><numa>\n"
         "    <cell id='0' cpus='0' memory='2' unit='GiB'/>\n"
         "    <cell id='1' cpus='1' memory='2' unit='GiB'/>\n  </numa></cpu>\n  <devices>\n");
     for (guint i = 0; i < ndimm; i++)
@@ -81,7 +81,9 @@ spm_bench_one(const char *label, const char *xml, SpmConfig *config, guint ndev,
     gboolean ok;
 
     g_file_set_contents(path, xml, -1, NULL);
-    g_file_set_contents(conf, config->policy.strict ? "[plan]\nstrict=true\n" : "[plan]\nstrict=false\n", -1, NULL);
+    g_file_set_contents(conf, config->policy.strict
+                        ? "[plan]\nstrict=true\n[host]\nlibvirt_version=11.3.0\n"
+                        : "[plan]\nstrict=false\n[host]\nlibvirt_version=11.3.0\n", -1, NULL);
 
     t0 = g_get_monotonic_time();
     for (guint i = 0; i < runs; i++) {
@@ -148,6 +150,8 @@ main(int argc, char **argv)
     g_assert_nonnull(tmpdir);
     config = spm_config_load(NULL, &error);
     g_assert_nonnull(config);
+    /* The typical domain mixes SPM with DIMMs: plan it for a libvirt that runs that. */
+    config->policy.host.libvirt_version = 11003000;
 
     spm_bench_one("typical domain", typical, config, 8, 2000, tmpdir);
     config->policy.strict = FALSE;

@@ -144,9 +144,14 @@ spm_test_golden(gconstpointer data)
     if (!spm_test_plan(path, config, &json, &table, &argv_text, &error)) {
         g_autofree char *line = NULL;
 
+        g_autoptr(GString) message = NULL;
+
         g_assert_nonnull(error);
         g_assert_null(strchr(error->message, '\n'));
-        line = g_strdup_printf("%s: %s\n", spm_test_code_name(error), error->message);
+        /* File errors name the file: keep the golden files free of this checkout's path. */
+        message = g_string_new(error->message);
+        g_string_replace(message, data_dir, "tests/data", 0);
+        line = g_strdup_printf("%s: %s\n", spm_test_code_name(error), message->str);
         spm_test_remove_stale(name, ok_files);
         spm_test_compare(name, "err", line);
         return;

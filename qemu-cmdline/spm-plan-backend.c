@@ -1,0 +1,232 @@
+/*
+ * spm-plan-backend.c: device ids and memory backends, as libvirt does them.
+ *
+ * SPM devices get the same treatment libvirt gives its own memory devices
+ * (ids, "mem" + id backends, <source> over <memoryBacking>), so a domain
+ * mixing both behaves the same for both, and so the planner can predict
+ * libvirt's own devices exactly.
+ */
+#include <string.h>
+
+#include "spm-error.h"
+#include "spm-units.h"
+#include "spm-plan-private.h"
+
+#define SPM_ANON_RAM_ALIGN     (2 * SPM_MiB)   /* QEMU_VMALLOC_ALIGN on x86_64 Linux */
+#define SPM_DEFAULT_HUGEPAGE   (2 * SPM_MiB)   /* x86_64 default huge page size */
+#define SPM_LIBVIRT_DIMM_ALIGN (2 * SPM_MiB)   /* libvirt rounds DIMM sizes to this */
+#define SPM_HUGETLBFS_DIR      "/dev/hugepages"
+#define SPM_LIBVIRT_RAM_DIR    "/var/lib/libvirt/qemu/ram"
+
+gboolean
+spm_plan_user_alias_valid(const char *alias)
+{
+    const char *p;
+
+    if (!alias || !g_str_has_prefix(alias, "ua-") || alias[3] == '\0')
+        return FALSE;
+    for (p = alias + 3; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static const char *
+spm_libvirt_id_prefix(SpmMemModel model)
+{
+    switch (model) {
+    case SPM_MEM_MODEL_SPM:
+        return "spm";
+    case SPM_MEM_MODEL_DIMM:
+        return "dimm";
+    case SPM_MEM_MODEL_NVDIMM:
+        return "nvdimm";
+    case SPM_MEM_MODEL_VIRTIO_MEM:
+        return "virtiomem";
+    case SPM_MEM_MODEL_VIRTIO_PMEM:
+        return "virtiopmem";
+    case SPM_MEM_MODEL_LAST:
+        break;
+    }
+    return "mem";
+}
+
+gboolean
+spm_plan_assign_ids(GPtrArray *devices, GError **error)
+{
+    guint counters[SPM_MEM_MODEL_LAST + 1] = { 0 };
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < devices->len; i++) {
+        SpmPlannedDevice *pd = g_ptr_array_index(devices, i);
+        const SpmMemDevice *m = pd->def;
+        guint model = (guint)m->model <= SPM_MEM_MODEL_LAST ? (guint)m->model : SPM_MEM_MODEL_LAST;
+        guint index = counters[model]++;
+        const SpmPlannedDevice *other;
+
+        if (m->alias) {
+            if (!spm_plan_user_alias_valid(m->alias)) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                            "memory alias name='%s' (line %u): a user alias must start with "
+                            "'ua-' followed by letters, digits, '_' or '-'",
+                            m->alias, m->line);
+                return FALSE;
+            }
+            pd->id = g_strdup(m->alias);
+        } else {
+            pd->id = g_strdup_printf("%s%u", spm_libvirt_id_prefix(m->model), index);
+        }
+
+        if ((other = g_hash_table_lookup(seen, pd->id))) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "memory id '%s' (line %u) is already the id of the memory at line %u",
+                        pd->id, m->line, other->def->line);
+            return FALSE;
+        }
+        g_hash_table_insert(seen, pd->id, pd);
+        pd->backend.id = g_strconcat("mem", pd->id, NULL);
+    }
+    return TRUE;
+}
+
+void
+spm_plan_backend_clear(SpmBackend *backend)
+{
+    g_free(backend->id);
+    g_free(backend->mem_path);
+    g_free(backend->host_nodes);
+    memset(backend, 0, sizeof(*backend));
+}
+
+static gboolean
+spm_round_up_checked(guint64 v, guint64 align, guint64 *out)
+{
+    guint64 rem = align ? v % align : 0;
+
+    if (rem == 0) {
+        *out = v;
+        return TRUE;
+    }
+    if (v > G_MAXUINT64 - (align - rem))
+        return FALSE;
+    *out = v + (align - rem);
+    return TRUE;
+}
+
+gboolean
+spm_plan_backend_fill(const SpmDomainDef *def,
+                      const SpmPlanPolicy *policy,
+                      SpmPlannedDevice *pd,
+                      GError **error)
+{
+    const SpmMemDevice *m = pd->def;
+    SpmBackend *b = &pd->backend;
+    guint64 host_page = policy->host.host_page_size ? policy->host.host_page_size : 4 * SPM_KiB;
+    guint64 page = 0;
+    guint64 size = m->size;
+    guint64 region;
+    SpmAccess access;
+    SpmTristate discard;
+
+    /* huge pages: the device's own page size wins over <memoryBacking> */
+    if (m->source.pagesize)
+        page = m->source.pagesize;
+    else if (def->hugepages)
+        page = def->hugepage_size ? def->hugepage_size : SPM_DEFAULT_HUGEPAGE;
+    if (page == host_page)
+        page = 0;                /* libvirt: the normal page size is no huge page */
+
+    if (m->source.path) {
+        b->kind = SPM_BACKEND_FILE;
+        b->mem_path = g_strdup(m->source.path);
+        b->align = m->source.alignsize;
+        b->region_align = m->source.alignsize ? m->source.alignsize : (page ? page : host_page);
+    } else if (page) {
+        if (def->backing == SPM_BACKING_MEMFD) {
+            b->kind = SPM_BACKEND_MEMFD;
+            b->hugetlb = TRUE;
+            b->hugetlbsize = page;
+        } else {
+            b->kind = SPM_BACKEND_FILE;
+            b->mem_path = g_strdup(SPM_HUGETLBFS_DIR);
+        }
+        b->region_align = page;
+    } else if (def->backing == SPM_BACKING_MEMFD) {
+        b->kind = SPM_BACKEND_MEMFD;
+        b->region_align = host_page;
+    } else if (def->backing == SPM_BACKING_FILE) {
+        b->kind = SPM_BACKEND_FILE;
+        b->mem_path = g_strdup(SPM_LIBVIRT_RAM_DIR);
+        b->region_align = host_page;
+    } else {
+        b->kind = SPM_BACKEND_RAM;
+        b->region_align = SPM_ANON_RAM_ALIGN;
+    }
+
+    access = m->access != SPM_ACCESS_DEFAULT ? m->access : def->access;
+    if (access != SPM_ACCESS_DEFAULT) {
+        b->has_share = TRUE;
+        b->share = access == SPM_ACCESS_SHARED;
+    }
+    discard = m->discard != SPM_TRISTATE_ABSENT ? m->discard : def->discard;
+    if (discard != SPM_TRISTATE_ABSENT) {
+        b->has_discard_data = TRUE;
+        b->discard_data = discard == SPM_TRISTATE_YES;
+    }
+    b->prealloc = def->prealloc;
+    b->host_nodes = g_strdup(m->source.nodemask);
+
+    /* libvirt's own size rounding of its devices (post-parse) */
+    if (m->model == SPM_MEM_MODEL_DIMM &&
+        !spm_round_up_checked(size, SPM_LIBVIRT_DIMM_ALIGN, &size))
+        goto overflow;
+    if (m->model == SPM_MEM_MODEL_VIRTIO_MEM && m->block_size &&
+        !spm_round_up_checked(size, m->block_size, &size))
+        goto overflow;
+
+    b->size = size;
+    pd->align = b->region_align;
+    if (m->model == SPM_MEM_MODEL_VIRTIO_MEM && m->block_size > pd->align)
+        pd->align = m->block_size;
+
+    if (size == 0) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    SPM_PLAN_DEV_FMT " (line %u) target/size is 0", pd->id, m->line);
+        return FALSE;
+    }
+
+    if (m->model == SPM_MEM_MODEL_NVDIMM) {
+        /* QEMU takes the label off the end and aligns the rest down */
+        region = size > m->label_size ? size - m->label_size : 0;
+        region -= region % b->region_align;
+        if (region == 0) {
+            g_autofree char *s = spm_units_format(size);
+            g_autofree char *l = spm_units_format(m->label_size);
+
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        SPM_PLAN_DEV_FMT " target/size %s leaves no memory after the "
+                        "label of %s", pd->id, s, l);
+            return FALSE;
+        }
+    } else {
+        region = size;
+        if (size % pd->align) {
+            g_autofree char *s = spm_units_format(size);
+            g_autofree char *a = spm_units_format(pd->align);
+
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        SPM_PLAN_DEV_FMT " target/size %s is not a multiple of the backend "
+                        "alignment %s", pd->id, s, a);
+            return FALSE;
+        }
+    }
+    pd->size = region;
+    return TRUE;
+
+ overflow:
+    g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                SPM_PLAN_DEV_FMT " target/size %" G_GUINT64_FORMAT " overflows when rounded",
+                pd->id, m->size);
+    return FALSE;
+}

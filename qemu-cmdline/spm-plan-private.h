@@ -1,0 +1,37 @@
+/*
+ * spm-plan-private.h: pieces of the planner shared between its files.
+ * Not an interface: only spm-plan*.c include it.
+ */
+#pragma once
+
+#include <glib.h>
+#include "spm-plan.h"
+
+G_BEGIN_DECLS
+
+/* libvirt's user alias rule: "ua-" then [A-Za-z0-9_-]+. */
+gboolean spm_plan_user_alias_valid(const char *alias);
+
+/*
+ * Give every device its QEMU id (alias, "spm%u" for SPM devices, libvirt's
+ * "dimm%u"-style names for libvirt's) and reject duplicates.
+ */
+gboolean spm_plan_assign_ids(GPtrArray *devices, GError **error);
+
+/*
+ * Decide the backend of @pd (its def set) from the device's <source> and
+ * the domain's <memoryBacking>, apply libvirt's size rounding to libvirt's
+ * own devices, and fill pd->size, pd->align and pd->backend.  Fails on a
+ * zero size or a size that is not a multiple of the backend alignment.
+ */
+gboolean spm_plan_backend_fill(const SpmDomainDef *def,
+                               const SpmPlanPolicy *policy,
+                               SpmPlannedDevice *pd,
+                               GError **error);
+
+void spm_plan_backend_clear(SpmBackend *backend);
+
+/* "memory 'ID'" for messages. */
+#define SPM_PLAN_DEV_FMT "memory '%s'"
+
+G_END_DECLS

@@ -1,0 +1,21 @@
+/*
+ * virt-spm-libvirt.c: the half of virt-spm(1) that links libvirt: define,
+ * dumpxml, edit, audit, status.  virt-spm executes it with its own
+ * arguments; it is not meant to be run by hand.
+ */
+#include "spm-cli.h"
+
+static const SpmCommand spm_libvirt_commands[] = {
+    { "define", spm_cmd_define, NULL, NULL },
+    { "dumpxml", spm_cmd_dumpxml, NULL, NULL },
+    { "edit", spm_cmd_edit, NULL, NULL },
+    { "audit", spm_cmd_audit, NULL, NULL },
+    { "status", spm_cmd_status, NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+    return spm_cli_main(argc, argv, spm_libvirt_commands,
+                        G_N_ELEMENTS(spm_libvirt_commands), NULL);
+}

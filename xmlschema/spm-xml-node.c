@@ -1,0 +1,140 @@
+/*
+ * spm-xml-node.c: reading elements, attributes and text of a parsed
+ * document, namespace-aware, for the domain parser and the schema check.
+ */
+#include "spm-xml-node.h"
+#include "spm-xml.h"
+
+long
+spm_xml_node_line(xmlNodePtr node)
+{
+    long line = node ? xmlGetLineNo(node) : -1;
+
+    return line > 0 ? line : 0;
+}
+
+gboolean
+spm_xml_same_ns(xmlNodePtr a, xmlNodePtr b)
+{
+    const xmlChar *ha = a->ns ? a->ns->href : NULL;
+    const xmlChar *hb = b->ns ? b->ns->href : NULL;
+
+    if (!ha || !hb)
+        return ha == hb;
+    return xmlStrEqual(ha, hb);
+}
+
+gboolean
+spm_xml_is_element(xmlNodePtr node, const char *name)
+{
+    return node && node->type == XML_ELEMENT_NODE &&
+           xmlStrEqual(node->name, (const xmlChar *)name);
+}
+
+/* First child element called @name in the namespace of @parent. */
+xmlNodePtr
+spm_xml_child(xmlNodePtr parent, const char *name)
+{
+    if (!parent)
+        return NULL;
+    for (xmlNodePtr cur = parent->children; cur; cur = cur->next) {
+        if (spm_xml_is_element(cur, name) && spm_xml_same_ns(cur, parent))
+            return cur;
+    }
+    return NULL;
+}
+
+/* Next sibling of @node with the same name and namespace. */
+xmlNodePtr
+spm_xml_next_same(xmlNodePtr node)
+{
+    for (xmlNodePtr cur = node->next; cur; cur = cur->next) {
+        if (spm_xml_is_element(cur, (const char *)node->name) && spm_xml_same_ns(cur, node))
+            return cur;
+    }
+    return NULL;
+}
+
+/* Attribute without namespace, as a g_malloc'ed string; NULL if absent. */
+char *
+spm_xml_prop(xmlNodePtr node, const char *name)
+{
+    xmlChar *v = node ? xmlGetNoNsProp(node, (const xmlChar *)name) : NULL;
+    char *ret = v ? g_strdup((const char *)v) : NULL;
+
+    xmlFree(v);
+    return ret;
+}
+
+/* Text content with surrounding whitespace removed; never NULL. */
+char *
+spm_xml_text(xmlNodePtr node)
+{
+    xmlChar *v = node ? xmlNodeGetContent(node) : NULL;
+    char *ret = g_strdup(v ? (const char *)v : "");
+
+    xmlFree(v);
+    return g_strstrip(ret);
+}
+
+/* Text content, or NULL when the element is absent or empty. */
+char *
+spm_xml_text_or_null(xmlNodePtr node)
+{
+    char *t;
+
+    if (!node)
+        return NULL;
+    t = spm_xml_text(node);
+    if (!*t) {
+        g_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* <metadata><spm:spm><spm:devices><spm:memory model='spm'>... */
+xmlNodePtr
+spm_xml_metadata_element(xmlNodePtr root)
+{
+    xmlNodePtr metadata = spm_xml_child(root, "metadata");
+
+    if (!metadata)
+        return NULL;
+    for (xmlNodePtr cur = metadata->children; cur; cur = cur->next) {
+        if (spm_xml_is_element(cur, "spm") && cur->ns &&
+            xmlStrEqual(cur->ns->href, (const xmlChar *)SPM_XMLNS))
+            return cur;
+    }
+    return NULL;
+}
+
+static void
+spm_xml_silent_structured(void *data, xmlErrorPtr err)
+{
+}
+
+static void G_GNUC_PRINTF(2, 3)
+spm_xml_silent_generic(void *data, const char *msg, ...)
+{
+}
+
+void
+spm_xml_error_guard_push(SpmXmlErrorGuard *guard,
+                         xmlStructuredErrorFunc handler,
+                         void *data)
+{
+    guard->old_structured = xmlStructuredError;
+    guard->old_structured_data = xmlStructuredErrorContext;
+    guard->old_generic = xmlGenericError;
+    guard->old_generic_data = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(data, handler ? handler : spm_xml_silent_structured);
+    xmlSetGenericErrorFunc(NULL, spm_xml_silent_generic);
+}
+
+void
+spm_xml_error_guard_pop(SpmXmlErrorGuard *guard)
+{
+    xmlSetStructuredErrorFunc(guard->old_structured_data, guard->old_structured);
+    xmlSetGenericErrorFunc(guard->old_generic_data, guard->old_generic);
+}
