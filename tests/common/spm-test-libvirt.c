@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <libvirt/virterror.h>
@@ -174,6 +175,19 @@ spm_test_start_libvirtd(GError **error)
     return TRUE;
 }
 
+/* TRUE when the libvirtd of the pid file is alive (running or starting). */
+static gboolean
+spm_test_libvirtd_alive(void)
+{
+    g_autofree char *text = NULL;
+    guint64 pid;
+
+    if (!g_file_get_contents(SPM_TEST_LIBVIRTD_PIDFILE, &text, NULL, NULL) ||
+        !g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT, &pid, NULL))
+        return FALSE;
+    return kill((pid_t)pid, 0) == 0;
+}
+
 virConnectPtr
 spm_test_libvirt_connect(GError **error)
 {
@@ -193,9 +207,13 @@ spm_test_libvirt_connect(GError **error)
                       SPM_TEST_QEMU_CONF);
         return conn;
     }
+    /*
+     * Start the daemon only when there is none: one that is still starting,
+     * or being restarted by another test, gets the time to come up.
+     */
     deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_TIMEOUT_S * G_USEC_PER_SEC;
     for (;;) {
-        if (!started) {
+        if (!started && !spm_test_libvirtd_alive()) {
             if (!spm_test_start_libvirtd(error))
                 return NULL;
             started = TRUE;
@@ -204,9 +222,10 @@ spm_test_libvirt_connect(GError **error)
             return conn;
         if (g_get_monotonic_time() > deadline) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT,
-                        "%s did not answer within %d s after starting %s: %s",
+                        "%s did not answer within %d s (%s): %s",
                         SPM_TEST_LIBVIRT_URI, SPM_TEST_LIBVIRT_TIMEOUT_S,
-                        SPM_TEST_LIBVIRTD, spm_test_libvirt_last_error());
+                        started ? "started " SPM_TEST_LIBVIRTD " -d" : "libvirtd was running",
+                        spm_test_libvirt_last_error());
             return NULL;
         }
         spm_test_wait_ms(50);

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define SPM_TEST_LIBVIRT_URI "qemu:///system"
 #define SPM_TEST_LIBVIRT_SOCK "/run/libvirt/libvirt-sock"
 #define SPM_TEST_LIBVIRTD "/usr/sbin/libvirtd"
+#define SPM_TEST_LIBVIRTD_PIDFILE "/run/libvirtd.pid"
 #define SPM_TEST_QEMU_CONF "/etc/libvirt/qemu.conf"
 
 /* Seconds to wait for libvirtd to answer after starting it. */
@@ -40,8 +41,10 @@ gboolean spm_test_libvirt_ensure_conf(const char *conf_path,
 
 /*
  * Make sure SPM_TEST_QEMU_CONF is ready and that libvirtd answers on
- * SPM_TEST_LIBVIRT_URI: start `libvirtd -d` when it does not, and wait
- * for it with a deadline.  Returns an open connection.
+ * SPM_TEST_LIBVIRT_URI: start `libvirtd -d` when it does not and no
+ * libvirtd process is alive (one may be starting or being restarted by
+ * another test), and wait for it with a deadline.  Returns an open
+ * connection.
  */
 virConnectPtr spm_test_libvirt_connect(GError **error);
 

@@ -46,6 +46,17 @@
 
 /* ---- the domains ------------------------------------------------------- */
 
+/* Planner bugs this test found (see the report of branch realqemu). */
+#define RQ_BUG_STAND_IN_SLOT \
+    "planner: a pc-dimm stand-in takes slot (slots - 1 - k) even when one of libvirt's " \
+    "DIMMs asks for that slot with <address type='dimm' slot=>"
+#define RQ_BUG_DIMM_SLOTS \
+    "planner: libvirt assigns every DIMM its slot itself (explicit slots first, then the " \
+    "lowest free one in document order) and passes it to QEMU; the plan lets QEMU choose"
+#define RQ_BUG_DIMM_ALIAS \
+    "planner: libvirt 9.0 names a DIMM without <alias> 'dimm' + its slot, the plan " \
+    "'dimm' + its position among the DIMMs"
+
 #define SPM(sz, nd, ...) { .kind = RQ_DEV_SPM, .size = (sz), .node = (nd), __VA_ARGS__ }
 #define DIMM(sz, nd, ...) { .kind = RQ_DEV_DIMM, .size = (sz), .node = (nd), __VA_ARGS__ }
 
@@ -84,7 +95,14 @@ static const RqDomain rq_good[] = {
     { .name = "q35-1g-dimm-slot2", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 3,
       .devs = { DIMM(256 * MiB, 0),
                 DIMM(256 * MiB, 0, .base = 0x160000000, .has_slot = TRUE, .slot = 2),
-                SPM(256 * MiB, 1) } },
+                SPM(256 * MiB, 1) },
+      .known_bug = RQ_BUG_STAND_IN_SLOT, .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
+    /* libvirt gives the natural DIMM slot 1, since slot 0 is asked for later */
+    { .name = "q35-1g-dimm-slot0-later", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 2,
+      .devs = { DIMM(256 * MiB, 0),
+                DIMM(256 * MiB, 0, .base = 0x150000000, .has_slot = TRUE, .slot = 0),
+                SPM(256 * MiB, 1) },
+      .known_bug = RQ_BUG_DIMM_SLOTS, .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
     { .name = "pc-512m-natural", .i440fx = TRUE, .cells = { 512 * MiB },
       .devs = { SPM(128 * MiB, 1) } },
     /* below 3.5 GiB: i440fx keeps all RAM below 4G */
@@ -99,7 +117,8 @@ static const RqDomain rq_good[] = {
       .devs = { DIMM(256 * MiB, 0, .base = 0x180000000, .has_slot = TRUE, .slot = 1),
                 DIMM(256 * MiB, 1),
                 SPM(128 * MiB, 2, .alias = "ua-a"),
-                SPM(2 * GiB, 3, .alias = "ua-b") } },
+                SPM(2 * GiB, 3, .alias = "ua-b") },
+      .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
     { .name = "pc-6g-no-maxmem", .i440fx = TRUE, .cells = { 3 * GiB, 3 * GiB },
       .devs = { SPM(2 * GiB, 2) } },
 };
@@ -519,12 +538,23 @@ rq_compare_mtree(const char *mtree, const SpmPlan *plan, GError **error)
     return TRUE;
 }
 
+/* A failed case with a known bug is an expected failure (TAP "# TODO"). */
+static void
+rq_known_bug(const char *bug)
+{
+    if (!bug)
+        return;
+    if (g_test_failed())
+        g_test_incomplete_printf("known bug: %s", bug);
+    else
+        g_test_message("known bug did not show (fixed? remove the mark): %s", bug);
+}
+
 /* ---- /realqemu/qemu ---------------------------------------------------- */
 
 static void
-test_qemu(gconstpointer data)
+rq_check_qemu(const RqDomain *d)
 {
-    const RqDomain *d = data;
     g_autofree char *xml = rq_domain_xml(d, d->name);
     g_autoptr(SpmDomainDef) def = NULL;
     g_autoptr(SpmPlan) plan = NULL;
@@ -567,6 +597,15 @@ test_qemu(gconstpointer data)
         g_test_fail_printf("%s\nplan: %s", err->message, described);
         return;
     }
+}
+
+static void
+test_qemu(gconstpointer data)
+{
+    const RqDomain *d = data;
+
+    rq_check_qemu(d);
+    rq_known_bug(d->known_bug);
 }
 
 /* ---- /realqemu/reject -------------------------------------------------- */
@@ -618,28 +657,27 @@ test_reject(gconstpointer data)
 /* ---- /realqemu/libvirt ------------------------------------------------- */
 
 static virConnectPtr rq_conn;
-static char *rq_conn_error;
 
-/* The shared connection, opened (and libvirtd started) on first use. */
+/*
+ * The shared connection, opened (and libvirtd started) on first use and
+ * opened again when the daemon went away: other tests restart libvirtd
+ * (hook tests must, SPEC.md section 5).  NULL with *skip or *error set.
+ */
 static virConnectPtr
-rq_libvirt(void)
+rq_libvirt(char **skip, GError **error)
 {
-    g_autofree char *skip = spm_test_libvirt_skip_reason();
-    g_autoptr(GError) err = NULL;
     unsigned long version = 0;
 
-    if (skip) {
-        g_test_skip(skip);
+    if ((*skip = spm_test_libvirt_skip_reason()))
         return NULL;
-    }
-    if (!rq_conn && !rq_conn_error) {
-        if (!(rq_conn = spm_test_libvirt_connect(&err)))
-            rq_conn_error = g_strdup(err->message);
-        else if (virConnectGetLibVersion(rq_conn, &version) == 0)
+    if (rq_conn && virConnectIsAlive(rq_conn) != 1)
+        g_clear_pointer(&rq_conn, virConnectClose);
+    if (!rq_conn) {
+        if (!(rq_conn = spm_test_libvirt_connect(error)))
+            return NULL;
+        if (virConnectGetLibVersion(rq_conn, &version) == 0)
             rq_libvirt_version = version;
     }
-    if (!rq_conn)
-        g_test_fail_printf("libvirtd: %s", rq_conn_error);
     return rq_conn;
 }
 
@@ -753,11 +791,12 @@ rq_compare_live_xml(const char *live, const SpmPlan *plan, GError **error)
     return TRUE;
 }
 
+#define RQ_FAIL(...) do { g_string_printf(fail, __VA_ARGS__); return; } while (0)
+
+/* One libvirt case; what went wrong goes to @fail (empty when all agree). */
 static void
-test_libvirt(gconstpointer data)
+rq_check_libvirt(const RqDomain *d, virConnectPtr conn, GString *fail)
 {
-    const RqDomain *d = data;
-    virConnectPtr conn = rq_libvirt();
     g_autoptr(RqGuard) guard = NULL;
     g_autofree char *xml = NULL;
     g_autoptr(xmlDoc) doc = NULL;
@@ -774,8 +813,6 @@ test_libvirt(gconstpointer data)
     SpmPlanPolicy policy;
     gboolean ok;
 
-    if (!conn)
-        return;
     guard = g_new0(RqGuard, 1);
     guard->conn = conn;
     guard->name = spm_test_libvirt_domain_name("rq-", d->name);
@@ -788,7 +825,7 @@ test_libvirt(gconstpointer data)
     ok = spm_convert_forward(doc, &policy, &plan, &def, &err);
     spm_plan_policy_clear(&policy);
     if (!ok) {
-        g_test_fail_printf("convert: %s\n%s", err->message, xml);
+        RQ_FAIL("convert: %s\n%s", err->message, xml);
         return;
     }
     converted = spm_xml_format(doc);
@@ -796,39 +833,72 @@ test_libvirt(gconstpointer data)
     g_test_message("plan: %s", described);
 
     if (!(dom = virDomainDefineXMLFlags(conn, converted, VIR_DOMAIN_DEFINE_VALIDATE))) {
-        g_test_fail_printf("define: %s\n%s", spm_test_libvirt_last_error(), converted);
+        RQ_FAIL("define: %s\n%s", spm_test_libvirt_last_error(), converted);
         return;
     }
     if (virDomainCreateWithFlags(dom, VIR_DOMAIN_START_PAUSED) < 0) {
-        g_test_fail_printf("start: %s\n%s", spm_test_libvirt_last_error(), converted);
+        RQ_FAIL("start: %s\n%s", spm_test_libvirt_last_error(), converted);
         return;
     }
 
     if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-memory-devices\"}", &reply, 0) < 0) {
-        g_test_fail_printf("query-memory-devices: %s", spm_test_libvirt_last_error());
+        RQ_FAIL("query-memory-devices: %s", spm_test_libvirt_last_error());
         return;
     }
     if (!(ret = rq_qmp_return(reply, &err)) || !rq_compare_devices(ret, plan, &err)) {
-        g_test_fail_printf("through libvirt: %s\nplan: %s\n%s", err->message, described, converted);
+        RQ_FAIL("through libvirt: %s\nplan: %s\n%s", err->message, described, converted);
         return;
     }
     if (virDomainQemuMonitorCommand(dom, "info mtree", &mtree,
                                     VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0) {
-        g_test_fail_printf("info mtree: %s", spm_test_libvirt_last_error());
+        RQ_FAIL("info mtree: %s", spm_test_libvirt_last_error());
         return;
     }
     if (!rq_compare_mtree(mtree, plan, &err)) {
-        g_test_fail_printf("through libvirt: %s\nplan: %s", err->message, described);
+        RQ_FAIL("through libvirt: %s\nplan: %s", err->message, described);
         return;
     }
     if (!(live = virDomainGetXMLDesc(dom, 0))) {
-        g_test_fail_printf("live XML: %s", spm_test_libvirt_last_error());
+        RQ_FAIL("live XML: %s", spm_test_libvirt_last_error());
         return;
     }
     if (!rq_compare_live_xml(live, plan, &err)) {
-        g_test_fail_printf("%s\nplan: %s\n%s", err->message, described, live);
+        RQ_FAIL("%s\nplan: %s\n%s", err->message, described, live);
         return;
     }
+}
+
+/* Attempts of a libvirt case when libvirtd went away under it. */
+#define RQ_LIBVIRT_ATTEMPTS 3
+
+static void
+test_libvirt(gconstpointer data)
+{
+    const RqDomain *d = data;
+    g_autoptr(GString) fail = g_string_new(NULL);
+
+    for (guint attempt = 1; attempt <= RQ_LIBVIRT_ATTEMPTS; attempt++) {
+        g_autofree char *skip = NULL;
+        g_autoptr(GError) err = NULL;
+        virConnectPtr conn = rq_libvirt(&skip, &err);
+
+        if (skip) {
+            g_test_skip(skip);
+            return;
+        }
+        g_string_truncate(fail, 0);
+        if (!conn) {
+            g_string_printf(fail, "libvirtd: %s", err->message);
+            break;
+        }
+        rq_check_libvirt(d, conn, fail);
+        if (!fail->len || virConnectIsAlive(conn) == 1)
+            break;
+        g_test_message("attempt %u: libvirtd went away (%s)", attempt, fail->str);
+    }
+    if (fail->len)
+        g_test_fail_printf("%s", fail->str);
+    rq_known_bug(d->known_bug ? d->known_bug : d->known_bug_libvirt);
 }
 
 int
@@ -861,6 +931,5 @@ main(int argc, char **argv)
     ret = g_test_run();
     if (rq_conn)
         virConnectClose(rq_conn);
-    g_free(rq_conn_error);
     return ret;
 }
