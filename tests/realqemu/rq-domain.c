@@ -63,14 +63,20 @@ rq_domain_xml(const RqDomain *d, const char *name)
                            "  <os>\n    <type arch='x86_64' machine='%s'>hvm</type>\n  </os>\n"
                            "  <features>\n    <acpi/>\n  </features>\n",
                            d->i440fx ? "pc-i440fx-7.2" : "pc-q35-7.2");
+    if (ncells || d->phys_bits)
+        g_string_append(xml, "  <cpu>\n");
+    if (d->phys_bits)
+        g_string_append_printf(xml, "    <maxphysaddr mode='emulate' bits='%u'/>\n", d->phys_bits);
     if (ncells) {
-        g_string_append(xml, "  <cpu>\n    <numa>\n");
+        g_string_append(xml, "    <numa>\n");
         for (guint i = 0; i < ncells; i++)
             g_string_append_printf(xml,
                                    "      <cell id='%u' cpus='%u' memory='%" G_GUINT64_FORMAT
                                    "' unit='MiB'/>\n", i, i, d->cells[i] / RQ_MiB);
-        g_string_append(xml, "    </numa>\n  </cpu>\n");
+        g_string_append(xml, "    </numa>\n");
     }
+    if (ncells || d->phys_bits)
+        g_string_append(xml, "  </cpu>\n");
     g_string_append(xml, "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
                          "    <controller type='usb' model='none'/>\n");
     for (guint i = 0; i < RQ_MAX_DEVS && d->devs[i].kind; i++) {

@@ -41,6 +41,7 @@ typedef struct {
     guint64 memory;             /* <memory> when there are no cells */
     guint64 max_memory;         /* <maxMemory>; 0 = none */
     guint slots;
+    guint phys_bits;            /* <cpu><maxphysaddr mode='emulate' bits=>; 0 = none */
     RqDev devs[RQ_MAX_DEVS];    /* document order, ends at RQ_DEV_NONE */
 
     /* for domains the plan must reject */

@@ -103,6 +103,14 @@ static const RqDomain rq_good[] = {
                 DIMM(256 * MiB, 0, .base = 0x150000000, .has_slot = TRUE, .slot = 0),
                 SPM(256 * MiB, 1) },
       .known_bug = RQ_BUG_DIMM_SLOTS, .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
+    /* a large device-memory region (nothing is allocated) */
+    { .name = "q35-2g-512g-maxmem", .cells = { GiB, GiB }, .max_memory = 512 * GiB, .slots = 8,
+      .devs = { SPM(GiB, 2, .base = 0x4000000000), DIMM(GiB, 1), SPM(256 * MiB, 3) } },
+    /* TCG's qemu64 is an AMD CPU: a region reaching the HyperTransport hole
+     * moves above 1 TiB, which needs more than the default 40 phys-bits */
+    { .name = "q35-1g-amd-1tib", .cells = { GiB }, .max_memory = 1100 * GiB, .slots = 2,
+      .phys_bits = 42,
+      .devs = { SPM(GiB, 1), DIMM(512 * MiB, 0) } },
     { .name = "pc-512m-natural", .i440fx = TRUE, .cells = { 512 * MiB },
       .devs = { SPM(128 * MiB, 1) } },
     /* below 3.5 GiB: i440fx keeps all RAM below 4G */
@@ -127,23 +135,33 @@ static const RqDomain rq_bad[] = {
     { .name = "base-overlap", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
       .devs = { SPM(GiB, 1, .base = 0x100000000, .alias = "ua-a"),
                 SPM(GiB, 2, .base = 0x120000000, .alias = "ua-b") },
-      .plan_error = "", .qemu_error = "address range conflicts with memory device id='ua-a'" },
+      .plan_error = "overlaps memory 'ua-a'",
+      .qemu_error = "address range conflicts with memory device id='ua-a'" },
     { .name = "base-below-region", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
       .devs = { SPM(GiB, 1, .base = 0x80000000, .alias = "ua-a") },
-      .plan_error = "", .qemu_error = "can't add memory device [0x80000000:0x40000000]" },
+      .plan_error = "is below the device-memory region",
+      .qemu_error = "can't add memory device [0x80000000:0x40000000]" },
     { .name = "base-unaligned", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
       .devs = { SPM(GiB, 1, .base = 0x100100000, .alias = "ua-a") },
-      .plan_error = "", .qemu_error = "address must be aligned to 0x200000 bytes" },
+      .plan_error = "is not aligned to the backend alignment 2 MiB",
+      .qemu_error = "address must be aligned to 0x200000 bytes" },
     { .name = "pc-dimm-spm-overlap", .i440fx = TRUE, .cells = { GiB },
       .max_memory = 16 * GiB, .slots = 2,
       .devs = { DIMM(512 * MiB, 0, .base = 0x100000000, .has_slot = TRUE, .slot = 0,
                      .alias = "ua-dimm"),
                 SPM(GiB, 1, .base = 0x100000000, .alias = "ua-spm") },
       /* the stand-in (key=value) is realized first, libvirt's JSON DIMM hits it */
-      .plan_error = "", .qemu_error = "address range conflicts with memory device id='ua-spm'" },
+      .plan_error = "address range conflicts with memory device id='ua-spm'",
+      .qemu_error = "address range conflicts with memory device id='ua-spm'" },
+    /* TCG's qemu64 is an AMD CPU with 40 phys-bits: the region moves above
+     * 1 TiB (HyperTransport hole) and no longer fits */
+    { .name = "phys-bits-too-low", .cells = { GiB }, .max_memory = 1100 * GiB, .slots = 2,
+      .devs = { SPM(GiB, 1, .alias = "ua-a") },
+      .plan_error = "phys-bits too low (40)", .qemu_error = "phys-bits too low (40)" },
     { .name = "size-unaligned", .cells = { GiB }, .max_memory = 16 * GiB, .slots = 2,
       .devs = { SPM(129 * MiB, 1, .alias = "ua-a") },
-      .plan_error = "", .qemu_error = "must be multiple of 0x200000" },
+      .plan_error = "is not a multiple of the backend alignment 2 MiB",
+      .qemu_error = "must be multiple of 0x200000" },
 };
 
 /* ---- planning ---------------------------------------------------------- */
@@ -227,8 +245,10 @@ rq_args_add(GStrvBuilder *b, const char *opt, char *value)
 /* -machine, -m and -smp, as libvirt writes them. */
 static void
 rq_args_machine(GStrvBuilder *b, gboolean i440fx, guint64 ram, guint64 maxmem, guint slots,
-                guint vcpus)
+                guint vcpus, guint phys_bits)
 {
+    if (phys_bits)
+        rq_args_add(b, "-cpu", g_strdup_printf("qemu64,phys-bits=%u", phys_bits));
     rq_args_add(b, "-machine", g_strdup_printf("%s,accel=tcg",
                                                i440fx ? "pc-i440fx-7.2" : "pc-q35-7.2"));
     if (maxmem)
@@ -286,7 +306,7 @@ rq_plan_args(const RqDomain *d, const SpmDomainDef *def, const SpmPlan *plan, GE
     g_auto(GStrv) spm = NULL;
 
     rq_args_machine(b, d->i440fx, plan->machine.ram_size, plan->max_memory,
-                    plan->max_memory_slots, def->vcpus);
+                    plan->max_memory_slots, def->vcpus, d->phys_bits);
     for (guint i = 0; i < plan->nodes->len; i++) {
         const SpmPlannedNode *node = &g_array_index(plan->nodes, SpmPlannedNode, i);
         g_autofree char *cpus = NULL;
@@ -356,7 +376,8 @@ rq_raw_args(const RqDomain *d)
 
     for (guint i = 0; i < ncells; i++)
         ram += d->cells[i];
-    rq_args_machine(b, d->i440fx, ram, d->max_memory, d->slots, rq_domain_vcpus(d));
+    rq_args_machine(b, d->i440fx, ram, d->max_memory, d->slots, rq_domain_vcpus(d),
+                    d->phys_bits);
     for (guint i = 0; i < ncells; i++) {
         g_autofree char *cpus = g_strdup_printf("%u", i);
 
