@@ -333,6 +333,13 @@ rq_plan_args(const RqDomain *d, const SpmDomainDef *def, const SpmPlan *plan, GE
         const SpmMemDevice *m = g_ptr_array_index(def->mems, i);
         const SpmPlannedDevice *pd;
 
+        if (m->model == SPM_MEM_MODEL_SPM && m->has_base &&
+            (pd = rq_plan_device_of(plan, m)) && pd->addr != m->base) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                        "SPM '%s': plan addr 0x%" G_GINT64_MODIFIER "x, XML base 0x%"
+                        G_GINT64_MODIFIER "x", pd->id, pd->addr, m->base);
+            return NULL;
+        }
         if (m->model != SPM_MEM_MODEL_DIMM)
             continue;
         if (!(pd = rq_plan_device_of(plan, m))) {
@@ -508,6 +515,31 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
     return TRUE;
 }
 
+/*
+ * SPEC.md section 4: two SPM devices back to back merge into one Soft
+ * Reserved range in the guest, so no SPM device may end where another
+ * begins (QEMU's addresses, already compared with the plan's).
+ */
+static gboolean
+rq_check_spm_apart(const SpmPlan *plan, GError **error)
+{
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *a = g_ptr_array_index(plan->devices, i);
+
+        for (guint j = 0; a->model == SPM_MEM_MODEL_SPM && j < plan->devices->len; j++) {
+            const SpmPlannedDevice *b = g_ptr_array_index(plan->devices, j);
+
+            if (b->model == SPM_MEM_MODEL_SPM && a->addr + a->size == b->addr) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                            "SPM '%s' ends at 0x%" G_GINT64_MODIFIER "x where SPM '%s' begins: "
+                            "the guest merges them", a->id, b->addr, b->id);
+                return FALSE;
+            }
+        }
+    }
+    return TRUE;
+}
+
 /* `info mtree`: the device-memory region and the RAM split against the plan. */
 static gboolean
 rq_compare_mtree(const char *mtree, const SpmPlan *plan, GError **error)
@@ -610,6 +642,10 @@ rq_check_qemu(const RqDomain *d)
 
     if (!(ret = spm_test_qemu_execute(qemu, "query-memory-devices", NULL, &err)) ||
         !rq_compare_devices(ret, plan, &err)) {
+        g_test_fail_printf("%s\nplan: %s", err->message, described);
+        return;
+    }
+    if (!rq_check_spm_apart(plan, &err)) {
         g_test_fail_printf("%s\nplan: %s", err->message, described);
         return;
     }
@@ -812,6 +848,109 @@ rq_compare_live_xml(const char *live, const SpmPlan *plan, GError **error)
     return TRUE;
 }
 
+/* The SPM devices of @a and @b agree (size, node, base, alias), in order. */
+static gboolean
+rq_same_spm_devices(const SpmDomainDef *a, const SpmDomainDef *b, GString *bad)
+{
+    g_autoptr(GPtrArray) sa = g_ptr_array_new();
+    g_autoptr(GPtrArray) sb = g_ptr_array_new();
+
+    for (guint i = 0; i < a->mems->len; i++) {
+        SpmMemDevice *m = g_ptr_array_index(a->mems, i);
+
+        if (m->model == SPM_MEM_MODEL_SPM)
+            g_ptr_array_add(sa, m);
+    }
+    for (guint i = 0; i < b->mems->len; i++) {
+        SpmMemDevice *m = g_ptr_array_index(b->mems, i);
+
+        if (m->model == SPM_MEM_MODEL_SPM)
+            g_ptr_array_add(sb, m);
+    }
+    if (sa->len != sb->len) {
+        g_string_append_printf(bad, "; %u SPM devices, expected %u", sb->len, sa->len);
+        return FALSE;
+    }
+    for (guint i = 0; i < sa->len; i++) {
+        const SpmMemDevice *x = g_ptr_array_index(sa, i);
+        const SpmMemDevice *y = g_ptr_array_index(sb, i);
+
+        if (x->size != y->size || x->node != y->node || x->has_base != y->has_base ||
+            x->base != y->base || g_strcmp0(x->alias, y->alias))
+            g_string_append_printf(bad, "; SPM device %u: size %" G_GUINT64_FORMAT " node %u "
+                                   "base 0x%" G_GINT64_MODIFIER "x alias %s, expected size %"
+                                   G_GUINT64_FORMAT " node %u base 0x%" G_GINT64_MODIFIER
+                                   "x alias %s", i, y->size, y->node, y->base,
+                                   y->alias ? y->alias : "-", x->size, x->node, x->base,
+                                   x->alias ? x->alias : "-");
+    }
+    return TRUE;
+}
+
+/*
+ * What libvirt stored (inactive XML) against what was defined: the
+ * generated arguments are still current, libvirt kept <memory> and
+ * <maxMemory> as converted, the metadata still describes the user's SPM
+ * devices, and reverse gives back the user's memory figures.
+ */
+static gboolean
+rq_compare_stored(const char *stored, const char *converted, const SpmDomainDef *user,
+                  GError **error)
+{
+    g_autoptr(xmlDoc) sdoc = spm_xml_read_memory(stored, strlen(stored), "stored", error);
+    g_autoptr(xmlDoc) cdoc = NULL;
+    g_autoptr(SpmDomainDef) sdef = NULL;
+    g_autoptr(SpmDomainDef) cdef = NULL;
+    g_autoptr(SpmDomainDef) rdef = NULL;
+    g_autoptr(GString) bad = g_string_new(NULL);
+    SpmPlanPolicy policy;
+    gboolean has_spm = FALSE;
+    gboolean ok;
+
+    if (!sdoc ||
+        !(cdoc = spm_xml_read_memory(converted, strlen(converted), "converted", error)) ||
+        !(sdef = spm_domain_def_parse(sdoc, error)) ||
+        !(cdef = spm_domain_def_parse(cdoc, error)))
+        return FALSE;
+
+    rq_policy_init(&policy);
+    ok = spm_convert_check_current(sdoc, &policy, &has_spm, error);
+    spm_plan_policy_clear(&policy);
+    if (!ok)
+        return FALSE;
+    if (!has_spm)
+        g_string_append(bad, "; check_current finds no SPM metadata");
+    if (sdef->memory != cdef->memory)
+        g_string_append_printf(bad, "; <memory> %" G_GUINT64_FORMAT ", converted %"
+                               G_GUINT64_FORMAT, sdef->memory, cdef->memory);
+    if (sdef->max_memory != cdef->max_memory || sdef->max_memory_slots != cdef->max_memory_slots)
+        g_string_append_printf(bad, "; <maxMemory> %" G_GUINT64_FORMAT " slots %u, converted %"
+                               G_GUINT64_FORMAT " slots %u", sdef->max_memory,
+                               sdef->max_memory_slots, cdef->max_memory,
+                               cdef->max_memory_slots);
+    rq_same_spm_devices(user, sdef, bad);
+
+    if (!spm_convert_reverse(sdoc, error) || !(rdef = spm_domain_def_parse(sdoc, error)))
+        return FALSE;
+    if (rdef->memory != user->memory || rdef->has_max_memory != user->has_max_memory ||
+        rdef->max_memory != user->max_memory || rdef->max_memory_slots != user->max_memory_slots)
+        g_string_append_printf(bad, "; reversed: memory %" G_GUINT64_FORMAT " maxMemory %"
+                               G_GUINT64_FORMAT " slots %u, the user's %" G_GUINT64_FORMAT
+                               " %" G_GUINT64_FORMAT " %u", rdef->memory, rdef->max_memory,
+                               rdef->max_memory_slots, user->memory, user->max_memory,
+                               user->max_memory_slots);
+    if (rdef->cells->len != user->cells->len)
+        g_string_append_printf(bad, "; reversed: %u NUMA cells, the user's %u",
+                               rdef->cells->len, user->cells->len);
+    rq_same_spm_devices(user, rdef, bad);
+
+    if (bad->len) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH, "%s", bad->str + 2);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 #define RQ_FAIL(...) do { g_string_printf(fail, __VA_ARGS__); return; } while (0)
 
 /* One libvirt case; what went wrong goes to @fail (empty when all agree). */
@@ -830,6 +969,7 @@ rq_check_libvirt(const RqDomain *d, virConnectPtr conn, GString *fail)
     g_autofree char *reply = NULL;
     g_autofree char *mtree = NULL;
     g_autofree char *live = NULL;
+    g_autofree char *stored = NULL;
     g_autoptr(JsonNode) ret = NULL;
     SpmPlanPolicy policy;
     gboolean ok;
@@ -855,6 +995,14 @@ rq_check_libvirt(const RqDomain *d, virConnectPtr conn, GString *fail)
 
     if (!(dom = virDomainDefineXMLFlags(conn, converted, VIR_DOMAIN_DEFINE_VALIDATE))) {
         RQ_FAIL("define: %s\n%s", spm_test_libvirt_last_error(), converted);
+        return;
+    }
+    if (!(stored = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
+        RQ_FAIL("inactive XML: %s", spm_test_libvirt_last_error());
+        return;
+    }
+    if (!rq_compare_stored(stored, converted, def, &err)) {
+        RQ_FAIL("libvirt's stored definition: %s\n%s", err->message, stored);
         return;
     }
     if (virDomainCreateWithFlags(dom, VIR_DOMAIN_START_PAUSED) < 0) {
