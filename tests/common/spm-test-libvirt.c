@@ -238,14 +238,48 @@ spm_test_libvirt_domain_name(const char *prefix, const char *what)
     return g_strdup_printf("%s%d-%s", prefix, (int)getpid(), what);
 }
 
+/* Remove @name through @conn: TRUE when it is gone (or never was). */
+static gboolean
+spm_test_remove_with(virConnectPtr conn, const char *name)
+{
+    g_autoptr(virDomain) dom = virDomainLookupByName(conn, name);
+    virErrorPtr err;
+
+    if (!dom) {
+        err = virGetLastError();
+        return err && err->code == VIR_ERR_NO_DOMAIN;
+    }
+    if (virDomainIsActive(dom) == 1)
+        virDomainDestroy(dom);
+    if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM) == 0)
+        return TRUE;
+    return virConnectIsAlive(conn) == 1;   /* a live daemon refused: give up */
+}
+
 void
 spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name)
 {
-    g_autoptr(virDomain) dom = NULL;
+    gint64 deadline;
 
-    if (!conn || !(dom = virDomainLookupByName(conn, name)))
+    if (conn && virConnectIsAlive(conn) == 1 && spm_test_remove_with(conn, name))
         return;
-    if (virDomainIsActive(dom) == 1)
-        virDomainDestroy(dom);
-    virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM);
+    /*
+     * The daemon went away under us (another test restarts it): the
+     * domain is still defined.  Wait for the daemon to come back and
+     * remove it with a connection of our own.
+     */
+    deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_TIMEOUT_S * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < deadline) {
+        virConnectPtr fresh = virConnectOpen(SPM_TEST_LIBVIRT_URI);
+
+        if (fresh) {
+            gboolean done = spm_test_remove_with(fresh, name);
+
+            virConnectClose(fresh);
+            if (done)
+                return;
+        }
+        spm_test_wait_ms(50);
+    }
+    g_message("domain %s could not be removed: %s", name, spm_test_libvirt_last_error());
 }
