@@ -44,6 +44,11 @@ typedef struct {
     guint phys_bits;            /* <cpu><maxphysaddr mode='emulate' bits=>; 0 = none */
     RqDev devs[RQ_MAX_DEVS];    /* document order, ends at RQ_DEV_NONE */
 
+    /* planner policy (virt-spm's configuration, not the XML); 0 = default */
+    guint64 spm_align;
+    guint64 guard_gap;
+    gboolean not_strict;        /* strict = FALSE */
+
     /* for domains the plan must reject */
     const char *plan_error;     /* a piece of the planner's message; NULL = must plan */
     const char *qemu_error;     /* a piece of QEMU's message for the raw arguments */

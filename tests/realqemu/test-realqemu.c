@@ -111,6 +111,13 @@ static const RqDomain rq_good[] = {
     { .name = "q35-1g-amd-1tib", .cells = { GiB }, .max_memory = 1100 * GiB, .slots = 2,
       .phys_bits = 42,
       .devs = { SPM(GiB, 1), DIMM(512 * MiB, 0) } },
+    /* policy knobs: 2 MiB alignment and guard gap pack the devices tightly */
+    { .name = "q35-1g-tight-policy", .cells = { GiB }, .max_memory = 4 * GiB, .slots = 1,
+      .spm_align = 2 * MiB, .guard_gap = 2 * MiB,
+      .devs = { SPM(128 * MiB, 1), SPM(130 * MiB, 2), DIMM(64 * MiB, 0), SPM(256 * MiB, 3) } },
+    /* strict off: an SPM device on a cell with RAM, two on one node */
+    { .name = "q35-2g-not-strict", .cells = { GiB, GiB }, .not_strict = TRUE,
+      .devs = { SPM(256 * MiB, 0), SPM(256 * MiB, 2), SPM(512 * MiB, 2) } },
     { .name = "pc-512m-natural", .i440fx = TRUE, .cells = { 512 * MiB },
       .devs = { SPM(128 * MiB, 1) } },
     /* below 3.5 GiB: i440fx keeps all RAM below 4G */
@@ -169,17 +176,23 @@ static const RqDomain rq_bad[] = {
 static guint rq_libvirt_version = RQ_LIBVIRT_9_0;
 
 static void
-rq_policy_init(SpmPlanPolicy *policy)
+rq_policy_init(SpmPlanPolicy *policy, const RqDomain *d)
 {
     spm_plan_policy_init(policy);
     g_free(policy->stand_in_driver);
     policy->stand_in_driver = g_strdup("pc-dimm");
     policy->host.libvirt_version = rq_libvirt_version;
+    if (d && d->spm_align)
+        policy->spm_align = d->spm_align;
+    if (d && d->guard_gap)
+        policy->guard_gap = d->guard_gap;
+    if (d && d->not_strict)
+        policy->strict = FALSE;
 }
 
 /* Parse, validate and plan @xml; the plan borrows *def_out. */
 static SpmPlan *
-rq_plan(const char *xml, SpmDomainDef **def_out, GError **error)
+rq_plan(const RqDomain *d, const char *xml, SpmDomainDef **def_out, GError **error)
 {
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(SpmDomainDef) def = NULL;
@@ -190,7 +203,7 @@ rq_plan(const char *xml, SpmDomainDef **def_out, GError **error)
         !(def = spm_domain_def_parse(doc, error)) ||
         !spm_domain_validate_schema(doc, g_getenv("SPM_SCHEMA"), error))
         return NULL;
-    rq_policy_init(&policy);
+    rq_policy_init(&policy, d);
     plan = spm_plan_build(def, &policy, error);
     spm_plan_policy_clear(&policy);
     if (plan)
@@ -622,7 +635,7 @@ rq_check_qemu(const RqDomain *d)
         g_test_skip(SPM_TEST_QEMU_BINARY " not installed");
         return;
     }
-    if (!(plan = rq_plan(xml, &def, &err))) {
+    if (!(plan = rq_plan(d, xml, &def, &err))) {
         g_test_fail_printf("plan: %s\n%s", err->message, xml);
         return;
     }
@@ -684,7 +697,7 @@ test_reject(gconstpointer data)
         g_test_skip(SPM_TEST_QEMU_BINARY " not installed");
         return;
     }
-    plan = rq_plan(xml, &def, &err);
+    plan = rq_plan(d, xml, &def, &err);
     if (plan) {
         g_autofree char *described = rq_plan_describe(plan);
 
@@ -894,8 +907,8 @@ rq_same_spm_devices(const SpmDomainDef *a, const SpmDomainDef *b, GString *bad)
  * devices, and reverse gives back the user's memory figures.
  */
 static gboolean
-rq_compare_stored(const char *stored, const char *converted, const SpmDomainDef *user,
-                  GError **error)
+rq_compare_stored(const RqDomain *d, const char *stored, const char *converted,
+                  const SpmDomainDef *user, GError **error)
 {
     g_autoptr(xmlDoc) sdoc = spm_xml_read_memory(stored, strlen(stored), "stored", error);
     g_autoptr(xmlDoc) cdoc = NULL;
@@ -913,7 +926,7 @@ rq_compare_stored(const char *stored, const char *converted, const SpmDomainDef 
         !(cdef = spm_domain_def_parse(cdoc, error)))
         return FALSE;
 
-    rq_policy_init(&policy);
+    rq_policy_init(&policy, d);
     ok = spm_convert_check_current(sdoc, &policy, &has_spm, error);
     spm_plan_policy_clear(&policy);
     if (!ok)
@@ -982,7 +995,7 @@ rq_check_libvirt(const RqDomain *d, virConnectPtr conn, GString *fail)
     xml = rq_domain_xml(d, guard->name);
     doc = spm_xml_read_memory(xml, strlen(xml), guard->name, &err);
     g_assert_no_error(err);
-    rq_policy_init(&policy);
+    rq_policy_init(&policy, d);
     ok = spm_convert_forward(doc, &policy, &plan, &def, &err);
     spm_plan_policy_clear(&policy);
     if (!ok) {
@@ -1001,7 +1014,7 @@ rq_check_libvirt(const RqDomain *d, virConnectPtr conn, GString *fail)
         RQ_FAIL("inactive XML: %s", spm_test_libvirt_last_error());
         return;
     }
-    if (!rq_compare_stored(stored, converted, def, &err)) {
+    if (!rq_compare_stored(d, stored, converted, def, &err)) {
         RQ_FAIL("libvirt's stored definition: %s\n%s", err->message, stored);
         return;
     }
@@ -1061,9 +1074,16 @@ test_libvirt(gconstpointer data)
             break;
         }
         rq_check_libvirt(d, conn, fail);
-        if (!fail->len || virConnectIsAlive(conn) == 1)
+        if (!fail->len)
             break;
-        g_test_message("attempt %u: libvirtd went away (%s)", attempt, fail->str);
+        /*
+         * The daemon is shared: other tests restart it, and install hooks
+         * in /etc/libvirt/hooks/qemu.d that run for every domain while
+         * they are there.  Both pass; a real failure stays.
+         */
+        if (virConnectIsAlive(conn) == 1 && !strstr(fail->str, "Hook script execution failed"))
+            break;
+        g_test_message("attempt %u: shared libvirtd disturbed: %s", attempt, fail->str);
     }
     if (fail->len)
         g_test_fail_printf("%s", fail->str);
