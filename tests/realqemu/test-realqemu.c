@@ -190,6 +190,12 @@ rq_policy_init(SpmPlanPolicy *policy, const RqDomain *d)
         policy->strict = FALSE;
 }
 
+static gboolean
+rq_policy_changed(const RqDomain *d)
+{
+    return d->spm_align || d->guard_gap || d->not_strict;
+}
+
 /* Parse, validate and plan @xml; the plan borrows *def_out. */
 static SpmPlan *
 rq_plan(const RqDomain *d, const char *xml, SpmDomainDef **def_out, GError **error)
@@ -1084,6 +1090,16 @@ test_libvirt(gconstpointer data)
         if (virConnectIsAlive(conn) == 1 && !strstr(fail->str, "Hook script execution failed"))
             break;
         g_test_message("attempt %u: shared libvirtd disturbed: %s", attempt, fail->str);
+    }
+    /*
+     * A virt-spm hook another test installed checks every domain against
+     * the default policy, so it refuses one planned with other knobs: that
+     * says nothing about this domain.  With the default policy a refusal
+     * is a real disagreement between convert and the hook, and fails.
+     */
+    if (fail->len && rq_policy_changed(d) && strstr(fail->str, "Hook script execution failed")) {
+        g_test_skip_printf("a hook of another test refuses a non-default policy: %s", fail->str);
+        return;
     }
     if (fail->len)
         g_test_fail_printf("%s", fail->str);
