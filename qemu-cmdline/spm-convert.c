@@ -119,19 +119,6 @@ spm_drop_ns_defs(xmlNodePtr node)
     }
 }
 
-/* Element children of @parent before @node. */
-static guint
-spm_element_index(xmlNodePtr parent, xmlNodePtr node)
-{
-    guint i = 0;
-
-    for (xmlNodePtr c = parent->children; c && c != node; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE)
-            i++;
-    }
-    return i;
-}
-
 /* Insert @node as the @index-th element child of @parent (or last). */
 static void
 spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index)
@@ -589,25 +576,24 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
     xmlNodePtr devices = spm_child(root, "devices", NULL);
     xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
     xmlNodePtr next;
-    guint moved = 0;
+    guint index = 0;            /* of c among the elements of the user's <devices> */
 
     if (!devices)
         return;
     for (xmlNodePtr c = devices->children; c; c = next) {
         g_autofree char *model = NULL;
-        guint index;
 
         next = c->next;
-        if (!spm_node_is(c, "memory", NULL))
+        if (c->type != XML_ELEMENT_NODE)
             continue;
-        model = spm_prop(c, "model");
-        if (g_strcmp0(model, "spm") != 0)
+        if (!spm_node_is(c, "memory", NULL) ||
+            g_strcmp0((model = spm_prop(c, "model")), "spm") != 0) {
+            index++;
             continue;
-        /* The index in the user's <devices>, counting the ones already moved. */
-        index = spm_element_index(devices, c) + moved++;
+        }
         xmlUnlinkNode(c);
         spm_set_ns_recursive(c, meta->ns);
-        spm_set_prop_u64(c, "position", index);
+        spm_set_prop_u64(c, "position", index++);
         xmlAddChild(stored, c);
     }
 }

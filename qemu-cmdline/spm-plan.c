@@ -17,6 +17,7 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-plan-private.h"
+#include "spm-intervals.h"
 
 #define SPM_PLAN_MAX_ITERATIONS 3
 #define SPM_QEMU_MAX_NODES      128
@@ -184,10 +185,11 @@ spm_plan_cpu_amd(const SpmDomainDef *def, const SpmPlanPolicy *policy)
         return policy->host.host_cpu_amd;
     if (spm_cpu_mode_is_host(def->cpu_mode))
         return policy->host.host_cpu_amd;
-    if (def->cpu_vendor)
-        return g_ascii_strcasecmp(def->cpu_vendor, "AMD") == 0;
     if (!def->cpu_model)
         return TRUE;            /* TCG's default qemu64 says AuthenticAMD */
+    if (def->cpu_vendor && g_ascii_strcasecmp(def->cpu_vendor, "AMD") == 0)
+        return TRUE;
+    /* libvirt only checks <vendor> against the model: the model decides */
     return spm_cpu_model_is_amd(def->cpu_model);
 }
 
@@ -391,23 +393,6 @@ spm_cmp_span(gconstpointer a, gconstpointer b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Index of the first span with end + gap > @addr (spans disjoint and sorted). */
-static guint
-spm_span_lower_bound(GArray *spans, guint64 addr, guint64 gap)
-{
-    guint lo = 0, hi = spans->len;
-
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-
-        if (spm_sat_add(g_array_index(spans, SpmSpan, mid).end, gap) <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* A remembered first-fit result: later searches for bigger devices start there. */
 typedef struct {
     guint64 size;
@@ -426,6 +411,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
                        GError **error)
 {
     g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(SpmSpan));
+    g_autoptr(SpmIntervals) taken = spm_intervals_new();
     /* even with guard_gap 0 two planned SPM devices must never touch */
     guint64 gap = MAX(policy->guard_gap, 1);
     SpmFitHint hint = { 0 };
@@ -482,13 +468,35 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
             return FALSE;
         }
     }
+    for (guint i = 0; i < spans->len; i++) {
+        const SpmSpan *sp = &g_array_index(spans, SpmSpan, i);
+
+        spm_intervals_add(taken, sp->start, sp->end - 1, sp->dev);
+    }
+
+    /*
+     * libvirt's devices with a fixed <address base> are there too: keep the
+     * SPM devices off them.  One that collides with a fixed SPM device is
+     * left out here; QEMU's own error reports it in the final run.
+     */
+    for (guint i = 0; i < devs->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
+        const SpmInterval *o;
+        guint64 end;
+
+        if (pd->model == SPM_MEM_MODEL_SPM || !pd->def->has_base ||
+            !spm_add_ok(pd->def->base, pd->size, &end))
+            continue;
+        o = spm_intervals_first_reaching(taken, pd->def->base);
+        if (o && o->start < end)
+            continue;
+        spm_intervals_add(taken, pd->def->base, end - 1, pd);
+    }
 
     for (guint i = 0; i < devs->len; i++) {
         SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
         guint64 align = MAX(policy->spm_align, pd->align);
         guint64 cand;
-        SpmSpan s;
-        guint at;
 
         if (pd->model != SPM_MEM_MODEL_SPM || pd->def->has_base)
             continue;
@@ -500,19 +508,22 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
         else if (!spm_align_up(base, align, &cand))
             goto overflow;
 
+        /*
+         * cand is free when no taken range comes within the guard gap of
+         * [cand, cand + size): the first range reaching cand - gap decides
+         * (ranges are disjoint and ordered), else jump past it.
+         */
         for (;;) {
             guint64 end_gap;
-            const SpmSpan *o;
+            const SpmInterval *o;
 
             if (!spm_add_ok(cand, pd->size, &end_gap) || !spm_add_ok(end_gap, gap, &end_gap))
                 goto overflow;
-            at = spm_span_lower_bound(spans, cand, gap);
-            if (at == spans->len)
+            o = spm_intervals_first_reaching(taken, cand > gap ? cand - gap : 0);
+            if (!o || o->start >= end_gap)
                 break;
-            o = &g_array_index(spans, SpmSpan, at);
-            if (o->start >= end_gap)
-                break;
-            if (!spm_align_up(spm_sat_add(o->end, gap), align, &cand) || cand == G_MAXUINT64)
+            if (!spm_align_up(spm_sat_add(spm_sat_add(o->last, 1), gap), align, &cand) ||
+                cand == G_MAXUINT64)
                 goto overflow;
         }
         pd->addr = cand;
@@ -520,12 +531,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
         hint.align = align;
         hint.size = pd->size;
         hint.found = cand;
-        s.start = cand;
-        s.end = cand + pd->size;
-        s.dev = pd;
-        /* keep spans sorted: insert before the first one starting later */
-        at = spm_span_lower_bound(spans, s.start, 0);
-        g_array_insert_val(spans, at, s);
+        spm_intervals_add(taken, cand, cand + pd->size - 1, pd);
     }
     return TRUE;
 

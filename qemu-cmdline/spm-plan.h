@@ -67,7 +67,7 @@ const char *spm_backend_kind_qom_type(SpmBackendKind kind);
 /* The -object of one memory device. */
 typedef struct {
     SpmBackendKind kind;
-    char *id;                   /* object id, e.g. "spm-ua-hbm0" or "memdimm0" */
+    char *id;                   /* object id: "mem" + device id, e.g. "memua-hbm0", "memdimm0" */
     guint64 size;
     char *mem_path;             /* file: path or hugetlbfs dir; NULL otherwise */
     char *host_nodes;           /* libvirt nodemask "2-3"; NULL = none (policy=bind when set) */

@@ -13,6 +13,7 @@
 
 #include "spm-error.h"
 #include "spm-qemu-layout.h"
+#include "spm-intervals.h"
 
 #define SPM_Q35_LOWMEM_SPLIT       G_GUINT64_CONSTANT(0xB0000000)
 #define SPM_Q35_LOWMEM_BIG         G_GUINT64_CONSTANT(0x80000000)
@@ -275,40 +276,26 @@ spm_qemu_dev_region_size(const SpmQemuMemDev *dev)
 
 /* ---- placement ---------------------------------------------------------- */
 
-/* One realized device in the region: [start, end], end inclusive. */
-typedef struct {
-    guint64 start;
-    guint64 last;
-    const SpmQemuMemDev *dev;
-} SpmPlaced;
-
 typedef struct {
     const SpmMachineConfig *cfg;
     const SpmMachineLayout *layout;
-    GArray *placed;             /* SpmPlaced, sorted by start, never overlapping */
+    SpmIntervals *placed;       /* realized devices' ranges, owner = SpmQemuMemDev */
     GHashTable *backends;       /* memdev id -> realized device, "mapped" backends */
     GHashTable *node_users;     /* node -> TRUE: a realized device with a node property */
     guint8 slot_used[SPM_MAX_RAM_SLOTS];
     guint64 used_region_size;
+
+    /*
+     * The last first fit: every aligned address below hint_addr was taken
+     * for a device of hint_size, so it is for any bigger one with the same
+     * alignment too (devices are only ever added).  Starting there gives
+     * QEMU's exact answer without walking the whole region again.
+     */
+    gboolean hint_valid;
+    guint64 hint_align;
+    guint64 hint_size;
+    guint64 hint_addr;
 } SpmPlaceState;
-
-/* Index of the first placed device whose last byte is >= @addr. */
-static guint
-spm_placed_lower_bound(GArray *placed, guint64 addr)
-{
-    guint lo = 0, hi = placed->len;
-
-    /* devices never overlap, so their ends are sorted like their starts */
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-
-        if (g_array_index(placed, SpmPlaced, mid).last < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
 
 static const char *
 spm_dev_label(const SpmQemuMemDev *dev)
@@ -353,9 +340,11 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
     guint64 as_last = layout->devmem_base + layout->devmem_size - 1;
     guint64 start;
     guint64 last;
-    guint i;
+    const SpmInterval *p;
 
     if (!layout->has_device_memory) {
+        /* QEMU >= 8.1 wording; 7.2 said "memory devices (e.g. for memory hotplug) are
+         * not enabled, please specify the maxmem option".  spm-memory is 10.2+. */
         spm_dev_error(error, dev, "the configuration is not prepared for memory devices"
                       " (e.g., for memory hotplug), consider specifying the maxmem option");
         return FALSE;
@@ -402,15 +391,13 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
             return FALSE;
         }
         last = start + size - 1;
-        i = spm_placed_lower_bound(st->placed, start);
-        if (i < st->placed->len) {
-            const SpmPlaced *p = &g_array_index(st->placed, SpmPlaced, i);
+        p = spm_intervals_first_reaching(st->placed, start);
+        if (p && p->start <= last) {
+            const SpmQemuMemDev *other = p->owner;
 
-            if (p->start <= last) {
-                spm_dev_error(error, dev, "address range conflicts with memory device id='%s'",
-                              p->dev->id ? p->dev->id : "(unnamed)");
-                return FALSE;
-            }
+            spm_dev_error(error, dev, "address range conflicts with memory device id='%s'",
+                          other->id ? other->id : "(unnamed)");
+            return FALSE;
         }
         *addr = start;
         return TRUE;
@@ -421,6 +408,9 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         spm_dev_error(error, dev, "can't add memory device, device too big");
         return FALSE;
     }
+    if (st->hint_valid && st->hint_align == align && size >= st->hint_size &&
+        st->hint_addr > start && st->hint_addr <= G_MAXUINT64 - (size - 1))
+        start = st->hint_addr;
     last = start + size - 1;
 
     /*
@@ -428,9 +418,8 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
      * ending before the candidate (binary search: they cannot conflict),
      * then move the candidate past each conflicting device.
      */
-    for (i = spm_placed_lower_bound(st->placed, start); i < st->placed->len; i++) {
-        const SpmPlaced *p = &g_array_index(st->placed, SpmPlaced, i);
-
+    for (p = spm_intervals_first_reaching(st->placed, start); p;
+         p = spm_intervals_next(st->placed, p)) {
         if (p->start > last)
             break;
         if (p->last == G_MAXUINT64 || !spm_round_up(p->last + 1, align, &start) ||
@@ -447,6 +436,10 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
                       "memory device - memory fragmented due to alignments");
         return FALSE;
     }
+    st->hint_valid = TRUE;
+    st->hint_align = align;
+    st->hint_size = size;
+    st->hint_addr = start;
     *addr = start;
     return TRUE;
 }
@@ -547,8 +540,6 @@ spm_realize_one(SpmPlaceState *st, SpmQemuMemDev *dev, GError **error)
     gboolean is_dimm = dev->kind == SPM_QEMU_DEV_PC_DIMM || dev->kind == SPM_QEMU_DEV_NVDIMM;
     guint64 addr = 0;
     int slot = -1;
-    SpmPlaced p;
-    guint at;
 
     if (dev->kind == SPM_QEMU_DEV_SPM) {
         if (!spm_spm_checks(st, dev, error))
@@ -556,10 +547,6 @@ spm_realize_one(SpmPlaceState *st, SpmQemuMemDev *dev, GError **error)
     } else if (is_dimm) {
         if (!spm_dimm_pre_plug(st, dev, &slot, error))
             return FALSE;
-    } else if (dev->memdev && g_hash_table_contains(st->backends, dev->memdev)) {
-        /* virtio-mem / virtio-pmem refuse a mapped backend before plugging */
-        spm_dev_error(error, dev, "can't use already busy memdev: %s", dev->memdev);
-        return FALSE;
     }
 
     if (!spm_memory_device_pre_plug(st, dev, &addr, error))
@@ -567,15 +554,20 @@ spm_realize_one(SpmPlaceState *st, SpmQemuMemDev *dev, GError **error)
 
     if (is_dimm && !spm_dimm_realize_checks(st, dev, error))
         return FALSE;
+    /* the virtio devices look at their backend in realize, after pre_plug */
+    if (dev->kind == SPM_QEMU_DEV_VIRTIO_MEM && g_hash_table_contains(st->backends, dev->memdev)) {
+        spm_dev_error(error, dev, "'memdev' property specifies a busy memdev: %s", dev->memdev);
+        return FALSE;
+    }
+    if (dev->kind == SPM_QEMU_DEV_VIRTIO_PMEM && g_hash_table_contains(st->backends, dev->memdev)) {
+        spm_dev_error(error, dev, "can't use already busy memdev: %s", dev->memdev);
+        return FALSE;
+    }
 
     /* plugged: record it */
     dev->placed_addr = addr;
     dev->placed_slot = slot;
-    p.start = addr;
-    p.last = addr + spm_qemu_dev_region_size(dev) - 1;
-    p.dev = dev;
-    at = spm_placed_lower_bound(st->placed, addr);
-    g_array_insert_val(st->placed, at, p);
+    spm_intervals_add(st->placed, addr, addr + spm_qemu_dev_region_size(dev) - 1, dev);
     st->used_region_size += spm_qemu_dev_region_size(dev);
     g_hash_table_insert(st->backends, (gpointer)dev->memdev, dev);
     if (spm_kind_has_node(dev->kind))
@@ -598,7 +590,7 @@ spm_qemu_place(const SpmMachineConfig *cfg,
 
     st.cfg = cfg;
     st.layout = layout;
-    st.placed = g_array_sized_new(FALSE, FALSE, sizeof(SpmPlaced), ndevs);
+    st.placed = spm_intervals_new();
     st.backends = g_hash_table_new(g_str_hash, g_str_equal);
     st.node_users = g_hash_table_new(g_direct_hash, g_direct_equal);
 
@@ -618,7 +610,7 @@ spm_qemu_place(const SpmMachineConfig *cfg,
         }
     }
 
-    g_array_unref(st.placed);
+    spm_intervals_free(st.placed);
     g_hash_table_unref(st.backends);
     g_hash_table_unref(st.node_users);
     return ok;

@@ -1,17 +1,276 @@
-/* cmd-audit.c: placeholder, implemented in its own change */
+/*
+ * cmd-audit.c: virt-spm audit and virt-spm status.
+ *
+ * audit DOMAIN asks virt-spmd when its control socket exists (the daemon
+ * keeps the verdict and logs it), else audits directly through libvirt.
+ * audit --qmp PATH --plan FILE audits a QEMU that runs without libvirt.
+ * Exit status: 0 match, 1 mismatch or failure, 2 usage.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "spm-audit-domain.h"
+#include "spm-config.h"
+#include "spm-control.h"
 #include "spm-error.h"
+#include "spm-json-guard.h"
 #include "virt-spm-commands.h"
+
+#define SPM_AUDIT_DEFAULT_TIMEOUT_MS 60000
+
+static void
+spm_print_verdict(const SpmVerdict *v, gboolean json)
+{
+    if (json) {
+        g_autofree char *text = spm_verdict_to_json_string(v, TRUE);
+
+        printf("%s\n", text);
+        return;
+    }
+    if (v->kind == SPM_VERDICT_ERROR) {
+        printf("%s: error: %s\n", v->domain, v->error);
+        return;
+    }
+    printf("%s: %s (%u devices checked)\n", v->domain && *v->domain ? v->domain : "qemu",
+           spm_verdict_kind_to_string(v->kind), v->devices);
+    for (guint i = 0; i < v->findings->len; i++) {
+        g_autofree char *line = spm_finding_to_string(g_ptr_array_index(v->findings, i));
+
+        printf("  %s\n", line);
+    }
+}
+
+/* Exit status of a printed verdict; FALSE + error for ERROR verdicts. */
+static gboolean
+spm_verdict_status(const SpmVerdict *v, int *st, GError **error)
+{
+    if (v->kind == SPM_VERDICT_ERROR) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "audit of '%s' failed: %s",
+                    v->domain, v->error);
+        return FALSE;
+    }
+    *st = v->kind == SPM_VERDICT_MATCH ? 0 : 1;
+    return TRUE;
+}
+
+static guint
+spm_audit_timeout(SpmConfig *config)
+{
+    gint64 t = config ? g_key_file_get_int64(config->keyfile, "audit", "timeout_ms", NULL) : 0;
+
+    return t > 0 && t < G_MAXUINT ? (guint) t : SPM_AUDIT_DEFAULT_TIMEOUT_MS;
+}
+
+static JsonNode *
+spm_parse_reply(const char *reply, GError **error)
+{
+    g_autoptr(JsonNode) root = spm_json_guard_parse(reply, strlen(reply), SPM_JSON_MAX_DEPTH, error);
+    JsonObject *o;
+
+    if (!root)
+        return NULL;
+    if (!JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd sent a malformed reply");
+        return NULL;
+    }
+    o = json_node_get_object(root);
+    if (!json_object_get_boolean_member_with_default(o, "ok", FALSE)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd: %s",
+                    json_object_get_string_member_with_default(o, "error", "request refused"));
+        return NULL;
+    }
+    return g_steal_pointer(&root);
+}
+
+static SpmVerdict *
+spm_audit_via_daemon(const char *domain, guint timeout_ms, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) req = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *reply = NULL;
+    g_autoptr(JsonNode) root = NULL;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "command");
+    json_builder_add_string_value(b, "audit");
+    json_builder_set_member_name(b, "domain");
+    json_builder_add_string_value(b, domain);
+    json_builder_end_object(b);
+    req = json_builder_get_root(b);
+    text = json_to_string(req, FALSE);
+    if (!(reply = spm_control_request(text, timeout_ms, error)) ||
+        !(root = spm_parse_reply(reply, error)))
+        return NULL;
+    return spm_verdict_from_json(json_object_get_member(json_node_get_object(root), "verdict"), error);
+}
+
+static SpmVerdict *
+spm_audit_via_libvirt(const char *domain, const char *uri, SpmConfig *config, GError **error)
+{
+    virConnectPtr conn = virConnectOpen(uri);
+    virDomainPtr dom = NULL;
+    SpmVerdict *v = NULL;
+    gboolean is_spm = FALSE;
+    virErrorPtr err;
+
+    if (!conn) {
+        err = virGetLastError();
+        g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot connect to '%s': %s",
+                    uri ? uri : "default", err && err->message ? err->message : "unknown error");
+        return NULL;
+    }
+    dom = virDomainLookupByUUIDString(conn, domain);
+    if (!dom)
+        dom = virDomainLookupByName(conn, domain);
+    if (!dom) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' not found", domain);
+    } else if (virDomainIsActive(dom) != 1) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' is not running", domain);
+    } else if (!(v = spm_audit_domain(dom, &config->policy, &is_spm)) && !is_spm) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "domain '%s' has no virt-spm metadata: nothing to audit", domain);
+    }
+    if (dom)
+        virDomainFree(dom);
+    virConnectClose(conn);
+    return v;
+}
 
 gboolean
 spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error)
 {
-    g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED, "audit: not implemented yet");
-    return FALSE;
+    g_autofree char *qmp_path = NULL;
+    g_autofree char *plan_path = NULL;
+    g_autofree char *stand_in = NULL;
+    gboolean json = FALSE;
+    gboolean direct = FALSE;
+    gint timeout_s = 0;
+    GOptionEntry entries[] = {
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp_path, "audit the QEMU whose QMP socket is PATH (no libvirt)", "PATH" },
+        { "plan", 0, 0, G_OPTION_ARG_FILENAME, &plan_path, "the plan, as 'virt-spm plan --json' printed it (with --qmp)", "FILE" },
+        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: SPM devices run as DRIVER (with --qmp)", "DRIVER" },
+        { "direct", 0, 0, G_OPTION_ARG_NONE, &direct, "audit through libvirt even when virt-spmd runs", NULL },
+        { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "give up after SECONDS", "SECONDS" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the verdict as JSON", NULL },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN | --qmp PATH --plan FILE");
+    g_autoptr(GError) local = NULL;
+    g_autoptr(SpmConfig) config = NULL;
+    g_autoptr(SpmVerdict) v = NULL;
+    guint timeout_ms;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_summary(ctx, "Compare a running guest's memory devices with its plan.\n"
+                                 "Exit status: 0 match, 1 mismatch or failure, 2 usage error.");
+    if (!g_option_context_parse(ctx, &argc, &argv, &local)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE, "audit: %s", local->message);
+        return FALSE;
+    }
+    if (!(config = spm_config_load(g->config_path, error)))
+        return FALSE;
+    timeout_ms = timeout_s > 0 ? (guint) timeout_s * 1000 : spm_audit_timeout(config);
+
+    if (qmp_path || plan_path) {
+        g_autofree char *text = NULL;
+        gsize len = 0;
+        g_autoptr(SpmAuditPlan) plan = NULL;
+
+        if (!qmp_path || !plan_path || argc != 1) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE,
+                        "audit: --qmp PATH and --plan FILE go together, without DOMAIN");
+            return FALSE;
+        }
+        if (!g_file_get_contents(plan_path, &text, &len, &local)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "--plan '%s': %s", plan_path, local->message);
+            return FALSE;
+        }
+        if (!(plan = spm_audit_plan_from_json(text, len, error)))
+            return FALSE;
+        if (stand_in) {
+            g_free(plan->stand_in_driver);
+            plan->stand_in_driver = g_strdup(stand_in);
+        }
+        if (!(v = spm_audit_qmp_socket(qmp_path, plan, qmp_path, timeout_ms, error)))
+            return FALSE;
+    } else {
+        const char *socket_path = spm_control_socket_path();
+
+        if (argc != 2) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE, "audit: expected one DOMAIN (name or UUID)");
+            return FALSE;
+        }
+        if (!direct && g_file_test(socket_path, G_FILE_TEST_EXISTS))
+            v = spm_audit_via_daemon(argv[1], timeout_ms, error);
+        else
+            v = spm_audit_via_libvirt(argv[1], g->connect_uri ? g->connect_uri : config->uri,
+                                      config, error);
+        if (!v)
+            return FALSE;
+    }
+    spm_print_verdict(v, json);
+    return spm_verdict_status(v, st, error);
 }
 
 gboolean
 spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error)
 {
-    g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED, "status: not implemented yet");
-    return FALSE;
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the daemon's answer as JSON", NULL },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("");
+    g_autoptr(GError) local = NULL;
+    g_autofree char *reply = NULL;
+    g_autoptr(JsonNode) root = NULL;
+    JsonObject *o;
+    JsonArray *domains;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_summary(ctx, "Every SPM domain virt-spmd knows and its last audit verdict.");
+    if (!g_option_context_parse(ctx, &argc, &argv, &local) || argc != 1) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE, "status: %s",
+                    local ? local->message : "no arguments expected");
+        return FALSE;
+    }
+    if (!(reply = spm_control_request("{\"command\":\"status\"}", 10000, error)) ||
+        !(root = spm_parse_reply(reply, error)))
+        return FALSE;
+    o = json_node_get_object(root);
+    if (json) {
+        json_object_remove_member(o, "ok");
+        g_autofree char *text = json_to_string(root, TRUE);
+
+        printf("%s\n", text);
+        return TRUE;
+    }
+    printf("virt-spmd: %s %s\n",
+           json_object_get_boolean_member_with_default(o, "connected", FALSE) ? "connected to" : "not connected to",
+           json_object_get_string_member_with_default(o, "uri", "?"));
+    domains = json_object_get_array_member(o, "domains");
+    printf("%-24s %-36s %-8s %-9s %s\n", "DOMAIN", "UUID", "STATE", "VERDICT", "AUDITED");
+    for (guint i = 0; domains && i < json_array_get_length(domains); i++) {
+        JsonObject *d = json_array_get_object_element(domains, i);
+        g_autoptr(GError) e = NULL;
+        g_autoptr(SpmVerdict) v = spm_verdict_from_json(json_array_get_element(domains, i), &e);
+
+        printf("%-24s %-36s %-8s %-9s %s\n",
+               json_object_get_string_member_with_default(d, "domain", ""),
+               json_object_get_string_member_with_default(d, "uuid", ""),
+               json_object_get_boolean_member_with_default(d, "active", FALSE) ? "running" : "stopped",
+               json_object_get_string_member_with_default(d, "verdict", ""),
+               json_object_get_string_member_with_default(d, "time", ""));
+        for (guint f = 0; v && f < v->findings->len; f++) {
+            g_autofree char *line = spm_finding_to_string(g_ptr_array_index(v->findings, f));
+
+            printf("  %s\n", line);
+        }
+        if (v && v->error)
+            printf("  error: %s\n", v->error);
+    }
+    return TRUE;
 }

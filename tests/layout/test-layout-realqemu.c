@@ -63,6 +63,10 @@ static const char *const cases[] = {
     "-machine q35 -m 1G,slots=2,maxmem=8G -object memory-backend-ram,id=m0,size=1G -device pc-dimm,id=a,memdev=m0 -object memory-backend-ram,id=m1,size=1G -device pc-dimm,id=b,memdev=m1,addr=0x120000000",
     "-machine q35 -m 1G,slots=2,maxmem=8G -object memory-backend-ram,id=m0,size=1G -device pc-dimm,memdev=m0 -object memory-backend-ram,id=m1,size=1G -device pc-dimm,id=b,memdev=m1,addr=0x120000000",
     "-machine q35 -numa node,nodeid=0 -numa node,nodeid=2 -m 1G",
+    "-machine q35 -m 1G,slots=2,maxmem=8G -object memory-backend-ram,id=m0,size=1G -device pc-dimm,id=a,memdev=m0 -device virtio-mem-pci,id=vm,memdev=m0,requested-size=0",
+    "-machine q35 -m 1G,slots=2,maxmem=8G -object memory-backend-file,id=m0,size=1G,mem-path=@TMPFILE@ -device pc-dimm,id=a,memdev=m0 -device virtio-pmem-pci,id=vp,memdev=m0",
+    "-machine q35 -m 1G,slots=2,maxmem=8G -device pc-dimm,id=d",
+    "-machine q35 -m 1G,slots=2,maxmem=8G -object memory-backend-ram,id=m0,size=512M -device pc-dimm,id=a,memdev=m0,node=1",
 };
 
 static void

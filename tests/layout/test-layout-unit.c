@@ -7,6 +7,7 @@
 
 #include "spm-error.h"
 #include "spm-qemu-layout.h"
+#include "spm-intervals.h"
 
 #define ROUND_UP_GIB(x) (((x) + SPM_GiB - 1) / SPM_GiB * SPM_GiB)
 
@@ -408,6 +409,88 @@ test_fragmented_and_virtio_mem(void)
     g_assert_cmphex(d[1].placed_addr, ==, 0x140000000);
 }
 
+/* QEMU's first fit written the slow obvious way, over the devices placed before @k */
+static guint64
+naive_first_fit(const SpmMachineLayout *l, const SpmQemuMemDev *devs, guint n, guint k)
+{
+    const SpmQemuMemDev *d = &devs[k];
+    guint64 align = d->backend_align;
+    guint64 size = spm_qemu_dev_region_size(d);
+    guint64 start = (l->devmem_base + align - 1) / align * align;
+    gboolean moved = TRUE;
+
+    while (moved) {
+        moved = FALSE;
+        for (guint i = 0; i < n; i++) {
+            guint64 s, e;
+
+            if (devs[i].order >= d->order)
+                continue;
+            s = devs[i].placed_addr;
+            e = s + spm_qemu_dev_region_size(&devs[i]);
+            if (s < start + size && start < e) {
+                start = (e + align - 1) / align * align;
+                moved = TRUE;
+            }
+        }
+    }
+    return start;
+}
+
+static void
+test_first_fit_random(void)
+{
+    SpmMachineLayout l;
+    SpmMachineConfig c = q35(1 * SPM_GiB);
+    g_autoptr(GError) err = NULL;
+    const guint n = 300;
+    g_autofree SpmQemuMemDev *d = g_new0(SpmQemuMemDev, n);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    static const guint64 aligns[] = { 4 * SPM_KiB, 2 * SPM_MiB, SPM_GiB };
+    guint checked = 0;
+
+    c.maxmem = 4 * SPM_TiB;
+    c.slots = 0;
+    c.phys_bits = 46;
+    c.spm_node_checks = FALSE;
+    g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
+
+    for (guint round = 0; round < 20; round++) {
+        guint slots8g[100];
+
+        /* 20 fixed devices first (key=value, realized first) on distinct 8 GiB slots */
+        for (guint i = 0; i < 100; i++)
+            slots8g[i] = i;
+        for (guint i = 0; i < 20; i++) {
+            guint j = g_test_rand_int_range(i, 100), t = slots8g[i];
+
+            slots8g[i] = slots8g[j];
+            slots8g[j] = t;
+        }
+        for (guint i = 0; i < n; i++) {
+            guint64 align = aligns[g_test_rand_int_range(0, 3)];
+            char *id = g_strdup_printf("d%u-%u", round, i);
+
+            g_ptr_array_add(names, id);
+            d[i] = dev(SPM_QEMU_DEV_SPM, id, id, align * g_test_rand_int_range(1, 5), align, 1);
+            if (i < 20)
+                d[i].addr = l.devmem_base + 8 * SPM_GiB * slots8g[i];
+            else
+                d[i].json = g_test_rand_bit();   /* mix the realize order */
+        }
+        g_assert_true(spm_qemu_place(&c, &l, d, n, &err));
+        g_assert_no_error(err);
+        for (guint k = 0; k < n; k++) {
+            if (d[k].addr)
+                continue;
+            g_assert_cmphex(d[k].placed_addr, ==, naive_first_fit(&l, d, n, k));
+            checked++;
+        }
+    }
+    g_test_message("%u first-fit placements checked", checked);
+    g_assert_cmpuint(checked, ==, 20 * 280);
+}
+
 static void
 test_numa_check(void)
 {
@@ -433,6 +516,34 @@ test_numa_check(void)
 }
 
 static void
+test_intervals(void)
+{
+    g_autoptr(SpmIntervals) set = spm_intervals_new();
+    const SpmInterval *iv;
+    int owner[3];
+
+    g_assert_null(spm_intervals_first_reaching(set, 0));
+    spm_intervals_add(set, 100, 199, &owner[1]);
+    spm_intervals_add(set, 0, 9, &owner[0]);
+    spm_intervals_add(set, 1000, G_MAXUINT64, &owner[2]);
+    g_assert_cmpuint(spm_intervals_count(set), ==, 3);
+
+    g_assert_true(spm_intervals_first_reaching(set, 0)->owner == &owner[0]);
+    g_assert_true(spm_intervals_first_reaching(set, 9)->owner == &owner[0]);
+    g_assert_true(spm_intervals_first_reaching(set, 10)->owner == &owner[1]);
+    g_assert_true(spm_intervals_first_reaching(set, 150)->owner == &owner[1]);
+    g_assert_true(spm_intervals_first_reaching(set, 200)->owner == &owner[2]);
+    g_assert_true(spm_intervals_first_reaching(set, G_MAXUINT64)->owner == &owner[2]);
+
+    iv = spm_intervals_first_reaching(set, 0);
+    iv = spm_intervals_next(set, iv);
+    g_assert_cmpuint(iv->start, ==, 100);
+    iv = spm_intervals_next(set, iv);
+    g_assert_cmphex(iv->last, ==, G_MAXUINT64);
+    g_assert_null(spm_intervals_next(set, iv));
+}
+
+static void
 test_driver_names(void)
 {
     g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_SPM), ==, "spm-memory");
@@ -455,7 +566,9 @@ main(int argc, char **argv)
     g_test_add_func("/layout/place/alignment", test_alignment_backends);
     g_test_add_func("/layout/place/dimm-slots-acpi", test_dimm_slots_acpi);
     g_test_add_func("/layout/place/fragmented-virtio-mem", test_fragmented_and_virtio_mem);
+    g_test_add_func("/layout/place/first-fit-random", test_first_fit_random);
     g_test_add_func("/layout/numa/check", test_numa_check);
     g_test_add_func("/layout/drivers", test_driver_names);
+    g_test_add_func("/layout/intervals", test_intervals);
     return g_test_run();
 }

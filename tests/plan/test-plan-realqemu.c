@@ -69,7 +69,11 @@ plan_to_argv(const SpmDomainDef *def, const SpmPlan *plan)
         ARG("memory-backend-ram,id=%s,size=%" G_GUINT64_FORMAT ",reserve=off",
             pd->backend.id, pd->backend.size);
         ARG("-device");
-        if (pd->model == SPM_MEM_MODEL_SPM) {
+        if (pd->model == SPM_MEM_MODEL_SPM && plan->stand_in_driver) {
+            /* the planner's own stand-in: a key=value pc-dimm on a reserved slot */
+            ARG("%s,id=%s,memdev=%s,node=%u,addr=0x%" G_GINT64_MODIFIER "x,slot=%d",
+                plan->stand_in_driver, pd->id, pd->backend.id, pd->node, pd->addr, pd->slot);
+        } else if (pd->model == SPM_MEM_MODEL_SPM) {
             ARG("virtio-mem-pci,id=%s,memdev=%s,node=%u,memaddr=0x%" G_GINT64_MODIFIER "x,"
                 "requested-size=0", pd->id, pd->backend.id, pd->node, pd->addr);
         } else {
@@ -130,7 +134,11 @@ check_against_qemu(const SpmDomainDef *def, const SpmPlanPolicy *policy)
         g_test_message("%s: QEMU %s, plan 0x%" G_GINT64_MODIFIER "x", pd->id,
                        (char *)(g_hash_table_lookup(kv, "addr") ? g_hash_table_lookup(kv, "addr")
                                 : g_hash_table_lookup(kv, "memaddr")), pd->addr);
-        if (pd->model == SPM_MEM_MODEL_SPM) {
+        if (pd->model == SPM_MEM_MODEL_SPM && plan->stand_in_driver) {
+            g_assert_cmphex(fx_qemu_dev_u64(kv, "addr"), ==, pd->addr);
+            g_assert_cmpint((int)fx_qemu_dev_u64(kv, "slot"), ==, pd->slot);
+            g_assert_cmpuint(fx_qemu_dev_u64(kv, "node"), ==, pd->node);
+        } else if (pd->model == SPM_MEM_MODEL_SPM) {
             g_assert_cmphex(fx_qemu_dev_u64(kv, "memaddr"), ==, pd->addr);
             g_assert_cmphex(fx_qemu_dev_u64(kv, "max-size"), ==, pd->size);
             g_assert_cmpuint(fx_qemu_dev_u64(kv, "node"), ==, pd->node);
@@ -185,6 +193,44 @@ test_mixed(void)
     check_against_qemu(def, &policy);
 }
 
+/* a libvirt DIMM with a fixed base where the SPM device would go */
+static void
+test_libvirt_fixed_base(void)
+{
+    g_autoptr(SpmDomainDef) def = pt_domain(SPM_MACHINE_Q35);
+    SpmMemDevice *d;
+
+    pt_cell(def, SPM_GiB);
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->has_base = TRUE;
+    d->base = 0x100000000;
+    d->slot = 0;
+    pt_spm(def, SPM_GiB, 1, NULL);
+    pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    check_against_qemu(def, &policy);
+}
+
+/* pc-dimm standing in for spm-memory: libvirt's slot=0 DIMM must still get slot 0 */
+static void
+test_stand_in_pc_dimm(void)
+{
+    g_autoptr(SpmDomainDef) def = pt_domain(SPM_MACHINE_Q35);
+    SpmPlanPolicy p;
+    SpmMemDevice *d;
+
+    spm_plan_policy_init(&p);
+    p.host.libvirt_version = 9000000;      /* a stand-in needs no newer libvirt */
+    p.stand_in_driver = g_strdup("pc-dimm");
+    pt_cell(def, SPM_GiB);
+    pt_spm(def, SPM_GiB, 1, "ua-hbm0");
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->slot = 0;
+    pt_spm(def, SPM_GiB, 2, "ua-hbm1");
+    pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    check_against_qemu(def, &p);
+    spm_plan_policy_clear(&p);
+}
+
 /* no <numa>, no <maxMemory>, on pc with RAM above 4G */
 static void
 test_pc_no_numa(void)
@@ -229,6 +275,8 @@ main(int argc, char **argv)
     g_test_add_func("/plan/realqemu/spm-plus-dimm", test_spm_plus_dimm);
     g_test_add_func("/plan/realqemu/mixed", test_mixed);
     g_test_add_func("/plan/realqemu/pc-no-numa", test_pc_no_numa);
+    g_test_add_func("/plan/realqemu/stand-in-pc-dimm", test_stand_in_pc_dimm);
+    g_test_add_func("/plan/realqemu/libvirt-fixed-base", test_libvirt_fixed_base);
     g_test_add_func("/plan/realqemu/amd-relocation", test_amd_relocation);
     ret = g_test_run();
     spm_plan_policy_clear(&policy);

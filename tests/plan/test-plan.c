@@ -670,6 +670,44 @@ test_slots(void)
     plan_fails(def, SPM_ERROR_INVALID,
                "maxMemory slots '2': the domain has 3 DIMM/NVDIMM devices and the policy "
                "forbids raising it");
+    policy.fixed_max_memory = FALSE;
+    def->max_memory_slots = 300;
+    plan_fails(def, SPM_ERROR_INVALID, "maxMemory slots 300: QEMU supports at most 256");
+}
+
+static void
+test_backend_hugepage_defaults(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    g_autoptr(SpmPlan) plan = NULL;
+    const SpmPlannedDevice *d;
+
+    pt_cell(def, SPM_GiB);
+    pt_spm(def, SPM_GiB, 1, "ua-m");
+    /* <hugepages/> without a size: the default huge page, 2 MiB */
+    def->hugepages = TRUE;
+    plan = plan_ok(def);
+    d = spm_plan_find_device(plan, "ua-m");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
+    g_assert_cmpstr(d->backend.mem_path, ==, "/dev/hugepages");
+    g_assert_cmphex(d->backend.region_align, ==, 2 * SPM_MiB);
+    g_clear_pointer(&plan, spm_plan_free);
+
+    /* a "huge" page of the normal page size is no huge page (libvirt) */
+    def->hugepage_size = 4 * SPM_KiB;
+    plan = plan_ok(def);
+    d = spm_plan_find_device(plan, "ua-m");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_RAM);
+    g_clear_pointer(&plan, spm_plan_free);
+
+    /* <source type='file'/>: a file in libvirt's memory backing directory */
+    def->hugepages = FALSE;
+    def->backing = SPM_BACKING_FILE;
+    plan = plan_ok(def);
+    d = spm_plan_find_device(plan, "ua-m");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
+    g_assert_cmphex(d->backend.region_align, ==, 4 * SPM_KiB);
+    g_assert_nonnull(d->backend.mem_path);
 }
 
 static void
@@ -678,14 +716,42 @@ test_libvirt_device_conflict(void)
     g_autoptr(SpmDomainDef) def = efi_domain();
     SpmMemDevice *d;
 
+    SpmMemDevice *s;
+
+    pt_cell(def, SPM_GiB);
+    s = pt_spm(def, SPM_GiB, 1, NULL);
+    s->has_base = TRUE;
+    s->base = 0x100000000;
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->has_base = TRUE;
+    d->base = 0x120000000;
+    /* both fixed: QEMU realizes the SPM device first, then refuses the DIMM */
+    plan_fails(def, SPM_ERROR_INVALID,
+               "QEMU would refuse the domain: -device dimm0: address range conflicts with "
+               "memory device id='spm0'");
+}
+
+/* a libvirt DIMM pinned at the region base: the SPM devices keep off it */
+static void
+test_libvirt_fixed_base(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    g_autoptr(SpmPlan) plan = NULL;
+    SpmMemDevice *d;
+
     pt_cell(def, SPM_GiB);
     pt_spm(def, SPM_GiB, 1, NULL);
     d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
     d->has_base = TRUE;
-    d->base = 0x120000000;
-    plan_fails(def, SPM_ERROR_INVALID,
-               "QEMU would refuse the domain: -device dimm0: address range conflicts with "
-               "memory device id='spm0'");
+    d->base = 0x100000000;
+    pt_spm(def, SPM_GiB, 2, NULL);
+    plan = plan_ok(def);
+    g_assert_cmphex(spm_plan_find_device(plan, "dimm0")->addr, ==, 0x100000000);
+    g_assert_true(spm_plan_find_device(plan, "dimm0")->explicit_addr);
+    g_assert_cmphex(spm_plan_find_device(plan, "spm0")->addr, ==, 0x180000000);
+    g_assert_cmphex(spm_plan_find_device(plan, "spm1")->addr, ==, 0x200000000);
+    /* devices sorted by address: the DIMM first */
+    g_assert_cmpstr(((SpmPlannedDevice *)g_ptr_array_index(plan->devices, 0))->id, ==, "dimm0");
 }
 
 static void
@@ -721,6 +787,12 @@ test_cpu_decisions(void)
     def->cpu_model = g_strdup("epyc-Genoa");
     REPLAN();
     g_assert_true(plan->machine.cpu_amd);
+    g_free(def->cpu_model);
+    def->cpu_model = g_strdup("Skylake-Server");
+    def->cpu_vendor = g_strdup("AMD");
+    REPLAN();
+    g_assert_true(plan->machine.cpu_amd);
+    g_free(def->cpu_vendor);
     def->cpu_vendor = g_strdup("Intel");
     REPLAN();
     g_assert_false(plan->machine.cpu_amd);
@@ -957,6 +1029,7 @@ main(int argc, char **argv)
     add("/plan/ids", test_ids);
     add("/plan/backend/kinds", test_backends);
     add("/plan/backend/sizes", test_backend_sizes);
+    add("/plan/backend/hugepage-defaults", test_backend_hugepage_defaults);
     add("/plan/numa/strict", test_numa_strict);
     add("/plan/numa/gap-message", test_numa_gap_message);
     add("/plan/numa/non-strict", test_numa_non_strict);
@@ -965,6 +1038,7 @@ main(int argc, char **argv)
     add("/plan/maxmem/raise-fixed", test_max_memory);
     add("/plan/maxmem/slots", test_slots);
     add("/plan/qemu/libvirt-conflict", test_libvirt_device_conflict);
+    add("/plan/addr/libvirt-fixed-base", test_libvirt_fixed_base);
     add("/plan/machine/cpu", test_cpu_decisions);
     add("/plan/machine/amd-phys-bits", test_amd_relocation_and_phys_bits);
     add("/plan/warnings/firmware-placeholder", test_warnings_firmware);

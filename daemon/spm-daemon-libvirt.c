@@ -1,0 +1,654 @@
+/*
+ * spm-daemon-libvirt.c: the libvirt side of virt-spmd.
+ *
+ * libvirt's default event loop runs in a thread of its own (libvirt-glib
+ * is not a dependency); its callbacks only copy what they need and hand
+ * it to the main loop.  The connection is opened in a worker thread, kept
+ * alive with keepalive probes, and reopened with exponential backoff when
+ * it closes: the daemon never exits because libvirt went away.  After
+ * every (re)connect, every running domain is audited again.
+ *
+ * Audits run in GTask worker threads, at most max_parallel at a time and
+ * one at a time per domain; a request that arrives while an audit of the
+ * same domain runs is folded into one follow-up audit.  A STARTED event
+ * and the hook's "started" notification for the same run audit once: the
+ * second finds the run (libvirt domain id) already audited.
+ */
+#include <string.h>
+#include <syslog.h>
+#include <libvirt/virterror.h>
+
+#include "spm-audit-domain.h"
+#include "spm-daemon.h"
+#include "spm-error.h"
+
+typedef struct {
+    SpmAuditWaiter func;
+    gpointer data;
+} SpmWaiter;
+
+static void spm_daemon_connect(SpmDaemon *d);
+static void spm_daemon_pump(SpmDaemon *d);
+
+static gpointer
+spm_event_thread(gpointer data)
+{
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            g_usleep(G_USEC_PER_SEC / 10);   /* never spin on a broken loop */
+    }
+    return NULL;
+}
+
+gboolean
+spm_daemon_connected(SpmDaemon *d)
+{
+    return d->conn != NULL;
+}
+
+static void
+spm_ignore_libvirt_error(void *data, virErrorPtr err)
+{
+    /* libvirt prints every error on stderr by default; ours are logged
+     * where they are handled */
+}
+
+void
+spm_daemon_libvirt_start(SpmDaemon *d)
+{
+    virSetErrorFunc(NULL, spm_ignore_libvirt_error);
+    if (virEventRegisterDefaultImpl() < 0)
+        spm_daemon_log(LOG_ERR, "cannot register libvirt's event loop");
+    g_thread_unref(g_thread_new("libvirt-events", spm_event_thread, NULL));
+    d->backoff_ms = d->reconnect_min_ms;
+    spm_daemon_connect(d);
+}
+
+/* ---- lifecycle events: libvirt's thread -> main loop ---- */
+
+typedef struct {
+    SpmDaemon *d;
+    virConnectPtr conn;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    char *name;
+    int event;
+    gint64 time;
+} SpmEventMsg;
+
+static void
+spm_event_msg_free(gpointer data)
+{
+    SpmEventMsg *m = data;
+
+    if (m->conn)
+        virConnectClose(m->conn);
+    g_free(m->name);
+    g_free(m);
+}
+
+static gboolean
+spm_event_main(gpointer data)
+{
+    SpmEventMsg *m = data;
+    SpmDaemon *d = m->d;
+    SpmDomainRecord *r;
+
+    if (m->event == VIR_DOMAIN_EVENT_STARTED) {
+        r = spm_daemon_record(d, m->uuid, m->name);
+        if (r && !r->auditing && !r->queued)
+            r->trigger_time = m->time;
+        spm_daemon_audit(d, m->uuid, m->name, FALSE, NULL, NULL);
+    } else if (m->event == VIR_DOMAIN_EVENT_STOPPED) {
+        spm_daemon_domain_stopped(d, m->uuid, m->name);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static int
+spm_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    SpmDaemon *d = opaque;
+    SpmEventMsg *m;
+
+    if (event != VIR_DOMAIN_EVENT_STARTED && event != VIR_DOMAIN_EVENT_STOPPED)
+        return 0;
+    m = g_new0(SpmEventMsg, 1);
+    m->d = d;
+    m->time = g_get_monotonic_time();
+    m->event = event;
+    m->name = g_strdup(virDomainGetName(dom));
+    virDomainGetUUIDString(dom, m->uuid);
+    g_main_context_invoke_full(d->ctx, G_PRIORITY_DEFAULT, spm_event_main, m, spm_event_msg_free);
+    return 0;
+}
+
+/* ---- connection ---- */
+
+static gboolean
+spm_reconnect_cb(gpointer data)
+{
+    SpmDaemon *d = data;
+
+    d->reconnect_source = 0;
+    spm_daemon_connect(d);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+spm_daemon_schedule_reconnect(SpmDaemon *d)
+{
+    if (d->reconnect_source || d->connecting || d->conn)
+        return;
+    d->reconnect_source = g_timeout_add(d->backoff_ms, spm_reconnect_cb, d);
+    d->backoff_ms = MIN(d->backoff_ms * 2, d->reconnect_max_ms);
+    spm_daemon_update_status(d);
+}
+
+static gboolean
+spm_close_main(gpointer data)
+{
+    SpmEventMsg *m = data;
+    SpmDaemon *d = m->d;
+
+    if (d->conn && d->conn == m->conn) {
+        spm_daemon_log(LOG_WARNING, "connection to %s closed (reason %d); reconnecting",
+                       d->uri, m->event);
+        virConnectUnregisterCloseCallback(d->conn, NULL);
+        virConnectClose(d->conn);
+        d->conn = NULL;
+        d->backoff_ms = d->reconnect_min_ms;
+        spm_daemon_schedule_reconnect(d);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void
+spm_close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+    SpmDaemon *d = opaque;
+    SpmEventMsg *m = g_new0(SpmEventMsg, 1);
+
+    m->d = d;
+    m->event = reason;
+    m->conn = conn;
+    virConnectRef(conn);
+    g_main_context_invoke_full(d->ctx, G_PRIORITY_DEFAULT, spm_close_main, m, spm_event_msg_free);
+}
+
+static void
+spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    SpmDaemon *d = data;
+    virConnectPtr conn = virConnectOpen(d->uri);
+    virErrorPtr err;
+
+    if (!conn) {
+        err = virGetLastError();
+        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot connect to %s: %s",
+                                d->uri, err && err->message ? err->message : "unknown error");
+        return;
+    }
+    /* detect a hung libvirtd, not only a closed socket */
+    virConnectSetKeepAlive(conn, 5, 3);
+    if (virConnectRegisterCloseCallback(conn, spm_close_cb, d, NULL) < 0 ||
+        virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(spm_lifecycle_cb),
+                                         d, NULL) < 0) {
+        err = virGetLastError();
+        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot subscribe to %s: %s",
+                                d->uri, err && err->message ? err->message : "unknown error");
+        virConnectClose(conn);
+        return;
+    }
+    g_task_return_pointer(task, conn, NULL);
+}
+
+typedef struct {
+    char *uuid;
+    char *name;
+} SpmDomainId;
+
+static void
+spm_domain_id_free(gpointer data)
+{
+    SpmDomainId *id = data;
+
+    g_free(id->uuid);
+    g_free(id->name);
+    g_free(id);
+}
+
+static void
+spm_scan_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    virConnectPtr conn = data;
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    GPtrArray *ids = g_ptr_array_new_with_free_func(spm_domain_id_free);
+
+    for (int i = 0; i < n; i++) {
+        SpmDomainId *id = g_new0(SpmDomainId, 1);
+        char uuid[VIR_UUID_STRING_BUFLEN];
+
+        virDomainGetUUIDString(doms[i], uuid);
+        id->uuid = g_strdup(uuid);
+        id->name = g_strdup(virDomainGetName(doms[i]));
+        g_ptr_array_add(ids, id);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    if (n < 0) {
+        g_ptr_array_unref(ids);
+        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot list running domains");
+        return;
+    }
+    g_task_return_pointer(task, ids, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmDaemon *d = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) ids = g_task_propagate_pointer(G_TASK(res), &error);
+    g_autoptr(GHashTable) running = g_hash_table_new(g_str_hash, g_str_equal);
+    GHashTableIter iter;
+    gpointer value;
+
+    virConnectClose(g_task_get_task_data(G_TASK(res)));
+    if (!ids) {
+        spm_daemon_log(LOG_ERR, "%s", error->message);
+        return;
+    }
+    for (guint i = 0; i < ids->len; i++) {
+        SpmDomainId *id = g_ptr_array_index(ids, i);
+
+        g_hash_table_add(running, id->uuid);
+        spm_daemon_audit(d, id->uuid, id->name, TRUE, NULL, NULL);
+    }
+    /* domains that stopped while nobody listened */
+    if (d->domains) {
+        g_hash_table_iter_init(&iter, d->domains);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+            SpmDomainRecord *r = value;
+
+            if (r->active && !g_hash_table_contains(running, r->uuid)) {
+                r->active = FALSE;
+                spm_daemon_state_save(d, r);
+            }
+        }
+    }
+    spm_daemon_log(LOG_INFO, "re-auditing %u running domains", ids->len);
+}
+
+static void
+spm_daemon_scan(SpmDaemon *d)
+{
+    GTask *task = g_task_new(NULL, NULL, spm_scan_done, d);
+
+    virConnectRef(d->conn);
+    g_task_set_task_data(task, d->conn, NULL);
+    g_task_run_in_thread(task, spm_scan_thread);
+    g_object_unref(task);
+}
+
+static void
+spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmDaemon *d = data;
+    g_autoptr(GError) error = NULL;
+    virConnectPtr conn = g_task_propagate_pointer(G_TASK(res), &error);
+
+    d->connecting = FALSE;
+    if (!conn) {
+        /* log the first failure of a series only: backoff retries are quiet */
+        if (d->backoff_ms <= d->reconnect_min_ms)
+            spm_daemon_log(LOG_WARNING, "%s; retrying with backoff", error->message);
+        spm_daemon_schedule_reconnect(d);
+        return;
+    }
+    d->conn = conn;
+    d->backoff_ms = d->reconnect_min_ms;
+    d->connections++;
+    spm_daemon_log(LOG_INFO, "connected to %s (connection %u)", d->uri, d->connections);
+    spm_daemon_update_status(d);
+    spm_daemon_scan(d);
+    spm_daemon_pump(d);
+}
+
+static void
+spm_daemon_connect(SpmDaemon *d)
+{
+    GTask *task;
+
+    if (d->conn || d->connecting)
+        return;
+    d->connecting = TRUE;
+    task = g_task_new(NULL, NULL, spm_connect_done, d);
+    g_task_set_task_data(task, d, NULL);
+    g_task_run_in_thread(task, spm_connect_thread);
+    g_object_unref(task);
+}
+
+/* ---- audits ---- */
+
+typedef struct {
+    SpmDaemon *d;
+    virConnectPtr conn;
+    char *uuid;
+    gboolean force;
+    gint64 skip_domid;
+    /* results */
+    SpmVerdict *verdict;
+    gboolean is_spm;
+    gboolean skipped;
+    gboolean not_running;
+} SpmAuditJob;
+
+static void
+spm_audit_job_free(gpointer data)
+{
+    SpmAuditJob *job = data;
+
+    virConnectClose(job->conn);
+    g_free(job->uuid);
+    spm_verdict_free(job->verdict);
+    g_free(job);
+}
+
+static void
+spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    SpmAuditJob *job = data;
+    virDomainPtr dom = virDomainLookupByUUIDString(job->conn, job->uuid);
+
+    if (!dom || virDomainIsActive(dom) != 1) {
+        job->not_running = TRUE;
+    } else if (!job->force && job->skip_domid >= 0 &&
+               (gint64) virDomainGetID(dom) == job->skip_domid) {
+        job->skipped = TRUE;    /* this run was audited already */
+        job->is_spm = TRUE;
+    } else {
+        job->verdict = spm_audit_domain(dom, &job->d->config->policy, &job->is_spm);
+    }
+    if (dom)
+        virDomainFree(dom);
+    g_task_return_boolean(task, TRUE);
+}
+
+static void
+spm_record_notify(SpmDomainRecord *r, SpmDaemon *d, const SpmVerdict *v, const GError *error)
+{
+    GSList *waiters = g_steal_pointer(&r->waiters);
+
+    for (GSList *l = waiters; l; l = l->next) {
+        SpmWaiter *w = l->data;
+
+        w->func(d, v, error, w->data);
+        g_free(w);
+    }
+    g_slist_free(waiters);
+}
+
+static void spm_daemon_enqueue(SpmDaemon *d, SpmDomainRecord *r, gboolean force);
+
+static gboolean
+spm_retry_cb(gpointer data)
+{
+    SpmDomainId *id = data;
+    SpmDaemon *d = (SpmDaemon *) id->name;   /* see spm_daemon_retry */
+    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, id->uuid) : NULL;
+
+    if (r && !r->auditing && !r->queued)
+        spm_daemon_enqueue(d, r, TRUE);
+    g_free(id->uuid);
+    g_free(id);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+spm_daemon_retry(SpmDaemon *d, SpmDomainRecord *r)
+{
+    SpmDomainId *id = g_new0(SpmDomainId, 1);
+
+    id->uuid = g_strdup(r->uuid);
+    id->name = (char *) d;
+    g_timeout_add(d->retry_ms, spm_retry_cb, id);
+}
+
+static void
+spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmDaemon *d = data;
+    SpmAuditJob *job = g_task_get_task_data(G_TASK(res));
+    SpmDomainRecord *r = g_hash_table_lookup(d->domains, job->uuid);
+    gboolean remove = FALSE;
+
+    d->running--;
+    g_assert(r);
+    r->auditing = FALSE;
+
+    if (job->verdict) {
+        SpmVerdict *v = g_steal_pointer(&job->verdict);
+        gboolean first = !(r->last && r->last->domain_id >= 0 &&
+                           r->last->domain_id == v->domain_id);
+
+        if (v->kind == SPM_VERDICT_ERROR && !r->waiters && r->attempts + 1 < d->max_attempts &&
+            !r->pending) {
+            /* libvirt may still be reattaching to QEMU after its restart */
+            r->attempts++;
+            spm_verdict_free(v);
+            spm_daemon_retry(d, r);
+            spm_daemon_pump(d);
+            return;
+        }
+        r->attempts = 0;
+        v->audit_count = (r->last ? r->last->audit_count : 0) + 1;
+        if (r->trigger_time)
+            v->latency_us = g_get_monotonic_time() - r->trigger_time;
+        spm_verdict_free(r->last);
+        r->last = v;
+        r->active = TRUE;
+        d->audits_done++;
+        spm_daemon_state_save(d, r);
+        spm_daemon_log_verdict(v, first);
+        spm_record_notify(r, d, v, NULL);
+    } else if (job->not_running) {
+        g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
+                                          "domain '%s' is not running", r->name ? r->name : r->uuid);
+
+        r->active = FALSE;
+        spm_record_notify(r, d, NULL, e);
+        remove = !r->last;
+    } else if (job->skipped) {
+        spm_record_notify(r, d, r->last, NULL);
+    } else {
+        g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
+                                          "domain '%s' has no virt-spm metadata",
+                                          r->name ? r->name : r->uuid);
+
+        spm_record_notify(r, d, NULL, e);
+        remove = !r->last;
+    }
+    r->trigger_time = 0;
+
+    if (r->pending) {
+        gboolean force = r->pending_force;
+
+        r->pending = r->pending_force = FALSE;
+        spm_daemon_enqueue(d, r, force);
+    } else if (remove && !r->waiters) {
+        g_hash_table_remove(d->domains, job->uuid);   /* not an SPM domain: forget it */
+    }
+    spm_daemon_update_status(d);
+    spm_daemon_pump(d);
+}
+
+static void
+spm_daemon_pump(SpmDaemon *d)
+{
+    while (d->conn && d->running < d->max_parallel && !g_queue_is_empty(&d->queue)) {
+        SpmDomainRecord *r = g_queue_pop_head(&d->queue);
+        SpmAuditJob *job = g_new0(SpmAuditJob, 1);
+        GTask *task = g_task_new(NULL, NULL, spm_audit_done, d);
+
+        r->queued = FALSE;
+        r->auditing = TRUE;
+        d->running++;
+        job->d = d;
+        job->conn = d->conn;
+        virConnectRef(job->conn);
+        job->uuid = g_strdup(r->uuid);
+        job->force = r->force;
+        job->skip_domid = r->active && r->last ? r->last->domain_id : -1;
+        g_task_set_task_data(task, job, spm_audit_job_free);
+        g_task_run_in_thread(task, spm_audit_thread);
+        g_object_unref(task);
+    }
+}
+
+static void
+spm_daemon_enqueue(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
+{
+    r->queued = TRUE;
+    r->force = force;
+    if (!r->trigger_time)
+        r->trigger_time = g_get_monotonic_time();
+    g_queue_push_tail(&d->queue, r);
+    spm_daemon_pump(d);
+}
+
+void
+spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean force,
+                 SpmAuditWaiter waiter, gpointer waiter_data)
+{
+    SpmDomainRecord *r = spm_daemon_record(d, uuid, name);
+
+    if (!r) {
+        if (waiter) {
+            g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
+                                              "'%s' is not a domain UUID", uuid);
+
+            waiter(d, NULL, e, waiter_data);
+        }
+        return;
+    }
+    if (waiter) {
+        SpmWaiter *w = g_new0(SpmWaiter, 1);
+
+        w->func = waiter;
+        w->data = waiter_data;
+        r->waiters = g_slist_append(r->waiters, w);
+    }
+    if (r->auditing) {
+        r->pending = TRUE;
+        r->pending_force |= force;
+        return;
+    }
+    if (r->queued) {
+        r->force |= force;
+        return;
+    }
+    spm_daemon_enqueue(d, r, force);
+}
+
+void
+spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name)
+{
+    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, uuid) : NULL;
+
+    if (!r || !r->active)
+        return;
+    r->active = FALSE;
+    if (r->last)
+        spm_daemon_state_save(d, r);
+    spm_daemon_log(LOG_INFO, "domain '%s' stopped", r->name ? r->name : uuid);
+    spm_daemon_update_status(d);
+}
+
+/* ---- lookup by name ---- */
+
+typedef struct {
+    SpmDaemon *d;
+    virConnectPtr conn;
+    char *key;
+    gboolean force;
+    SpmAuditWaiter waiter;
+    gpointer waiter_data;
+} SpmLookup;
+
+static void
+spm_lookup_free(gpointer data)
+{
+    SpmLookup *l = data;
+
+    if (l->conn)
+        virConnectClose(l->conn);
+    g_free(l->key);
+    g_free(l);
+}
+
+static void
+spm_lookup_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    SpmLookup *l = data;
+    virDomainPtr dom = virDomainLookupByUUIDString(l->conn, l->key);
+    SpmDomainId *id;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    if (!dom)
+        dom = virDomainLookupByName(l->conn, l->key);
+    if (!dom) {
+        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' not found", l->key);
+        return;
+    }
+    id = g_new0(SpmDomainId, 1);
+    virDomainGetUUIDString(dom, uuid);
+    id->uuid = g_strdup(uuid);
+    id->name = g_strdup(virDomainGetName(dom));
+    virDomainFree(dom);
+    g_task_return_pointer(task, id, spm_domain_id_free);
+}
+
+static void
+spm_lookup_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmLookup *l = g_task_get_task_data(G_TASK(res));
+    g_autoptr(GError) error = NULL;
+    SpmDomainId *id = g_task_propagate_pointer(G_TASK(res), &error);
+
+    if (!id) {
+        l->waiter(l->d, NULL, error, l->waiter_data);
+        return;
+    }
+    spm_daemon_audit(l->d, id->uuid, id->name, l->force, l->waiter, l->waiter_data);
+    spm_domain_id_free(id);
+}
+
+void
+spm_daemon_audit_lookup(SpmDaemon *d, const char *name_or_uuid, gboolean force,
+                        SpmAuditWaiter waiter, gpointer waiter_data)
+{
+    SpmLookup *l;
+    GTask *task;
+
+    if (!d->conn) {
+        g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_LIBVIRT,
+                                          "not connected to %s yet", d->uri);
+
+        waiter(d, NULL, e, waiter_data);
+        return;
+    }
+    l = g_new0(SpmLookup, 1);
+    l->d = d;
+    l->conn = d->conn;
+    virConnectRef(l->conn);
+    l->key = g_strdup(name_or_uuid);
+    l->force = force;
+    l->waiter = waiter;
+    l->waiter_data = waiter_data;
+    task = g_task_new(NULL, NULL, spm_lookup_done, NULL);
+    g_task_set_task_data(task, l, spm_lookup_free);
+    g_task_run_in_thread(task, spm_lookup_thread);
+    g_object_unref(task);
+}

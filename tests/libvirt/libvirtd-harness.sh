@@ -1,0 +1,109 @@
+#!/bin/bash
+# libvirtd-harness.sh: a real libvirtd for tests (SPEC.md section 5).
+#
+#   libvirtd-harness.sh up                 configure qemu.conf, start libvirtd if needed
+#   libvirtd-harness.sh install NAME FILE  install FILE as hook qemu.d/NAME, restart libvirtd
+#   libvirtd-harness.sh remove NAME        remove hook qemu.d/NAME, restart libvirtd
+#
+# libvirtd reads its hooks when it starts, so installing or removing one
+# restarts it.  Other test programs may use the same libvirtd at the same
+# time: restarts are serialized with a lock, domains keep running across a
+# restart, and only the libvirtd whose pid is in its pid file is stopped.
+# Every wait polls with a deadline.  Exit 77 (skip) when not root or when
+# libvirt is not installed.
+set -euo pipefail
+
+QEMU_CONF=${SPM_QEMU_CONF:-/etc/libvirt/qemu.conf}
+HOOK_DIR=${SPM_HOOK_DIR:-/etc/libvirt/hooks/qemu.d}
+PIDFILE=/run/libvirtd.pid
+LOCK=/run/lock/virt-spm-libvirtd.lock
+URI=qemu:///system
+DEADLINE_S=${SPM_LIBVIRTD_DEADLINE:-60}
+
+die() { echo "libvirtd-harness: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || { echo "libvirtd-harness: needs root" >&2; exit 77; }
+command -v libvirtd >/dev/null && command -v virsh >/dev/null ||
+    { echo "libvirtd-harness: libvirt is not installed" >&2; exit 77; }
+
+# poll CMD... until it succeeds or the deadline passes
+wait_for() {
+    local what=$1; shift
+    local end=$((SECONDS + DEADLINE_S))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $end ] || die "timed out after ${DEADLINE_S}s waiting for $what"
+        sleep 0.05
+    done
+}
+
+daemon_answers() { virsh -c "$URI" uri; }
+daemon_pid() { [ -s "$PIDFILE" ] && cat "$PIDFILE"; }
+# gone, or a zombie its parent has not reaped yet
+pid_gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
+configure() {
+    local changed=1 line
+    mkdir -p "$(dirname "$QEMU_CONF")"
+    touch "$QEMU_CONF"
+    for line in 'security_driver = "none"' 'stdio_handler = "file"' \
+                'cgroup_controllers = [ ]' 'user = "root"' 'group = "root"'; do
+        if ! grep -qxF "$line" "$QEMU_CONF"; then
+            echo "$line" >> "$QEMU_CONF"
+            changed=0
+        fi
+    done
+    return $changed   # 0 when something was added
+}
+
+start_daemon() {
+    daemon_answers >/dev/null 2>&1 && return 0
+    libvirtd -d 9>&-   # the daemon must not inherit the lock
+    wait_for "libvirtd to answer on $URI" daemon_answers
+}
+
+restart_daemon() {
+    local pid
+    if pid=$(daemon_pid) && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        wait_for "libvirtd ($pid) to exit" pid_gone "$pid"
+    fi
+    libvirtd -d 9>&-   # the daemon must not inherit the lock
+    wait_for "libvirtd to answer on $URI" daemon_answers
+}
+
+locked() {
+    mkdir -p "$(dirname "$LOCK")"
+    exec 9>"$LOCK"
+    flock -w "$DEADLINE_S" 9 || die "cannot take $LOCK"
+    "$@"
+}
+
+cmd_up() {
+    if configure; then
+        restart_daemon
+    else
+        start_daemon
+    fi
+}
+
+cmd_install() {
+    local name=$1 file=$2
+    [ -f "$file" ] || die "no hook file '$file'"
+    mkdir -p "$HOOK_DIR"
+    install -m 0755 "$file" "$HOOK_DIR/$name"
+    configure || true
+    restart_daemon
+}
+
+cmd_remove() {
+    local name=$1
+    rm -f "$HOOK_DIR/$name"
+    restart_daemon
+}
+
+case "${1:-}" in
+    up) locked cmd_up ;;
+    install) [ $# = 3 ] || die "usage: $0 install NAME FILE"; locked cmd_install "$2" "$3" ;;
+    remove) [ $# = 2 ] || die "usage: $0 remove NAME"; locked cmd_remove "$2" ;;
+    *) die "usage: $0 up | install NAME FILE | remove NAME" ;;
+esac

@@ -1,0 +1,887 @@
+/*
+ * test-libvirt-real.c: virt-spm define/dumpxml/edit and the qemu hook
+ * against a real libvirtd and a real QEMU (SPEC.md sections 5 and 8).
+ *
+ * The hook is installed for the duration of the run (libvirtd-harness.sh)
+ * as a small wrapper that points the built front end at the built helper
+ * and at this run's cache, configuration and control socket, and removed
+ * afterwards.  QEMU 7.2 has no spm-memory: domains that must start are
+ * converted with the pc-dimm stand-in; with $SPM_TEST_EMULATOR (a QEMU with
+ * the device) the real device is started too, without it its refusal is
+ * checked instead.  Needs root: exit 77 otherwise.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <libxml/tree.h>
+
+#include "spm-domain-parse.h"
+#include "spm-error.h"
+#include "spm-xml.h"
+
+#define URI "qemu:///system"
+
+static char *tmpdir;
+static char *hook_name;
+static char *wrapper;
+static char *harness_path;
+static char *virt_spm;
+static char *hook_front;
+static char *hook_helper;
+static char *cache_dir;
+static char *control_socket;
+static char *config_file;
+static guint name_counter;
+
+/* ---- running programs ---- */
+
+typedef struct {
+    int status;                 /* exit status, or -1 when killed */
+    char *out;
+    char *err;
+} Run;
+
+static void
+run_clear(Run *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
+
+/* Run @argv with @input on stdin and extra environment @env (NAME=VALUE, NULL-terminated). */
+static void
+run_full(Run *r, const char *const *argv, const char *input, const char *const *env)
+{
+    g_autoptr(GSubprocessLauncher) l =
+        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                  G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(GError) error = NULL;
+
+    memset(r, 0, sizeof(*r));
+    for (const char *const *e = env; e && *e; e++) {
+        g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+
+        g_subprocess_launcher_setenv(l, kv[0], kv[1] ? kv[1] : "", TRUE);
+    }
+    p = g_subprocess_launcher_spawnv(l, argv, &error);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8(p, input, NULL, &r->out, &r->err, &error);
+    g_assert_no_error(error);
+    r->status = g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1;
+}
+
+static void
+run(Run *r, const char *const *argv)
+{
+    run_full(r, argv, NULL, NULL);
+}
+
+#define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void
+virsh(Run *r, const char *const *args)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+
+    g_ptr_array_add(a, (char *)"virsh");
+    g_ptr_array_add(a, (char *)"-q");
+    g_ptr_array_add(a, (char *)"-c");
+    g_ptr_array_add(a, (char *)URI);
+    for (const char *const *p = args; *p; p++)
+        g_ptr_array_add(a, (char *)*p);
+    g_ptr_array_add(a, NULL);
+    run(r, (const char *const *)a->pdata);
+}
+
+static void
+assert_ok(const Run *r, const char *what)
+{
+    if (r->status != 0)
+        g_error("%s: exit %d\nstdout: %s\nstderr: %s", what, r->status, r->out, r->err);
+}
+
+static void
+assert_fails_with(const Run *r, const char *needle, const char *what)
+{
+    if (r->status == 0 || !strstr(r->err, needle))
+        g_error("%s: expected a failure with '%s'; exit %d\nstdout: %s\nstderr: %s",
+                what, needle, r->status, r->out, r->err);
+}
+
+/* ---- domains ---- */
+
+/* spmtest-RUN-N-WHAT: RUN is the parent's pid, so the tear-down finds leftovers */
+static char *
+unique_name(const char *what)
+{
+    return g_strdup_printf("spmtest-%s-%d-%u-%s", g_getenv("SPM_LIBVIRT_TEST_RUN"),
+                           (int)getpid(), ++name_counter, what);
+}
+
+static char *
+read_data(const char *name)
+{
+    g_autofree char *path = g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "libvirt",
+                                             "data", name, NULL);
+    char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+/* data/@template with its name replaced and its uuid and id dropped, in a file. */
+static char *
+domain_file(const char *template, const char *name, const char *emulator)
+{
+    g_autofree char *text = read_data(template);
+    g_autoptr(GString) s = g_string_new(NULL);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autofree char *path = g_strdup_printf("%s/%s.xml", tmpdir, name);
+
+    for (char **l = lines; *l; l++) {
+        if (strstr(*l, "<uuid>"))
+            continue;
+        if (strstr(*l, "<name>")) {
+            g_string_append_printf(s, "  <name>%s</name>\n", name);
+        } else if (strstr(*l, "<emulator>") && emulator) {
+            g_string_append_printf(s, "    <emulator>%s</emulator>\n", emulator);
+        } else {
+            g_string_append(s, *l);
+            if (l[1])
+                g_string_append_c(s, '\n');
+        }
+    }
+    g_string_replace(s, " id='7'", "", 0);
+    g_assert_true(g_file_set_contents(path, s->str, -1, NULL));
+    return g_steal_pointer(&path);
+}
+
+static void
+virt_spm_define(Run *r, const char *file, gboolean stand_in)
+{
+    if (stand_in)
+        run(r, ARGV(virt_spm, "-c", URI, "define", file, "--stand-in-driver=pc-dimm"));
+    else
+        run(r, ARGV(virt_spm, "-c", URI, "define", file));
+}
+
+static void
+cleanup_domain(const char *name)
+{
+    g_auto(Run) a = { 0 };
+    g_auto(Run) b = { 0 };
+
+    virsh(&a, ARGV("destroy", name));
+    virsh(&b, ARGV("undefine", name));
+}
+
+/* The SPM devices of a user-form XML, parsed by virt-spm's own reader. */
+static SpmDomainDef *
+parse_def(const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
+    SpmDomainDef *def;
+
+    g_assert_no_error(error);
+    def = spm_domain_def_parse(doc, &error);
+    g_assert_no_error(error);
+    return def;
+}
+
+/* The <memory model='spm'> devices of @def, in document order. */
+static GPtrArray *
+spm_devices(const SpmDomainDef *def)
+{
+    GPtrArray *out = g_ptr_array_new();
+
+    for (guint i = 0; i < def->mems->len; i++) {
+        SpmMemDevice *dev = def->mems->pdata[i];
+
+        if (dev->model == SPM_MEM_MODEL_SPM)
+            g_ptr_array_add(out, dev);
+    }
+    return out;
+}
+
+static void
+assert_same_spm_devices(const char *expected_xml, const char *actual_xml)
+{
+    g_autoptr(SpmDomainDef) a = parse_def(expected_xml);
+    g_autoptr(SpmDomainDef) b = parse_def(actual_xml);
+    g_autoptr(GPtrArray) da = spm_devices(a);
+    g_autoptr(GPtrArray) db = spm_devices(b);
+
+    g_assert_cmpuint(da->len, >, 0);
+    g_assert_cmpuint(da->len, ==, db->len);
+    for (guint i = 0; i < da->len && i < db->len; i++) {
+        const SpmMemDevice *x = da->pdata[i];
+        const SpmMemDevice *y = db->pdata[i];
+
+        g_assert_cmpuint(x->size, ==, y->size);
+        g_assert_cmpuint(x->node, ==, y->node);
+        g_assert_cmpstr(x->alias, ==, y->alias);
+        g_assert_cmpint(x->has_base, ==, y->has_base);
+        g_assert_cmpuint(x->base, ==, y->base);
+        g_assert_cmpint(x->access, ==, y->access);
+        g_assert_cmpint(x->discard, ==, y->discard);
+        g_assert_cmpstr(x->source.nodemask, ==, y->source.nodemask);
+        g_assert_cmpuint(x->source.pagesize, ==, y->source.pagesize);
+        g_assert_cmpstr(x->source.path, ==, y->source.path);
+        g_assert_cmpuint(x->source.alignsize, ==, y->source.alignsize);
+    }
+}
+
+/* ---- the control socket: a stand-in virt-spmd records events in a file ---- */
+
+static char *events_file;
+
+static gpointer
+control_listener(gpointer data)
+{
+    GSocketListener *listener = data;
+
+    for (;;) {
+        g_autoptr(GSocketConnection) conn = g_socket_listener_accept(listener, NULL, NULL, NULL);
+        g_autoptr(GDataInputStream) in = NULL;
+        g_autofree char *line = NULL;
+
+        if (!conn)
+            return NULL;
+        in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+        line = g_data_input_stream_read_line_utf8(in, NULL, NULL, NULL);
+        if (line) {
+            FILE *f = fopen(events_file, "a");
+
+            if (f) {
+                fprintf(f, "%s\n", line);
+                fclose(f);
+            }
+            g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+                                      "{\"ok\": true}\n", 13, NULL, NULL, NULL);
+        }
+    }
+}
+
+static gboolean
+events_mention(const char *event, const char *name)
+{
+    g_autofree char *e = g_strdup_printf("\"%s\"", event);
+    g_autofree char *n = g_strdup_printf("\"%s\"", name);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    gboolean found = FALSE;
+
+    if (!g_file_get_contents(events_file, &text, NULL, NULL))
+        return FALSE;
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l && !found; l++)
+        found = strstr(*l, e) && strstr(*l, n);
+    return found;
+}
+
+/* ---- the cases ---- */
+
+static void
+test_define_dumpxml_roundtrip(void)
+{
+    g_autofree char *name = unique_name("roundtrip");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *user = NULL;
+    g_autofree char *expect = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) dump = { 0 };
+    g_auto(Run) dump_env = { 0 };
+    g_auto(Run) dump_id = { 0 };
+    g_auto(Run) raw = { 0 };
+
+    g_assert_true(g_file_get_contents(file, &user, NULL, NULL));
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    expect = g_strdup_printf("Domain '%s' defined from %s\n", name, file);
+    g_assert_cmpstr(def.out, ==, expect);
+
+    /* libvirt holds the converted form: no model='spm' in its devices */
+    virsh(&raw, ARGV("dumpxml", "--inactive", name));
+    assert_ok(&raw, "virsh dumpxml");
+    g_assert_null(strstr(raw.out, "model='spm'"));
+    g_assert_nonnull(strstr(raw.out, "http://virt-spm.org/xmlns/domain/1.0"));
+    g_assert_nonnull(strstr(raw.out, "<qemu:commandline>"));
+
+    run(&dump, ARGV(virt_spm, "-c", URI, "dumpxml", name));
+    assert_ok(&dump, "virt-spm dumpxml");
+    g_assert_nonnull(strstr(dump.out, "model='spm'") ? dump.out : strstr(dump.out, "model=\"spm\""));
+    g_assert_null(strstr(dump.out, "qemu:commandline"));
+    assert_same_spm_devices(user, dump.out);
+
+    /* LIBVIRT_DEFAULT_URI instead of -c, as virsh */
+    run_full(&dump_env, ARGV(virt_spm, "dumpxml", "--inactive", name), NULL,
+             ARGV("LIBVIRT_DEFAULT_URI=" URI));
+    assert_ok(&dump_env, "virt-spm dumpxml with LIBVIRT_DEFAULT_URI");
+    assert_same_spm_devices(user, dump_env.out);
+
+    /* a domain is found by UUID too */
+    {
+        g_auto(Run) uuid = { 0 };
+
+        virsh(&uuid, ARGV("domuuid", name));
+        assert_ok(&uuid, "virsh domuuid");
+        g_strstrip(uuid.out);
+        run(&dump_id, ARGV(virt_spm, "-c", URI, "dumpxml", uuid.out));
+        assert_ok(&dump_id, "virt-spm dumpxml UUID");
+        assert_same_spm_devices(user, dump_id.out);
+    }
+    cleanup_domain(name);
+}
+
+static void
+test_failed_define_keeps_old(void)
+{
+    g_autofree char *name = unique_name("keep");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *bad_file = g_strdup_printf("%s/%s-bad.xml", tmpdir, name);
+    g_autofree char *text = NULL;
+    g_autoptr(GString) bad = NULL;
+    g_autofree char *expect = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) before = { 0 };
+    g_auto(Run) redefine = { 0 };
+    g_auto(Run) after = { 0 };
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    virsh(&before, ARGV("dumpxml", "--inactive", name));
+    assert_ok(&before, "virsh dumpxml");
+
+    /* a change virt-spm accepts and libvirt's validation rejects */
+    g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    bad = g_string_new(text);
+    g_string_replace(bad, "<size unit='MiB'>128</size>", "<size unit='MiB'>64</size>", 1);
+    g_string_replace(bad, "</devices>", "</devices>\n  <on_crash>explode</on_crash>", 1);
+    g_assert_true(g_file_set_contents(bad_file, bad->str, -1, NULL));
+    virt_spm_define(&redefine, bad_file, TRUE);
+    expect = g_strdup_printf("error: failed to define domain from %s: ", bad_file);
+    assert_fails_with(&redefine, expect, "define of an invalid domain");
+    g_assert_cmpint(redefine.status, ==, 1);
+    g_assert_cmpstr(redefine.out, ==, "");
+
+    virsh(&after, ARGV("dumpxml", "--inactive", name));
+    assert_ok(&after, "virsh dumpxml");
+    g_assert_cmpstr(before.out, ==, after.out);
+    cleanup_domain(name);
+}
+
+static void
+test_cli_errors(void)
+{
+    g_autofree char *missing = g_strdup_printf("%s/none.xml", tmpdir);
+    g_autofree char *file = domain_file("user-spm.xml", "spmtest-unused", NULL);
+    g_auto(Run) usage = { 0 };
+    g_auto(Run) nofile = { 0 };
+    g_auto(Run) noconn = { 0 };
+    g_auto(Run) nodom = { 0 };
+    g_auto(Run) dumpusage = { 0 };
+    g_auto(Run) editusage = { 0 };
+
+    run(&usage, ARGV(virt_spm, "-c", URI, "define"));
+    g_assert_cmpint(usage.status, ==, 2);
+    g_assert_nonnull(strstr(usage.err, "error: usage: virt-spm define FILE"));
+    run(&dumpusage, ARGV(virt_spm, "-c", URI, "dumpxml"));
+    g_assert_cmpint(dumpusage.status, ==, 2);
+    g_assert_nonnull(strstr(dumpusage.err, "error: usage: virt-spm dumpxml DOMAIN"));
+    run(&editusage, ARGV(virt_spm, "-c", URI, "edit", "a", "b"));
+    g_assert_cmpint(editusage.status, ==, 2);
+    g_assert_nonnull(strstr(editusage.err, "error: usage: virt-spm edit DOMAIN"));
+
+    run(&nofile, ARGV(virt_spm, "-c", URI, "define", missing));
+    g_assert_cmpint(nofile.status, ==, 1);
+    g_assert_nonnull(strstr(nofile.err, missing));
+
+    run(&noconn, ARGV(virt_spm, "-c", "qemu+unix:///system?socket=/nonexistent/sock",
+                      "define", file));
+    assert_fails_with(&noconn, "error: cannot connect to 'qemu+unix:///system?socket=/nonexistent/sock': ",
+                      "define without a daemon");
+    /* one line, as every message */
+    g_assert_true(strchr(noconn.err, '\n') == noconn.err + strlen(noconn.err) - 1);
+
+    run(&nodom, ARGV(virt_spm, "-c", URI, "dumpxml", "spmtest-no-such-domain"));
+    assert_fails_with(&nodom, "error: failed to get domain 'spmtest-no-such-domain': ",
+                      "dumpxml of an unknown domain");
+}
+
+static void
+test_edit(void)
+{
+    g_autofree char *name = unique_name("edit");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *grow = g_strdup_printf("%s/grow.sh", tmpdir);
+    g_autofree char *breakit = g_strdup_printf("%s/break.sh", tmpdir);
+    g_autofree char *expect = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) same = { 0 };
+    g_auto(Run) edit = { 0 };
+    g_auto(Run) dump = { 0 };
+    g_auto(Run) broken = { 0 };
+    g_auto(Run) after = { 0 };
+    g_auto(Run) failing = { 0 };
+    g_autoptr(SpmDomainDef) d = NULL;
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+
+    run_full(&same, ARGV(virt_spm, "-c", URI, "edit", name), "", ARGV("EDITOR=true", "VISUAL="));
+    assert_ok(&same, "virt-spm edit without change");
+    expect = g_strdup_printf("Domain '%s' XML configuration not changed.\n", name);
+    g_assert_cmpstr(same.out, ==, expect);
+    g_clear_pointer(&expect, g_free);
+
+    /* the SPM device shrinks to 64 MiB, in whichever quoting dumpxml chose */
+    g_assert_true(g_file_set_contents(grow,
+        "#!/bin/sh\n"
+        "sed -i -e \"s|<size unit='MiB'>128</size>|<size unit='MiB'>64</size>|\" "
+        "-e 's|<size unit=\"MiB\">128</size>|<size unit=\"MiB\">64</size>|' \"$1\"\n", -1, NULL));
+    g_chmod(grow, 0755);
+    {
+        g_autofree char *env = g_strdup_printf("EDITOR=%s", grow);
+
+        run_full(&edit, ARGV(virt_spm, "-c", URI, "edit", name), "", ARGV("VISUAL=", env));
+    }
+    assert_ok(&edit, "virt-spm edit");
+    expect = g_strdup_printf("Domain '%s' XML configuration edited.\n", name);
+    g_assert_cmpstr(edit.out, ==, expect);
+    g_clear_pointer(&expect, g_free);
+    run(&dump, ARGV(virt_spm, "-c", URI, "dumpxml", "--inactive", name));
+    assert_ok(&dump, "virt-spm dumpxml");
+    d = parse_def(dump.out);
+    {
+        g_autoptr(GPtrArray) spm = spm_devices(d);
+
+        g_assert_cmpuint(spm->len, ==, 1);
+        g_assert_cmpuint(((SpmMemDevice *)spm->pdata[0])->size, ==, 64 * 1024 * 1024);
+    }
+
+    /* an edit libvirt rejects, without a terminal: fails, keeps the edit and the domain */
+    g_assert_true(g_file_set_contents(breakit,
+        "#!/bin/sh\nsed -i 's|</devices>|</devices><on_crash>explode</on_crash>|' \"$1\"\n",
+        -1, NULL));
+    g_chmod(breakit, 0755);
+    {
+        g_autofree char *env = g_strdup_printf("EDITOR=%s", breakit);
+
+        run_full(&broken, ARGV(virt_spm, "-c", URI, "edit", name), "", ARGV("VISUAL=", env));
+    }
+    expect = g_strdup_printf("(domain '%s' unchanged; your edit is kept in ", name);
+    assert_fails_with(&broken, expect, "edit that libvirt rejects");
+    {
+        const char *kept = strstr(broken.err, "kept in ") + strlen("kept in ");
+        g_autofree char *path = g_strndup(kept, strcspn(kept, ")"));
+        g_autofree char *content = NULL;
+
+        g_assert_true(g_file_get_contents(path, &content, NULL, NULL));
+        g_assert_nonnull(strstr(content, "explode"));
+        g_unlink(path);
+    }
+    run(&after, ARGV(virt_spm, "-c", URI, "dumpxml", "--inactive", name));
+    assert_ok(&after, "virt-spm dumpxml");
+    g_assert_cmpstr(after.out, ==, dump.out);
+
+    run_full(&failing, ARGV(virt_spm, "-c", URI, "edit", name), "", ARGV("VISUAL=false"));
+    assert_fails_with(&failing, "error: editor 'false' failed on ", "a failing editor");
+    cleanup_domain(name);
+}
+
+/* Files of ours that name @name or @uuid anywhere they could be. */
+static void
+assert_nothing_left(const char *name, const char *uuid)
+{
+    const char *dirs[] = { cache_dir, "/var/lib/virt-spm", "/run/virt-spm", "/var/cache/virt-spm" };
+    g_autofree char *conf = g_strdup_printf("/etc/libvirt/qemu/%s.xml", name);
+
+    g_assert_false(g_file_test(conf, G_FILE_TEST_EXISTS));
+    for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        g_auto(Run) grep = { 0 };
+
+        if (!g_file_test(dirs[i], G_FILE_TEST_IS_DIR))
+            continue;
+        run(&grep, ARGV("grep", "-rlF", "-e", name, "-e", uuid, dirs[i]));
+        if (grep.status != 1)
+            g_error("left behind in %s after undefine: %s", dirs[i], grep.out);
+    }
+}
+
+static void
+test_start_stop_undefine_standin(void)
+{
+    g_autofree char *name = unique_name("standin");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *pidfile = g_strdup_printf("/run/libvirt/qemu/%s.pid", name);
+    g_autofree char *pid = NULL;
+    g_autofree char *procfile = NULL;
+    g_autofree char *cmdline = NULL;
+    gsize cmdlen = 0;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+    g_auto(Run) state = { 0 };
+    g_auto(Run) uuid = { 0 };
+    g_auto(Run) destroy = { 0 };
+    g_auto(Run) undefine = { 0 };
+    gint64 deadline;
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    virsh(&uuid, ARGV("domuuid", name));
+    assert_ok(&uuid, "virsh domuuid");
+    g_strstrip(uuid.out);
+
+    virsh(&start, ARGV("start", name));
+    assert_ok(&start, "virsh start of an SPM domain with the stand-in");
+    virsh(&state, ARGV("domstate", name));
+    g_assert_nonnull(strstr(state.out, "running"));
+
+    /* QEMU got the generated stand-in device */
+    g_assert_true(g_file_get_contents(pidfile, &pid, NULL, NULL));
+    procfile = g_strdup_printf("/proc/%s/cmdline", g_strstrip(pid));
+    g_assert_true(g_file_get_contents(procfile, &cmdline, &cmdlen, NULL));
+    for (gsize i = 0; i + 1 < cmdlen; i++)
+        if (cmdline[i] == '\0')
+            cmdline[i] = ' ';
+    g_assert_nonnull(strstr(cmdline, "pc-dimm,"));
+    g_assert_nonnull(strstr(cmdline, "ua-hbm0"));
+
+    virsh(&destroy, ARGV("destroy", name));
+    assert_ok(&destroy, "virsh destroy");
+
+    /* the hook handed started and stopped to the daemon's socket */
+    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (!(events_mention("started", name) && events_mention("stopped", name)) &&
+           g_get_monotonic_time() < deadline)
+        g_usleep(10000);
+    g_assert_true(events_mention("started", name));
+    g_assert_true(events_mention("stopped", name));
+
+    virsh(&undefine, ARGV("undefine", name));
+    assert_ok(&undefine, "virsh undefine");
+    assert_nothing_left(name, uuid.out);
+}
+
+static void
+test_stale_refused(void)
+{
+    g_autofree char *name = unique_name("stale");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *edited = g_strdup_printf("%s/%s-edited.xml", tmpdir, name);
+    g_autofree char *expect = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) dump = { 0 };
+    g_auto(Run) redefine = { 0 };
+    g_auto(Run) start = { 0 };
+    g_autoptr(GString) s = NULL;
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    /* as plain virsh edit would do: change the last generated argument */
+    virsh(&dump, ARGV("dumpxml", "--inactive", name));
+    assert_ok(&dump, "virsh dumpxml");
+    {
+        const char *end = strstr(dump.out, "</qemu:commandline>");
+        const char *value = NULL;
+
+        g_assert_nonnull(end);
+        for (const char *p = dump.out; (p = strstr(p, "<qemu:arg value=")) && p < end; p++)
+            value = p + strlen("<qemu:arg value=") + 1;
+        g_assert_nonnull(value);
+        s = g_string_new_len(dump.out, value - dump.out);
+        g_string_append_printf(s, "edited-%s", value);
+    }
+    g_assert_true(g_file_set_contents(edited, s->str, -1, NULL));
+    virsh(&redefine, ARGV("define", edited));
+    assert_ok(&redefine, "virsh define of the edited XML");
+
+    virsh(&start, ARGV("start", name));
+    expect = g_strdup_printf("virt-spm: refusing to start domain '%s': qemu:commandline: ", name);
+    assert_fails_with(&start, expect, "start of a stale domain");
+    cleanup_domain(name);
+}
+
+static void
+test_no_spm_memory(void)
+{
+    g_autofree char *name = unique_name("nodevice");
+    const char *emulator = g_getenv("SPM_TEST_EMULATOR");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *expect = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+
+    /* the real device on Debian's QEMU 7.2 */
+    virt_spm_define(&def, file, FALSE);
+    assert_ok(&def, "virt-spm define");
+    virsh(&start, ARGV("start", name));
+    expect = g_strdup_printf("virt-spm: refusing to start domain '%s': emulator "
+                             "'/usr/bin/qemu-system-x86_64' has no 'spm-memory' device", name);
+    assert_fails_with(&start, expect, "start on a QEMU without spm-memory");
+    cleanup_domain(name);
+
+    if (emulator) {
+        g_autofree char *name2 = unique_name("spmqemu");
+        g_autofree char *file2 = domain_file("user-spm.xml", name2, emulator);
+        g_auto(Run) def2 = { 0 };
+        g_auto(Run) start2 = { 0 };
+
+        virt_spm_define(&def2, file2, FALSE);
+        assert_ok(&def2, "virt-spm define for $SPM_TEST_EMULATOR");
+        virsh(&start2, ARGV("start", name2));
+        assert_ok(&start2, "virsh start on $SPM_TEST_EMULATOR");
+        cleanup_domain(name2);
+    }
+}
+
+static void
+test_migrate_refused(void)
+{
+    g_autofree char *name = unique_name("migrate");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *expect = NULL;
+    g_autofree char *helper_env = g_strdup_printf("SPM_HOOK_HELPER=%s", hook_helper);
+    g_autofree char *config_env = g_strdup_printf("SPM_HOOK_CONFIG=%s", config_file);
+    g_auto(Run) def = { 0 };
+    g_auto(Run) dump = { 0 };
+    g_auto(Run) hook = { 0 };
+    g_auto(Run) hook_end = { 0 };
+    g_auto(Run) badconf = { 0 };
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    virsh(&dump, ARGV("dumpxml", "--inactive", name));
+    assert_ok(&dump, "virsh dumpxml");
+
+    /* a real migration needs two hosts: the hook as libvirt calls it on the target */
+    run_full(&hook, ARGV(hook_front, name, "migrate", "begin", "-"), dump.out,
+             ARGV(helper_env, config_env));
+    g_assert_cmpint(hook.status, ==, 1);
+    expect = g_strdup_printf("virt-spm: refusing to migrate domain '%s': spm-memory is not "
+                             "migratable (its contents cannot move to another host)\n", name);
+    g_assert_cmpstr(hook.err, ==, expect);
+    run_full(&hook_end, ARGV(hook_front, name, "migrate", "end", "-"), dump.out,
+             ARGV(helper_env, config_env));
+    g_assert_cmpint(hook_end.status, ==, 0);
+
+    /* without its configuration the hook refuses rather than guess */
+    run_full(&badconf, ARGV(hook_front, name, "prepare", "begin", "-"), dump.out,
+             ARGV(helper_env, "SPM_HOOK_CONFIG=/nonexistent/virt-spm.conf"));
+    g_assert_cmpint(badconf.status, ==, 1);
+    g_free(expect);
+    expect = g_strdup_printf("virt-spm: refusing to prepare domain '%s': configuration file "
+                             "'/nonexistent/virt-spm.conf': ", name);
+    g_assert_true(g_str_has_prefix(badconf.err, expect));
+    cleanup_domain(name);
+}
+
+static void
+test_restore_refused(void)
+{
+    g_autofree char *name = unique_name("restore");
+    g_autofree char *file = domain_file("user-spm.xml", name, NULL);
+    g_autofree char *saved = g_strdup_printf("%s/%s.save", tmpdir, name);
+    g_autofree char *expect = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+    g_auto(Run) save = { 0 };
+    g_auto(Run) restore = { 0 };
+    g_auto(Run) state = { 0 };
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    virsh(&start, ARGV("start", name));
+    assert_ok(&start, "virsh start");
+    /* pc-dimm can be saved; spm-memory itself could not even be saved */
+    virsh(&save, ARGV("save", name, saved));
+    assert_ok(&save, "virsh save");
+    virsh(&restore, ARGV("restore", saved));
+    expect = g_strdup_printf("virt-spm: refusing to restore domain '%s': spm-memory is not "
+                             "migratable", name);
+    assert_fails_with(&restore, expect, "restore of an SPM domain");
+    virsh(&state, ARGV("domstate", name));
+    g_assert_nonnull(strstr(state.out, "shut off"));
+    g_unlink(saved);
+    cleanup_domain(name);
+}
+
+static void
+test_nospm_starts(void)
+{
+    g_autofree char *name = unique_name("plain");
+    g_autofree char *file = domain_file("nospm.xml", name, NULL);
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+    g_auto(Run) state = { 0 };
+
+    virsh(&def, ARGV("define", file));
+    assert_ok(&def, "virsh define");
+    virsh(&start, ARGV("start", name));
+    assert_ok(&start, "virsh start of a domain without SPM with the hook installed");
+    virsh(&state, ARGV("domstate", name));
+    g_assert_nonnull(strstr(state.out, "running"));
+    g_assert_false(events_mention("started", name));
+    cleanup_domain(name);
+}
+
+/* ---- set-up and tear-down ---- */
+
+static void
+write_wrapper(void)
+{
+    g_autofree char *text = g_strdup_printf(
+        "#!/bin/sh\n"
+        "# virt-spm hook of test run %d (test-libvirt-real); removed by the test\n"
+        "SPM_HOOK_HELPER='%s' SPM_HOOK_CACHE_DIR='%s' SPM_HOOK_CONFIG='%s' "
+        "VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n",
+        (int)getpid(), hook_helper, cache_dir, config_file, control_socket, hook_front);
+
+    g_assert_true(g_file_set_contents(wrapper, text, -1, NULL));
+}
+
+static int
+harness(const char *const *args)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    g_auto(Run) r = { 0 };
+
+    g_ptr_array_add(a, harness_path);
+    for (const char *const *p = args; *p; p++)
+        g_ptr_array_add(a, (char *)*p);
+    g_ptr_array_add(a, NULL);
+    run(&r, (const char *const *)a->pdata);
+    if (r.status != 0)
+        fprintf(stderr, "# %s", r.err);
+    return r.status;
+}
+
+/* Each case runs in a child process: a failing one cannot skip the tear-down. */
+static void
+run_case(gconstpointer data)
+{
+    if (g_test_subprocess()) {
+        ((GTestFunc)data)();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 300 * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *src = g_getenv("SPM_SOURCE_ROOT");
+    const char *build = g_getenv("SPM_BUILD_ROOT");
+    g_autoptr(GSocketListener) listener = NULL;
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) error = NULL;
+    static const struct {
+        const char *path;
+        GTestFunc func;
+    } cases[] = {
+        { "/libvirt/cli-errors", test_cli_errors },
+        { "/libvirt/define-dumpxml-roundtrip", test_define_dumpxml_roundtrip },
+        { "/libvirt/failed-define-keeps-old", test_failed_define_keeps_old },
+        { "/libvirt/edit", test_edit },
+        { "/libvirt/start-stop-undefine-standin", test_start_stop_undefine_standin },
+        { "/libvirt/stale-refused", test_stale_refused },
+        { "/libvirt/no-spm-memory", test_no_spm_memory },
+        { "/libvirt/migrate-refused", test_migrate_refused },
+        { "/libvirt/restore-refused", test_restore_refused },
+        { "/libvirt/nospm-starts", test_nospm_starts },
+    };
+    int status, rc;
+
+    g_test_init(&argc, &argv, NULL);
+    if (geteuid() != 0) {
+        fprintf(stderr, "needs root (libvirtd, /etc/libvirt/hooks)\n");
+        return 77;
+    }
+    if (!g_file_test("/usr/bin/virsh", G_FILE_TEST_IS_EXECUTABLE) ||
+        !g_file_test("/usr/sbin/libvirtd", G_FILE_TEST_IS_EXECUTABLE) ||
+        !g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE)) {
+        fprintf(stderr, "libvirt or QEMU is not installed\n");
+        return 77;
+    }
+
+    /* the children find the parent's run directory in the environment */
+    if (g_test_subprocess()) {
+        tmpdir = g_strdup(g_getenv("SPM_LIBVIRT_TEST_DIR"));
+    } else {
+        tmpdir = g_dir_make_tmp("spm-libvirt-XXXXXX", &error);
+        g_assert_no_error(error);
+        g_chmod(tmpdir, 0755);
+        g_setenv("SPM_LIBVIRT_TEST_DIR", tmpdir, TRUE);
+        {
+            g_autofree char *run_id = g_strdup_printf("%d", (int)getpid());
+
+            g_setenv("SPM_LIBVIRT_TEST_RUN", run_id, TRUE);
+        }
+    }
+    harness_path = g_build_filename(src, "tests", "libvirt", "libvirtd-harness.sh", NULL);
+    virt_spm = g_build_filename(build, "tools", "virt-spm", NULL);
+    hook_front = g_build_filename(build, "conf", "virt-spm", NULL);
+    hook_helper = g_build_filename(build, "tools", "virt-spm-hook-helper", NULL);
+    cache_dir = g_build_filename(tmpdir, "cache", NULL);
+    control_socket = g_build_filename(tmpdir, "control.sock", NULL);
+    config_file = g_build_filename(tmpdir, "virt-spm.conf", NULL);
+    events_file = g_build_filename(tmpdir, "events.log", NULL);
+    wrapper = g_build_filename(tmpdir, "hook", NULL);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+        g_test_add_data_func(cases[i].path, cases[i].func, run_case);
+    if (g_test_subprocess())
+        return g_test_run();
+
+    hook_name = g_strdup_printf("virt-spm-test-%d", (int)getpid());
+    g_assert_true(g_file_set_contents(config_file, "[plan]\n", -1, NULL));
+    write_wrapper();
+
+    listener = g_socket_listener_new();
+    addr = g_unix_socket_address_new(control_socket);
+    g_socket_listener_add_address(listener, addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                                  NULL, NULL, &error);
+    g_assert_no_error(error);
+    g_thread_unref(g_thread_new("control", control_listener, listener));
+
+    if ((status = harness(ARGV("install", hook_name, wrapper))) != 0) {
+        harness(ARGV("remove", hook_name));
+        return status == 77 ? 77 : 1;
+    }
+
+    /* a failed case is reported, and the tear-down below still runs */
+    g_test_set_nonfatal_assertions();
+    rc = g_test_run();
+
+    /* domains a failed case left behind */
+    {
+        g_auto(Run) list = { 0 };
+        g_autofree char *prefix = g_strdup_printf("spmtest-%d-", (int)getpid());
+        g_auto(GStrv) names = NULL;
+
+        virsh(&list, ARGV("list", "--all", "--name"));
+        names = g_strsplit(list.out ? list.out : "", "\n", -1);
+        for (char **n = names; *n; n++) {
+            if (g_str_has_prefix(g_strstrip(*n), prefix))
+                cleanup_domain(*n);
+        }
+    }
+    /* the hook goes, libvirtd restarts without it */
+    if (harness(ARGV("remove", hook_name)) != 0)
+        rc = 1;
+    g_socket_listener_close(listener);
+    {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+
+        if (system(cmd) != 0)
+            rc = 1;
+    }
+    return rc;
+}

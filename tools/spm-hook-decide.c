@@ -1,0 +1,272 @@
+/*
+ * spm-hook-decide.c: what the libvirt qemu hook does with one call
+ */
+#define _GNU_SOURCE /* memmem */
+#include "spm-hook-decide.h"
+#include "spm-convert.h"
+#include "spm-error.h"
+#include "spm-xml.h"
+
+#include <string.h>
+#include <json-glib/json-glib.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+void
+spm_hook_decision_clear(SpmHookDecision *decision)
+{
+    g_clear_pointer(&decision->message, g_free);
+    g_clear_pointer(&decision->domain, g_free);
+    g_clear_pointer(&decision->uuid, g_free);
+    decision->event = NULL;
+    decision->action = SPM_HOOK_ALLOW;
+}
+
+gboolean
+spm_hook_xml_mentions_spm(const char *xml, gsize len)
+{
+    return memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) != NULL;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
+
+static xmlXPathContextPtr
+spm_hook_xpath_new(xmlDocPtr doc)
+{
+    xmlXPathContextPtr ctxt = xmlXPathNewContext(doc);
+
+    if (!ctxt)
+        g_error("out of memory");
+    xmlXPathRegisterNs(ctxt, BAD_CAST SPM_XMLNS_PREFIX, BAD_CAST SPM_XMLNS);
+    xmlXPathRegisterNs(ctxt, BAD_CAST QEMU_XMLNS_PREFIX, BAD_CAST QEMU_XMLNS);
+    return ctxt;
+}
+
+/* Nodes matching @expr (never NULL; may be empty). */
+static xmlXPathObjectPtr
+spm_hook_xpath_nodes(xmlXPathContextPtr ctxt, const char *expr)
+{
+    xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctxt);
+
+    if (!obj)
+        g_error("XPath expression '%s' is invalid", expr);
+    return obj;
+}
+
+static guint
+spm_hook_xpath_count(xmlXPathContextPtr ctxt, const char *expr)
+{
+    g_autoptr(xmlXPathObject) obj = spm_hook_xpath_nodes(ctxt, expr);
+
+    return obj->nodesetval ? obj->nodesetval->nodeNr : 0;
+}
+
+/* Text of the first node matching @expr, stripped; NULL when none or empty. */
+static char *
+spm_hook_xpath_string(xmlXPathContextPtr ctxt, const char *expr)
+{
+    g_autoptr(xmlXPathObject) obj = spm_hook_xpath_nodes(ctxt, expr);
+    g_autofree char *text = NULL;
+    xmlChar *content;
+
+    if (!obj->nodesetval || obj->nodesetval->nodeNr == 0)
+        return NULL;
+    content = xmlNodeGetContent(obj->nodesetval->nodeTab[0]);
+    if (!content)
+        return NULL;
+    text = g_strstrip(g_strdup((const char *)content));
+    xmlFree(content);
+    if (!*text)
+        return NULL;
+    return g_steal_pointer(&text);
+}
+
+/* The driver of one -device value: "pc-dimm,id=x" or {"driver":"pc-dimm",...}. */
+static char *
+spm_hook_device_driver(const char *value)
+{
+    if (value[0] == '{') {
+        g_autoptr(JsonParser) parser = json_parser_new();
+        JsonNode *root;
+        JsonObject *obj;
+
+        if (!json_parser_load_from_data(parser, value, -1, NULL))
+            return NULL;
+        root = json_parser_get_root(parser);
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+            return NULL;
+        obj = json_node_get_object(root);
+        if (!json_object_has_member(obj, "driver"))
+            return NULL;
+        return g_strdup(json_object_get_string_member(obj, "driver"));
+    }
+    return g_strndup(value, strcspn(value, ","));
+}
+
+/* The distinct drivers of the -device arguments virt-spm generated. */
+static GPtrArray *
+spm_hook_generated_drivers(xmlXPathContextPtr ctxt)
+{
+    g_autoptr(xmlXPathObject) obj =
+        spm_hook_xpath_nodes(ctxt, "/domain/qemu:commandline/qemu:arg/@value");
+    g_autoptr(GPtrArray) drivers = g_ptr_array_new_with_free_func(g_free);
+    gboolean next_is_device = FALSE;
+
+    for (int i = 0; obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
+        xmlChar *value = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
+        g_autofree char *driver = NULL;
+
+        if (!value)
+            continue;
+        if (next_is_device && (driver = spm_hook_device_driver((const char *)value)) &&
+            *driver &&
+            !g_ptr_array_find_with_equal_func(drivers, driver, g_str_equal, NULL))
+            g_ptr_array_add(drivers, g_steal_pointer(&driver));
+        next_is_device = g_str_equal((const char *)value, "-device");
+        xmlFree(value);
+    }
+    return g_steal_pointer(&drivers);
+}
+
+static void
+spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *text = NULL;
+
+    va_start(ap, fmt);
+    text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    /* libvirt shows stderr as is: keep it one line whatever the causes said */
+    g_strdelimit(text, "\r\n", ' ');
+    decision->action = SPM_HOOK_REFUSE;
+    decision->message = g_strdup_printf("virt-spm: %s", text);
+}
+
+/* prepare begin of an SPM domain: may libvirt start it? */
+static void
+spm_hook_decide_start(xmlDocPtr doc,
+                      xmlXPathContextPtr ctxt,
+                      const char *name,
+                      const SpmHookFacts *facts,
+                      SpmHookDecision *decision)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) drivers = NULL;
+    g_autofree char *emulator = NULL;
+    SpmPlanPolicy policy = *facts->policy;
+    gboolean has_spm = FALSE;
+
+    /*
+     * Re-plan as libvirt will run it: the planner refuses what this libvirt
+     * cannot start (SPM mixed with libvirt's memory devices before
+     * SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV), and convert compares the arguments.
+     * Its messages name the argument or device and say how to repair it.
+     */
+    policy.host.libvirt_version = facts->libvirt_version;
+    if (!spm_convert_check_current(doc, &policy, &has_spm, &error)) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        return;
+    }
+    if (!has_spm)
+        return;
+
+    drivers = spm_hook_generated_drivers(ctxt);
+    if (drivers->len == 0) {
+        spm_hook_refuse(decision,
+                        "refusing to start domain '%s': its SPM metadata has no generated "
+                        "-device argument in <qemu:commandline>; define it again with "
+                        "'virt-spm define'", name);
+        return;
+    }
+
+    emulator = spm_hook_xpath_string(ctxt, "/domain/devices/emulator");
+    if (!emulator)
+        emulator = g_strdup(SPM_HOOK_DEFAULT_EMULATOR);
+
+    for (guint i = 0; i < drivers->len; i++) {
+        const char *driver = drivers->pdata[i];
+        gboolean has_device = FALSE;
+
+        if (!facts->probe(emulator, driver, &has_device, facts->probe_opaque, &error)) {
+            spm_hook_refuse(decision,
+                            "refusing to start domain '%s': cannot tell whether emulator '%s' "
+                            "has the '%s' device: %s",
+                            name, emulator, driver, error->message);
+            return;
+        }
+        if (!has_device) {
+            spm_hook_refuse(decision,
+                            "refusing to start domain '%s': emulator '%s' has no '%s' device "
+                            "(SPM memory needs a QEMU with the spm-memory device)",
+                            name, emulator, driver);
+            return;
+        }
+    }
+}
+
+void
+spm_hook_decide(const char *op,
+                const char *subop,
+                const char *xml,
+                gsize xml_len,
+                const SpmHookFacts *facts,
+                SpmHookDecision *decision)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    g_autofree char *name = NULL;
+    gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
+    gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
+    gboolean restore = g_str_equal(op, "restore") && g_str_equal(subop, "begin");
+    const char *event = NULL;
+
+    memset(decision, 0, sizeof(*decision));
+    decision->action = SPM_HOOK_ALLOW;
+
+    if (g_str_equal(op, "started") && g_str_equal(subop, "begin"))
+        event = "started";
+    else if (g_str_equal(op, "stopped") && g_str_equal(subop, "end"))
+        event = "stopped";
+    else if (!start && !migrate && !restore)
+        return;
+
+    /* Domains without SPM: nothing to parse, nothing to do. */
+    if (!spm_hook_xml_mentions_spm(xml, xml_len))
+        return;
+
+    if (!(doc = spm_xml_read_memory(xml, xml_len, "domain XML on standard input", &error))) {
+        if (!event)
+            spm_hook_refuse(decision, "refusing to %s the domain: %s", op, error->message);
+        return;
+    }
+    ctxt = spm_hook_xpath_new(doc);
+    /* The namespace may only appear in a description: the metadata decides. */
+    if (spm_hook_xpath_count(ctxt, "/domain/metadata/spm:spm") == 0)
+        return;
+    name = spm_hook_xpath_string(ctxt, "/domain/name");
+    if (!name)
+        name = g_strdup("?");
+
+    if (event) {
+        decision->action = SPM_HOOK_NOTIFY;
+        decision->event = event;
+        decision->domain = g_steal_pointer(&name);
+        decision->uuid = spm_hook_xpath_string(ctxt, "/domain/uuid");
+    } else if (migrate) {
+        spm_hook_refuse(decision,
+                        "refusing to migrate domain '%s': spm-memory is not migratable "
+                        "(its contents cannot move to another host)", name);
+    } else if (restore) {
+        spm_hook_refuse(decision,
+                        "refusing to restore domain '%s': spm-memory is not migratable, so a "
+                        "saved state of it cannot be restored; start the domain afresh", name);
+    } else {
+        spm_hook_decide_start(doc, ctxt, name, facts, decision);
+    }
+}

@@ -1,0 +1,75 @@
+/*
+ * spm-hook-decide.h: what the libvirt qemu hook does with one call.
+ *
+ * A pure function of its inputs: the hook's OP and SUBOP, the domain XML
+ * libvirt wrote on its standard input, and the facts the caller gathered
+ * (the libvirt version, the planning policy, and a way to ask whether an
+ * emulator has a device).  No libvirt call, no socket: the caller acts on
+ * the decision (exit status, one line on stderr, event to virt-spmd), so
+ * tests run the decision on recorded inputs (tests/libvirt/data/).
+ */
+#pragma once
+
+#include <glib.h>
+#include "spm-plan.h"
+
+G_BEGIN_DECLS
+
+#ifndef SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV
+/* TEMPORARY until the planner defines it in spm-plan.h */
+#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 9001000
+#endif
+
+/* QEMU binary libvirt uses when <devices><emulator> is absent (x86_64 host). */
+#define SPM_HOOK_DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
+
+typedef enum {
+    SPM_HOOK_ALLOW,             /* exit 0, print nothing */
+    SPM_HOOK_REFUSE,            /* exit 1, print decision.message on stderr */
+    SPM_HOOK_NOTIFY,            /* hand decision.event to virt-spmd, then exit 0 */
+} SpmHookAction;
+
+/*
+ * Does @emulator know the device @driver?  *has_device answers; FALSE with
+ * @error when the question could not be answered (binary missing, probe
+ * failed or timed out).
+ */
+typedef gboolean (*SpmHookProbeFunc)(const char *emulator,
+                                     const char *driver,
+                                     gboolean *has_device,
+                                     gpointer opaque,
+                                     GError **error);
+
+typedef struct {
+    guint libvirt_version;          /* of the daemon running the hook; 0 = unknown */
+    const SpmPlanPolicy *policy;    /* for re-planning the domain */
+    SpmHookProbeFunc probe;
+    gpointer probe_opaque;
+} SpmHookFacts;
+
+typedef struct {
+    SpmHookAction action;
+    char *message;                  /* REFUSE: one line, no newline */
+    const char *event;              /* NOTIFY: "started" or "stopped" */
+    char *domain;                   /* NOTIFY: domain name */
+    char *uuid;                     /* NOTIFY: domain UUID (may be NULL) */
+} SpmHookDecision;
+
+void spm_hook_decision_clear(SpmHookDecision *decision);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmHookDecision, spm_hook_decision_clear)
+
+/*
+ * The cheap test the hook does before parsing anything: can @xml (not
+ * NUL-terminated, @len bytes) hold virt-spm metadata at all?
+ */
+gboolean spm_hook_xml_mentions_spm(const char *xml, gsize len);
+
+/* Fill @decision for one hook call.  Never fails: every problem is a refusal. */
+void spm_hook_decide(const char *op,
+                     const char *subop,
+                     const char *xml,
+                     gsize xml_len,
+                     const SpmHookFacts *facts,
+                     SpmHookDecision *decision);
+
+G_END_DECLS

@@ -1,0 +1,119 @@
+/*
+ * spm-hook-main.c: virt-spm-hook-helper, the libvirt qemu hook's work for
+ * domains with SPM metadata (the front end virt-spm-hook.c passes them on).
+ *
+ * It never calls libvirt: libvirt waits for the hook while holding the
+ * domain, so any call back would deadlock.  The libvirt version comes from
+ * virGetVersion(), which needs no connection: it is the version of the
+ * libvirt library installed with the daemon (distributions build the
+ * library and the QEMU driver from one source package at one version).
+ *
+ * Environment, for tests: SPM_HOOK_CONFIG (configuration file),
+ * SPM_HOOK_CACHE_DIR (emulator probe cache), SPM_HOOK_LIBVIRT_VERSION
+ * (e.g. 9000000 to act as libvirt 9.0.0), VIRT_SPM_CONTROL_SOCKET.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <gio/gunixinputstream.h>
+#include <libvirt/libvirt.h>
+
+#include "spm-config.h"
+#include "spm-control.h"
+#include "spm-emulator-probe.h"
+#include "spm-error.h"
+#include "spm-hook-decide.h"
+#include "spm-xml.h"
+
+/* The hook hands events over; it never waits for the audit (SPEC: bounded). */
+#define SPM_HOOK_NOTIFY_TIMEOUT_MS 200
+
+static gboolean
+spm_hook_probe(const char *emulator, const char *driver, gboolean *has_device,
+               gpointer opaque, GError **error)
+{
+    return spm_emulator_probe(emulator, driver, spm_emulator_cache_dir(), has_device, error);
+}
+
+static guint
+spm_hook_libvirt_version(void)
+{
+    const char *env = g_getenv("SPM_HOOK_LIBVIRT_VERSION");
+    unsigned long version = 0;
+
+    if (env && *env)
+        return (guint)g_ascii_strtoull(env, NULL, 10);
+    if (virGetVersion(&version, NULL, NULL) < 0)
+        return 0;
+    return (guint)version;
+}
+
+static char *
+spm_hook_read_stdin(gsize *len, GError **error)
+{
+    g_autoptr(GInputStream) in = g_unix_input_stream_new(STDIN_FILENO, FALSE);
+    g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+    gssize n;
+
+    n = g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error);
+    if (n < 0)
+        return NULL;
+    *len = g_memory_output_stream_get_data_size(G_MEMORY_OUTPUT_STREAM(out));
+    if (*len == 0)
+        return g_strdup(""); /* no data is no error: the decision says what it means */
+    return g_memory_output_stream_steal_data(G_MEMORY_OUTPUT_STREAM(out));
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SpmConfig) config = NULL;
+    g_auto(SpmHookDecision) decision = { 0 };
+    g_autofree char *xml = NULL;
+    SpmHookFacts facts = { 0 };
+    gsize len = 0;
+    gboolean may_refuse;
+
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s DOMAIN OP SUBOP EXTRA < domain.xml\n", argv[0]);
+        return 2;
+    }
+    may_refuse = g_str_equal(argv[2], "prepare") || g_str_equal(argv[2], "migrate") ||
+                 g_str_equal(argv[2], "restore");
+
+    if (!(xml = spm_hook_read_stdin(&len, &error))) {
+        fprintf(stderr, "virt-spm: reading the domain XML of '%s': %s\n", argv[1], error->message);
+        return may_refuse ? 1 : 0;
+    }
+
+    if (!(config = spm_config_load(g_getenv("SPM_HOOK_CONFIG"), &error))) {
+        /* without its configuration the hook cannot re-plan: it must not guess */
+        if (may_refuse) {
+            fprintf(stderr, "virt-spm: refusing to %s domain '%s': %s\n",
+                    argv[2], argv[1], error->message);
+            return 1;
+        }
+        return 0;
+    }
+    facts.libvirt_version = spm_hook_libvirt_version();
+    facts.policy = &config->policy;
+    facts.probe = spm_hook_probe;
+
+    spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
+
+    switch (decision.action) {
+    case SPM_HOOK_ALLOW:
+        return 0;
+    case SPM_HOOK_REFUSE:
+        fprintf(stderr, "%s\n", decision.message);
+        return 1;
+    case SPM_HOOK_NOTIFY:
+        /* A daemon that is down or hung re-audits when it starts: ignore. */
+        spm_control_notify(decision.event, decision.domain, decision.uuid,
+                           SPM_HOOK_NOTIFY_TIMEOUT_MS, NULL);
+        return 0;
+    }
+    return 0;
+}

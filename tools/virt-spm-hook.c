@@ -1,0 +1,126 @@
+/*
+ * virt-spm-hook.c: the libvirt qemu hook, installed as
+ * /etc/libvirt/hooks/qemu.d/virt-spm.
+ *
+ * libvirt runs it for every domain of every lifecycle step, with argv
+ * NAME OP SUBOP - and the domain XML on standard input.  Almost all of
+ * those calls concern domains without SPM, and a start must not get
+ * slower for them: this front end links nothing but the C library (loading
+ * libvirt, GLib and libxml2 alone costs several milliseconds), reads the
+ * XML, and looks for virt-spm's namespace.  Only when it is there does it
+ * hand the call, XML included, to virt-spm-hook-helper, which decides
+ * (spm-hook-decide.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Only its macros: nothing of GLib or libxml2 is linked in. */
+#include "spm-xml.h"
+
+#define SPM_HOOK_MAX_XML SPM_XML_MAX_BYTES
+
+/* The calls that may concern an SPM domain. */
+static int
+spm_hook_interesting(const char *op, const char *subop, int *may_refuse)
+{
+    static const char *const refuse[][2] = {
+        { "prepare", "begin" }, { "migrate", "begin" }, { "restore", "begin" },
+    };
+    static const char *const notify[][2] = {
+        { "started", "begin" }, { "stopped", "end" },
+    };
+
+    for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
+        if (strcmp(op, refuse[i][0]) == 0 && strcmp(subop, refuse[i][1]) == 0) {
+            *may_refuse = 1;
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < sizeof(notify) / sizeof(notify[0]); i++) {
+        if (strcmp(op, notify[i][0]) == 0 && strcmp(subop, notify[i][1]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Read all of standard input: libvirt writes the whole XML before waiting. */
+static char *
+spm_hook_read_stdin(size_t *len)
+{
+    size_t cap = 64 * 1024;
+    char *buf = malloc(cap);
+
+    *len = 0;
+    if (!buf)
+        return NULL;
+    for (;;) {
+        ssize_t n;
+
+        if (*len == cap) {
+            char *bigger;
+
+            if (cap >= SPM_HOOK_MAX_XML)
+                break; /* the helper reports the oversized XML */
+            cap *= 2;
+            if (!(bigger = realloc(buf, cap))) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
+        }
+        n = read(STDIN_FILENO, buf + *len, cap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        *len += n;
+    }
+    return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *helper = getenv("SPM_HOOK_HELPER");
+    int may_refuse = 0;
+    size_t len;
+    char *xml;
+    int fd;
+
+    if (argc < 4 || !spm_hook_interesting(argv[2], argv[3], &may_refuse)) {
+        /* still drain stdin so that libvirt never writes into a closed pipe */
+        free(spm_hook_read_stdin(&len));
+        return 0;
+    }
+    if (!(xml = spm_hook_read_stdin(&len))) {
+        fprintf(stderr, "virt-spm: out of memory reading the domain XML\n");
+        return may_refuse ? 1 : 0;
+    }
+    if (!memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS))) {
+        free(xml);
+        return 0;
+    }
+
+    /* An SPM domain: the helper gets the same arguments and the same XML.
+     * VIRT_SPM_HOOK_HELPER is set by conf/meson.build (libexecdir). */
+    if (!helper || !*helper)
+        helper = VIRT_SPM_HOOK_HELPER;
+    fd = memfd_create("virt-spm-hook-xml", 0);
+    if (fd < 0 || write(fd, xml, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) != 0 ||
+        dup2(fd, STDIN_FILENO) < 0) {
+        fprintf(stderr, "virt-spm: cannot pass the domain XML to '%s': %s\n",
+                helper, strerror(errno));
+        return may_refuse ? 1 : 0;
+    }
+    free(xml);
+    close(fd);
+    argv[0] = (char *)helper;
+    execv(helper, argv);
+    fprintf(stderr, "virt-spm: cannot run '%s': %s\n", helper, strerror(errno));
+    return may_refuse ? 1 : 0;
+}
