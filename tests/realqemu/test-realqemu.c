@@ -292,6 +292,88 @@ test_qemu(gconstpointer data)
     rq_known_bug(d->known_bug);
 }
 
+/*
+ * /realqemu/self/compare-can-fail: the comparisons do catch a plan that is
+ * wrong.  One real QEMU run, then the plan is altered one fact at a time
+ * (an address, a slot, a node, the region, a device fewer) and each
+ * comparison must name the difference.
+ */
+static void
+test_compare_can_fail(gconstpointer data)
+{
+    const RqDomain *d = data;
+    g_autofree char *xml = rq_domain_xml(d, d->name);
+    g_autoptr(SpmDomainDef) def = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = NULL;
+    g_autoptr(SpmTestQemu) qemu = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *mtree = NULL;
+    SpmPlannedDevice *pd;
+    SpmPlannedDevice *removed;
+
+    if (!spm_test_qemu_available()) {
+        g_test_skip(SPM_TEST_QEMU_BINARY " not installed");
+        return;
+    }
+    plan = rq_plan(d, xml, &def, &err);
+    g_assert_no_error(err);
+    args = rq_plan_args(d, def, plan, &err);
+    g_assert_no_error(err);
+    qemu = spm_test_qemu_start((const char *const *)args, &err);
+    g_assert_no_error(err);
+    ret = spm_test_qemu_execute(qemu, "query-memory-devices", NULL, &err);
+    g_assert_no_error(err);
+    mtree = spm_test_qemu_hmp(qemu, "info mtree", &err);
+    g_assert_no_error(err);
+    g_assert_true(rq_compare_devices(ret, plan, &err));
+    g_assert_true(rq_compare_mtree(mtree, plan, &err));
+    g_assert_cmpuint(plan->devices->len, >=, 2);
+
+    pd = g_ptr_array_index(plan->devices, 0);
+    pd->addr += 2 * MiB;
+    g_assert_false(rq_compare_devices(ret, plan, &err));
+    g_assert_error(err, SPM_ERROR, SPM_ERROR_MISMATCH);
+    g_assert_nonnull(strstr(err->message, "QEMU addr"));
+    g_clear_error(&err);
+    pd->addr -= 2 * MiB;
+
+    pd->slot++;
+    g_assert_false(rq_compare_devices(ret, plan, &err));
+    g_assert_nonnull(strstr(err->message, "QEMU slot"));
+    g_clear_error(&err);
+    pd->slot--;
+
+    pd->node++;
+    g_assert_false(rq_compare_devices(ret, plan, &err));
+    g_assert_nonnull(strstr(err->message, "QEMU node"));
+    g_clear_error(&err);
+    pd->node--;
+
+    plan->layout.devmem_size += GiB;
+    g_assert_false(rq_compare_mtree(mtree, plan, &err));
+    g_assert_nonnull(strstr(err->message, "device-memory"));
+    g_clear_error(&err);
+    plan->layout.devmem_size -= GiB;
+
+    plan->layout.below_4g -= 2 * MiB;
+    g_assert_false(rq_compare_mtree(mtree, plan, &err));
+    g_assert_nonnull(strstr(err->message, "ram-below-4g"));
+    g_clear_error(&err);
+    plan->layout.below_4g += 2 * MiB;
+
+    /* a device QEMU has and the plan does not */
+    removed = g_ptr_array_steal_index(plan->devices, plan->devices->len - 1);
+    g_assert_false(rq_compare_devices(ret, plan, &err));
+    g_assert_nonnull(strstr(err->message, "unplanned"));
+    g_clear_error(&err);
+    g_ptr_array_add(plan->devices, removed);
+
+    g_assert_true(rq_compare_devices(ret, plan, &err));
+    g_assert_no_error(err);
+}
+
 /* ---- /realqemu/reject -------------------------------------------------- */
 
 static void
@@ -534,6 +616,12 @@ main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/realqemu/qemu/%s", rq_good[i].name);
 
         g_test_add_data_func(path, &rq_good[i], test_qemu);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(rq_good); i++) {
+        /* two SPM devices, nothing else */
+        if (g_str_equal(rq_good[i].name, "q35-1g-two-natural"))
+            g_test_add_data_func("/realqemu/self/compare-can-fail", &rq_good[i],
+                                 test_compare_can_fail);
     }
     for (guint i = 0; i < G_N_ELEMENTS(rq_bad); i++) {
         g_autofree char *path = g_strdup_printf("/realqemu/reject/%s", rq_bad[i].name);
