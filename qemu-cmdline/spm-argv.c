@@ -86,24 +86,6 @@ spm_argv_check_id(const char *what, const char *id, GError **error)
     return TRUE;
 }
 
-/*
- * The backend types this file writes.  Kept here rather than borrowed from
- * the planner so that the argument syntax is fixed in one file.
- */
-static const char *
-spm_argv_qom_type(SpmBackendKind kind)
-{
-    switch (kind) {
-    case SPM_BACKEND_RAM:
-        return "memory-backend-ram";
-    case SPM_BACKEND_MEMFD:
-        return "memory-backend-memfd";
-    case SPM_BACKEND_FILE:
-        return "memory-backend-file";
-    }
-    return NULL;
-}
-
 static gboolean
 spm_argv_parse_node(const char *nodemask, const char *text, guint *node,
                     GError **error)
@@ -194,8 +176,8 @@ spm_argv_only_for(const SpmBackend *backend, SpmBackendKind kind,
         return TRUE;
     g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                 "backend '%s': property %s is not available on %s, only on %s",
-                backend->id, property, spm_argv_qom_type(backend->kind),
-                spm_argv_qom_type(kind));
+                backend->id, property, spm_backend_kind_qom_type(backend->kind),
+                spm_backend_kind_qom_type(kind));
     return FALSE;
 }
 
@@ -203,7 +185,7 @@ static char *
 spm_argv_object(const SpmBackend *backend, GError **error)
 {
     g_autoptr(GString) buf = g_string_new(NULL);
-    const char *type = spm_argv_qom_type(backend->kind);
+    const char *type = spm_backend_kind_qom_type(backend->kind);
 
     if (!type) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,

@@ -48,35 +48,6 @@
 
 #define SPM_4GiB (G_GUINT64_CONSTANT(1) << 32)
 
-/* Kept local so the output vocabulary is fixed in this file. */
-static const char *
-spm_format_backend_type(SpmBackendKind kind)
-{
-    switch (kind) {
-    case SPM_BACKEND_RAM:
-        return "memory-backend-ram";
-    case SPM_BACKEND_MEMFD:
-        return "memory-backend-memfd";
-    case SPM_BACKEND_FILE:
-        return "memory-backend-file";
-    }
-    return "unknown";
-}
-
-/* Synthesized cells are ordinary cells to the guest. */
-static const char *
-spm_format_numa_kind(SpmNumaKind kind)
-{
-    switch (kind) {
-    case SPM_NUMA_CELL:
-    case SPM_NUMA_SYNTHESIZED:
-        return "cell";
-    case SPM_NUMA_SPM:
-        return "spm";
-    }
-    return "unknown";
-}
-
 static const char *
 spm_format_machine(const SpmPlan *plan)
 {
@@ -166,7 +137,7 @@ spm_json_add_device(JsonBuilder *b, const SpmPlannedDevice *dev)
 
     json_builder_set_member_name(b, "backend");
     json_builder_begin_object(b);
-    spm_json_add_str(b, "type", spm_format_backend_type(dev->backend.kind));
+    spm_json_add_str(b, "type", spm_backend_kind_qom_type(dev->backend.kind) ?: "unknown");
     spm_json_add_str(b, "id", dev->backend.id);
     spm_json_add_u64(b, "size", dev->backend.size);
     spm_json_add_u64(b, "align", dev->backend.align);
@@ -212,7 +183,7 @@ spm_plan_to_json(const SpmPlan *plan, gboolean pretty)
 
         json_builder_begin_object(b);
         spm_json_add_u64(b, "id", node->id);
-        spm_json_add_str(b, "kind", spm_format_numa_kind(node->kind));
+        spm_json_add_str(b, "kind", spm_numa_kind_to_string(node->kind));
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -374,7 +345,7 @@ spm_plan_to_table(const SpmPlan *plan)
         const SpmPlannedNode *node = &g_array_index(plan->nodes, SpmPlannedNode, i);
 
         g_string_append_printf(out, "%s %u %s", i ? "," : "", node->id,
-                               spm_format_numa_kind(node->kind));
+                               spm_numa_kind_to_string(node->kind));
     }
     g_string_append_c(out, '\n');
 

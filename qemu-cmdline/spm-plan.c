@@ -17,6 +17,7 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-plan-private.h"
+#include "spm-checked.h"
 #include "spm-intervals.h"
 
 #define SPM_PLAN_MAX_ITERATIONS 3
@@ -56,7 +57,7 @@ spm_backend_kind_qom_type(SpmBackendKind kind)
     case SPM_BACKEND_FILE:
         return "memory-backend-file";
     }
-    return "memory-backend-ram";
+    return NULL;
 }
 
 const char *
@@ -112,27 +113,6 @@ spm_plan_find_device(const SpmPlan *plan, const char *id)
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static gboolean
-spm_add_ok(guint64 a, guint64 b, guint64 *out)
-{
-    if (a > G_MAXUINT64 - b)
-        return FALSE;
-    *out = a + b;
-    return TRUE;
-}
-
-static gboolean
-spm_align_up(guint64 v, guint64 align, guint64 *out)
-{
-    guint64 rem = align ? v % align : 0;
-
-    if (rem == 0) {
-        *out = v;
-        return TRUE;
-    }
-    return spm_add_ok(v, align - rem, out);
-}
 
 static guint64
 spm_sat_add(guint64 a, guint64 b)
@@ -244,7 +224,7 @@ spm_plan_ram_and_cells(const SpmDomainDef *def, SpmPlan *plan, guint64 devices_s
                         cell->id, cell->line);
             return FALSE;
         }
-        if (!spm_add_ok(ram, cell->memory, &ram)) {
+        if (!spm_checked_add(ram, cell->memory, &ram)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         "numa/cell id='%u' memory: the sum of the cells overflows", cell->id);
             return FALSE;
@@ -438,7 +418,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
                         pd->id, pd->addr, base);
             return FALSE;
         }
-        if (!spm_add_ok(pd->addr, pd->size, &s.end)) {
+        if (!spm_checked_add(pd->addr, pd->size, &s.end)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         SPM_PLAN_DEV_FMT " address base 0x%" G_GINT64_MODIFIER "x: the device "
                         "does not fit in 64 bits", pd->id, pd->addr);
@@ -485,7 +465,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
         guint64 end;
 
         if (pd->model == SPM_MEM_MODEL_SPM || !pd->def->has_base ||
-            !spm_add_ok(pd->def->base, pd->size, &end))
+            !spm_checked_add(pd->def->base, pd->size, &end))
             continue;
         o = spm_intervals_first_reaching(taken, pd->def->base);
         if (o && o->start < end)
@@ -505,7 +485,7 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
 
         if (hint.valid && hint.align == align && pd->size >= hint.size)
             cand = hint.found;
-        else if (!spm_align_up(base, align, &cand))
+        else if (!spm_checked_align_up(base, align, &cand))
             goto overflow;
 
         /*
@@ -517,12 +497,12 @@ spm_plan_spm_addresses(const SpmPlanPolicy *policy, guint64 base, GPtrArray *dev
             guint64 end_gap;
             const SpmInterval *o;
 
-            if (!spm_add_ok(cand, pd->size, &end_gap) || !spm_add_ok(end_gap, gap, &end_gap))
+            if (!spm_checked_add(cand, pd->size, &end_gap) || !spm_checked_add(end_gap, gap, &end_gap))
                 goto overflow;
             o = spm_intervals_first_reaching(taken, cand > gap ? cand - gap : 0);
             if (!o || o->start >= end_gap)
                 break;
-            if (!spm_align_up(spm_sat_add(spm_sat_add(o->last, 1), gap), align, &cand) ||
+            if (!spm_checked_align_up(spm_sat_add(spm_sat_add(o->last, 1), gap), align, &cand) ||
                 cand == G_MAXUINT64)
                 goto overflow;
         }
@@ -672,7 +652,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
     for (guint i = 0; i < devs->len; i++) {
         const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
 
-        if (!spm_add_ok(total, pd->size, &total))
+        if (!spm_checked_add(total, pd->size, &total))
             goto overflow;
         if (pd->model == SPM_MEM_MODEL_DIMM || pd->model == SPM_MEM_MODEL_NVDIMM)
             nslots++;
@@ -700,7 +680,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
     if (maxmem <= ram) {
         guint64 need;
 
-        if (!spm_add_ok(ram, total, &need))
+        if (!spm_checked_add(ram, total, &need))
             goto overflow;
         if (def->has_max_memory && policy->fixed_max_memory) {
             g_autofree char *have = spm_units_format(maxmem);
@@ -711,7 +691,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
                         "(RAM plus devices), and the policy forbids raising it", have, want);
             return FALSE;
         }
-        if (!spm_align_up(need, SPM_GiB, &maxmem))
+        if (!spm_checked_align_up(need, SPM_GiB, &maxmem))
             goto overflow;
     }
 
@@ -732,7 +712,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
         /* maxmem - ram >= total, and the region must reach the highest end */
         span = end - plan->layout.devmem_base;
         need = MAX(total, span > slots_bytes ? span - slots_bytes : 0);
-        if (!spm_add_ok(need, ram, &need))
+        if (!spm_checked_add(need, ram, &need))
             goto overflow;
         if (maxmem >= need)
             break;
@@ -753,7 +733,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
                         "region keeps moving)", SPM_PLAN_MAX_ITERATIONS);
             return FALSE;
         }
-        if (!spm_align_up(need, SPM_GiB, &maxmem))
+        if (!spm_checked_align_up(need, SPM_GiB, &maxmem))
             goto overflow;
     }
 
@@ -1001,7 +981,7 @@ spm_plan_build(const SpmDomainDef *def, const SpmPlanPolicy *policy, GError **er
 
         if (!spm_plan_backend_fill(def, policy, pd, error))
             return NULL;
-        if (!spm_add_ok(devices_size, pd->backend.size, &devices_size)) {
+        if (!spm_checked_add(devices_size, pd->backend.size, &devices_size)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         "memory devices: their sizes overflow 64 bits");
             return NULL;

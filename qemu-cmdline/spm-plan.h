@@ -21,10 +21,13 @@ G_BEGIN_DECLS
 /*
  * libvirt_version from which libvirt skips memory device kinds it does not
  * know in query-memory-devices instead of failing the start (SPEC.md
- * section 5: 9.0 fails, 11.3 skips).  First release that skips unknown
- * kinds: to be confirmed.
+ * section 5: 9.0 fails with "%s memory device info is not handled yet").
+ * First release that skips them: 9.1.0, by commit d427102f "qemu: Don't
+ * error out on 'unknown' memory model in qemuMonitorJSONGetMemoryDeviceInfo()"
+ * (2023-02-27, tagged v9.1.0-rc2); later qemu_monitor_json.c has
+ * VIR_WARN("Unknown memory model: %s") and continues.  docs/libvirt-host.md.
  */
-#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 11003000
+#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 9001000
 
 /* Facts about the host and the tools, gathered by the caller (I/O). */
 typedef struct {
@@ -61,7 +64,7 @@ typedef enum {
     SPM_BACKEND_FILE,           /* memory-backend-file */
 } SpmBackendKind;
 
-/* "memory-backend-ram", ... */
+/* "memory-backend-ram", ...; NULL for a value outside the enum. */
 const char *spm_backend_kind_qom_type(SpmBackendKind kind);
 
 /* The -object of one memory device. */

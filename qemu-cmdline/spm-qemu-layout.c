@@ -13,6 +13,7 @@
 
 #include "spm-error.h"
 #include "spm-qemu-layout.h"
+#include "spm-checked.h"
 #include "spm-intervals.h"
 
 #define SPM_Q35_LOWMEM_SPLIT       G_GUINT64_CONSTANT(0xB0000000)
@@ -43,35 +44,6 @@ spm_qemu_dev_kind_driver(SpmQemuDevKind kind)
 }
 
 /* Round @v up to @align (a power of two or any non-zero value); FALSE on overflow. */
-static gboolean
-spm_round_up(guint64 v, guint64 align, guint64 *out)
-{
-    guint64 rem;
-
-    if (align == 0) {
-        *out = v;
-        return TRUE;
-    }
-    rem = v % align;
-    if (rem == 0) {
-        *out = v;
-        return TRUE;
-    }
-    if (v > G_MAXUINT64 - (align - rem))
-        return FALSE;
-    *out = v + (align - rem);
-    return TRUE;
-}
-
-static gboolean
-spm_add(guint64 a, guint64 b, guint64 *out)
-{
-    if (a > G_MAXUINT64 - b)
-        return FALSE;
-    *out = a + b;
-    return TRUE;
-}
-
 static void
 spm_overflow_error(GError **error, const char *what)
 {
@@ -119,29 +91,29 @@ spm_compute_above(const SpmMachineConfig *cfg,
     guint64 hole_start;
     guint64 tmp;
 
-    if (!spm_add(layout->above_4g_start, layout->above_4g, &above_end))
+    if (!spm_checked_add(layout->above_4g_start, layout->above_4g, &above_end))
         goto overflow;
 
     layout->has_device_memory = cfg->maxmem > cfg->ram_size;
     if (layout->has_device_memory) {
         guint64 slots_bytes = (guint64)cfg->slots * SPM_GiB;
 
-        if (!spm_round_up(above_end, SPM_GiB, &layout->devmem_base) ||
-            !spm_add(cfg->maxmem - cfg->ram_size, slots_bytes, &layout->devmem_size) ||
-            !spm_add(layout->devmem_base, layout->devmem_size, &hole_start))
+        if (!spm_checked_align_up(above_end, SPM_GiB, &layout->devmem_base) ||
+            !spm_checked_add(cfg->maxmem - cfg->ram_size, slots_bytes, &layout->devmem_size) ||
+            !spm_checked_add(layout->devmem_base, layout->devmem_size, &hole_start))
             goto overflow;
     } else {
         layout->devmem_base = 0;
         layout->devmem_size = 0;
         hole_start = above_end;
     }
-    if (!spm_round_up(hole_start, SPM_GiB, &layout->pci_hole64_start))
+    if (!spm_checked_align_up(hole_start, SPM_GiB, &layout->pci_hole64_start))
         goto overflow;
 
     if (layout->phys_bits <= 32) {
         layout->max_used_gpa = (G_GUINT64_CONSTANT(1) << layout->phys_bits) - 1;
     } else {
-        if (!spm_add(layout->pci_hole64_start, layout->pci_hole64_size, &tmp) || tmp == 0)
+        if (!spm_checked_add(layout->pci_hole64_start, layout->pci_hole64_size, &tmp) || tmp == 0)
             goto overflow;
         layout->max_used_gpa = tmp - 1;
     }
@@ -403,7 +375,7 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         return TRUE;
     }
 
-    if (size == 0 || !spm_round_up(as_start, align, &start) ||
+    if (size == 0 || !spm_checked_align_up(as_start, align, &start) ||
         start > G_MAXUINT64 - (size - 1)) {
         spm_dev_error(error, dev, "can't add memory device, device too big");
         return FALSE;
@@ -422,7 +394,7 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
          p = spm_intervals_next(st->placed, p)) {
         if (p->start > last)
             break;
-        if (p->last == G_MAXUINT64 || !spm_round_up(p->last + 1, align, &start) ||
+        if (p->last == G_MAXUINT64 || !spm_checked_align_up(p->last + 1, align, &start) ||
             start > G_MAXUINT64 - (size - 1)) {
             start = 0;
             last = 0;

@@ -8,79 +8,17 @@
  * around an editor.  The connection honours -c/--connect and
  * LIBVIRT_DEFAULT_URI (virConnectOpen(NULL) reads it), as virsh does.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "spm-config.h"
 #include "spm-convert.h"
 #include "spm-error.h"
+#include "spm-libvirt-conn.h"
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 #include "virt-spm-commands.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
-
-/* One line naming what failed, with libvirt's own message. */
-static void
-spm_libvirt_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static void
-spm_libvirt_error(GError **error, const char *fmt, ...)
-{
-    g_autofree char *what = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    what = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "%s: %s", what, virGetLastErrorMessage());
-}
-
-/* libvirt prints its errors on stderr by default: they come back through GError instead. */
-static void
-spm_libvirt_quiet(void *opaque, virErrorPtr err)
-{
-}
-
-static virConnectPtr
-spm_libvirt_open(const SpmGlobalOptions *g, GError **error)
-{
-    virConnectPtr conn;
-
-    virSetErrorFunc(NULL, spm_libvirt_quiet);
-    if (!(conn = virConnectOpen(g->connect_uri))) {
-        spm_libvirt_error(error, "cannot connect to '%s'",
-                          g->connect_uri ? g->connect_uri :
-                          g_getenv("LIBVIRT_DEFAULT_URI") ? g_getenv("LIBVIRT_DEFAULT_URI") :
-                          "the default hypervisor");
-        return NULL;
-    }
-    return conn;
-}
-
-/* As virsh: an id when numeric, then a UUID, then a name. */
-static virDomainPtr
-spm_libvirt_lookup(virConnectPtr conn, const char *what, GError **error)
-{
-    virDomainPtr dom = NULL;
-    guint64 id;
-
-    if (g_ascii_string_to_unsigned(what, 10, 0, G_MAXINT, &id, NULL) &&
-        (dom = virDomainLookupByID(conn, (int)id)))
-        return dom;
-    if (strlen(what) >= VIR_UUID_STRING_BUFLEN - 1 &&
-        (dom = virDomainLookupByUUIDString(conn, what)))
-        return dom;
-    if ((dom = virDomainLookupByName(conn, what)))
-        return dom;
-    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT,
-                "failed to get domain '%s': %s", what, virGetLastErrorMessage());
-    return NULL;
-}
 
 /* Policy from the configuration, plus what only the connection knows. */
 static SpmConfig *
@@ -100,6 +38,19 @@ spm_libvirt_config(const SpmGlobalOptions *g, virConnectPtr conn,
         config->policy.stand_in_driver = g_strdup(stand_in_driver);
     }
     return g_steal_pointer(&config);
+}
+
+/*
+ * The stand-in driver a converted @doc was made with (its metadata's
+ * standIn), or NULL: converting it again must keep it, or a test domain
+ * would silently switch to spm-memory.
+ */
+static char *
+spm_doc_stand_in(xmlDocPtr doc)
+{
+    xmlNodePtr meta = spm_xml_metadata_element(xmlDocGetRootElement(doc));
+
+    return meta ? spm_xml_prop(meta, "standIn") : NULL;
 }
 
 static void
@@ -177,7 +128,9 @@ spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
 
     if (!(doc = spm_xml_read_file(argv[1], error)))
         return FALSE;
-    if (!(conn = spm_libvirt_open(g, error)) ||
+    if (!stand_in)
+        stand_in = spm_doc_stand_in(doc);
+    if (!(conn = spm_libvirt_open(g->connect_uri, error)) ||
         !(config = spm_libvirt_config(g, conn, stand_in, error)) ||
         !(dom = spm_libvirt_define_doc(g, conn, config, doc, argv[1], error)))
         return FALSE;
@@ -186,9 +139,9 @@ spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
     return TRUE;
 }
 
-/* The user's form of @dom. */
+/* The user's form of @dom, and the stand-in it was converted with (nullable). */
 static char *
-spm_libvirt_user_xml(virDomainPtr dom, unsigned int flags, GError **error)
+spm_libvirt_user_xml(virDomainPtr dom, unsigned int flags, char **stand_in, GError **error)
 {
     g_autofree char *xml = virDomainGetXMLDesc(dom, flags);
     g_autoptr(xmlDoc) doc = NULL;
@@ -197,8 +150,11 @@ spm_libvirt_user_xml(virDomainPtr dom, unsigned int flags, GError **error)
         spm_libvirt_error(error, "failed to get the XML of domain '%s'", virDomainGetName(dom));
         return NULL;
     }
-    if (!(doc = spm_xml_read_memory(xml, strlen(xml), virDomainGetName(dom), error)) ||
-        !spm_convert_reverse(doc, error))
+    if (!(doc = spm_xml_read_memory(xml, strlen(xml), virDomainGetName(dom), error)))
+        return NULL;
+    if (stand_in)
+        *stand_in = spm_doc_stand_in(doc);
+    if (!spm_convert_reverse(doc, error))
         return NULL;
     return spm_xml_format(doc);
 }
@@ -231,9 +187,9 @@ spm_cmd_dumpxml(int argc, char **argv, const SpmGlobalOptions *g, int *st, GErro
     if (secure)
         flags |= VIR_DOMAIN_XML_SECURE;
 
-    if (!(conn = spm_libvirt_open(g, error)) ||
+    if (!(conn = spm_libvirt_open(g->connect_uri, error)) ||
         !(dom = spm_libvirt_lookup(conn, argv[1], error)) ||
-        !(xml = spm_libvirt_user_xml(dom, flags, error)))
+        !(xml = spm_libvirt_user_xml(dom, flags, NULL, error)))
         return FALSE;
     fputs(xml, stdout);
     return TRUE;
@@ -303,6 +259,7 @@ spm_cmd_edit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError *
     g_autoptr(virDomain) defined = NULL;
     g_autoptr(SpmConfig) config = NULL;
     g_autofree char *original = NULL;
+    g_autofree char *stand_in = NULL;
     g_autofree char *tmp = NULL;
     g_autofree char *name = NULL;
     int fd;
@@ -313,11 +270,11 @@ spm_cmd_edit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError *
     if (argc != 2)
         return spm_usage_error(error, "edit", "DOMAIN");
 
-    if (!(conn = spm_libvirt_open(g, error)) ||
+    if (!(conn = spm_libvirt_open(g->connect_uri, error)) ||
         !(dom = spm_libvirt_lookup(conn, argv[1], error)) ||
-        !(config = spm_libvirt_config(g, conn, NULL, error)) ||
         !(original = spm_libvirt_user_xml(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
-                                          error)))
+                                          &stand_in, error)) ||
+        !(config = spm_libvirt_config(g, conn, stand_in, error)))
         return FALSE;
     name = g_strdup(virDomainGetName(dom));
 

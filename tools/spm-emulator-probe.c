@@ -139,8 +139,8 @@ spm_emulator_probe_run(const char *emulator, const char *driver,
     GError *local = NULL;
 
     g_main_context_push_thread_default(context);
-    proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE |
-                            G_SUBPROCESS_FLAGS_STDIN_INHERIT,
+    /* stdin stays /dev/null: the hook's own stdin is libvirt's XML */
+    proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
                             &local, emulator, "-device", arg, NULL);
     if (proc) {
         g_subprocess_communicate_utf8_async(proc, NULL, NULL, spm_emulator_probe_done, &run);

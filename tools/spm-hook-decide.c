@@ -6,11 +6,10 @@
 #include "spm-convert.h"
 #include "spm-error.h"
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 
 #include <string.h>
 #include <json-glib/json-glib.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 
 void
 spm_hook_decision_clear(SpmHookDecision *decision)
@@ -26,60 +25,6 @@ gboolean
 spm_hook_xml_mentions_spm(const char *xml, gsize len)
 {
     return memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) != NULL;
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
-
-static xmlXPathContextPtr
-spm_hook_xpath_new(xmlDocPtr doc)
-{
-    xmlXPathContextPtr ctxt = xmlXPathNewContext(doc);
-
-    if (!ctxt)
-        g_error("out of memory");
-    xmlXPathRegisterNs(ctxt, BAD_CAST SPM_XMLNS_PREFIX, BAD_CAST SPM_XMLNS);
-    xmlXPathRegisterNs(ctxt, BAD_CAST QEMU_XMLNS_PREFIX, BAD_CAST QEMU_XMLNS);
-    return ctxt;
-}
-
-/* Nodes matching @expr (never NULL; may be empty). */
-static xmlXPathObjectPtr
-spm_hook_xpath_nodes(xmlXPathContextPtr ctxt, const char *expr)
-{
-    xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctxt);
-
-    if (!obj)
-        g_error("XPath expression '%s' is invalid", expr);
-    return obj;
-}
-
-static guint
-spm_hook_xpath_count(xmlXPathContextPtr ctxt, const char *expr)
-{
-    g_autoptr(xmlXPathObject) obj = spm_hook_xpath_nodes(ctxt, expr);
-
-    return obj->nodesetval ? obj->nodesetval->nodeNr : 0;
-}
-
-/* Text of the first node matching @expr, stripped; NULL when none or empty. */
-static char *
-spm_hook_xpath_string(xmlXPathContextPtr ctxt, const char *expr)
-{
-    g_autoptr(xmlXPathObject) obj = spm_hook_xpath_nodes(ctxt, expr);
-    g_autofree char *text = NULL;
-    xmlChar *content;
-
-    if (!obj->nodesetval || obj->nodesetval->nodeNr == 0)
-        return NULL;
-    content = xmlNodeGetContent(obj->nodesetval->nodeTab[0]);
-    if (!content)
-        return NULL;
-    text = g_strstrip(g_strdup((const char *)content));
-    xmlFree(content);
-    if (!*text)
-        return NULL;
-    return g_steal_pointer(&text);
 }
 
 /* The driver of one -device value: "pc-dimm,id=x" or {"driver":"pc-dimm",...}. */
@@ -104,27 +49,34 @@ spm_hook_device_driver(const char *value)
     return g_strndup(value, strcspn(value, ","));
 }
 
-/* The distinct drivers of the -device arguments virt-spm generated. */
-static GPtrArray *
-spm_hook_generated_drivers(xmlXPathContextPtr ctxt)
+static gboolean
+spm_hook_is_qemu_element(xmlNodePtr node, const char *name)
 {
-    g_autoptr(xmlXPathObject) obj =
-        spm_hook_xpath_nodes(ctxt, "/domain/qemu:commandline/qemu:arg/@value");
+    return spm_xml_is_element(node, name) && node->ns &&
+           xmlStrEqual(node->ns->href, BAD_CAST QEMU_XMLNS);
+}
+
+/* The distinct drivers of the -device arguments in <qemu:commandline>. */
+static GPtrArray *
+spm_hook_generated_drivers(xmlNodePtr root)
+{
     g_autoptr(GPtrArray) drivers = g_ptr_array_new_with_free_func(g_free);
     gboolean next_is_device = FALSE;
 
-    for (int i = 0; obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
-        xmlChar *value = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
-        g_autofree char *driver = NULL;
-
-        if (!value)
+    for (xmlNodePtr cl = root->children; cl; cl = cl->next) {
+        if (!spm_hook_is_qemu_element(cl, "commandline"))
             continue;
-        if (next_is_device && (driver = spm_hook_device_driver((const char *)value)) &&
-            *driver &&
-            !g_ptr_array_find_with_equal_func(drivers, driver, g_str_equal, NULL))
-            g_ptr_array_add(drivers, g_steal_pointer(&driver));
-        next_is_device = g_str_equal((const char *)value, "-device");
-        xmlFree(value);
+        for (xmlNodePtr arg = cl->children; arg; arg = arg->next) {
+            g_autofree char *value = NULL;
+            g_autofree char *driver = NULL;
+
+            if (!spm_hook_is_qemu_element(arg, "arg") || !(value = spm_xml_prop(arg, "value")))
+                continue;
+            if (next_is_device && (driver = spm_hook_device_driver(value)) && *driver &&
+                !g_ptr_array_find_with_equal_func(drivers, driver, g_str_equal, NULL))
+                g_ptr_array_add(drivers, g_steal_pointer(&driver));
+            next_is_device = g_str_equal(value, "-device");
+        }
     }
     return g_steal_pointer(&drivers);
 }
@@ -150,7 +102,6 @@ spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
 /* prepare begin of an SPM domain: may libvirt start it? */
 static void
 spm_hook_decide_start(xmlDocPtr doc,
-                      xmlXPathContextPtr ctxt,
                       const char *name,
                       const SpmHookFacts *facts,
                       SpmHookDecision *decision)
@@ -175,7 +126,7 @@ spm_hook_decide_start(xmlDocPtr doc,
     if (!has_spm)
         return;
 
-    drivers = spm_hook_generated_drivers(ctxt);
+    drivers = spm_hook_generated_drivers(xmlDocGetRootElement(doc));
     if (drivers->len == 0) {
         spm_hook_refuse(decision,
                         "refusing to start domain '%s': its SPM metadata has no generated "
@@ -184,7 +135,8 @@ spm_hook_decide_start(xmlDocPtr doc,
         return;
     }
 
-    emulator = spm_hook_xpath_string(ctxt, "/domain/devices/emulator");
+    emulator = spm_xml_text_or_null(spm_xml_child(spm_xml_child(xmlDocGetRootElement(doc),
+                                                                 "devices"), "emulator"));
     if (!emulator)
         emulator = g_strdup(SPM_HOOK_DEFAULT_EMULATOR);
 
@@ -219,8 +171,8 @@ spm_hook_decide(const char *op,
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
-    g_autoptr(xmlXPathContext) ctxt = NULL;
     g_autofree char *name = NULL;
+    xmlNodePtr root;
     gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
     gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
     gboolean restore = g_str_equal(op, "restore") && g_str_equal(subop, "begin");
@@ -245,11 +197,11 @@ spm_hook_decide(const char *op,
             spm_hook_refuse(decision, "refusing to %s the domain: %s", op, error->message);
         return;
     }
-    ctxt = spm_hook_xpath_new(doc);
+    root = xmlDocGetRootElement(doc);
     /* The namespace may only appear in a description: the metadata decides. */
-    if (spm_hook_xpath_count(ctxt, "/domain/metadata/spm:spm") == 0)
+    if (!spm_xml_metadata_element(root))
         return;
-    name = spm_hook_xpath_string(ctxt, "/domain/name");
+    name = spm_xml_text_or_null(spm_xml_child(root, "name"));
     if (!name)
         name = g_strdup("?");
 
@@ -257,7 +209,7 @@ spm_hook_decide(const char *op,
         decision->action = SPM_HOOK_NOTIFY;
         decision->event = event;
         decision->domain = g_steal_pointer(&name);
-        decision->uuid = spm_hook_xpath_string(ctxt, "/domain/uuid");
+        decision->uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
     } else if (migrate) {
         spm_hook_refuse(decision,
                         "refusing to migrate domain '%s': spm-memory is not migratable "
@@ -267,6 +219,6 @@ spm_hook_decide(const char *op,
                         "refusing to restore domain '%s': spm-memory is not migratable, so a "
                         "saved state of it cannot be restored; start the domain afresh", name);
     } else {
-        spm_hook_decide_start(doc, ctxt, name, facts, decision);
+        spm_hook_decide_start(doc, name, facts, decision);
     }
 }

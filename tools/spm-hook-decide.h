@@ -15,11 +15,6 @@
 
 G_BEGIN_DECLS
 
-#ifndef SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV
-/* TEMPORARY until the planner defines it in spm-plan.h */
-#define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 9001000
-#endif
-
 /* QEMU binary libvirt uses when <devices><emulator> is absent (x86_64 host). */
 #define SPM_HOOK_DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
 

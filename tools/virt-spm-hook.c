@@ -19,8 +19,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "spm-build-config.h"
 /* Only its macros: nothing of GLib or libxml2 is linked in. */
 #include "spm-xml.h"
+
+#define VIRT_SPM_HOOK_HELPER VIRT_SPM_LIBEXECDIR "/virt-spm-hook-helper"
 
 #define SPM_HOOK_MAX_XML SPM_XML_MAX_BYTES
 
@@ -106,8 +109,7 @@ main(int argc, char **argv)
         return 0;
     }
 
-    /* An SPM domain: the helper gets the same arguments and the same XML.
-     * VIRT_SPM_HOOK_HELPER is set by conf/meson.build (libexecdir). */
+    /* An SPM domain: the helper gets the same arguments and the same XML. */
     if (!helper || !*helper)
         helper = VIRT_SPM_HOOK_HELPER;
     fd = memfd_create("virt-spm-hook-xml", 0);

@@ -96,7 +96,7 @@ main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    printf("hook on a domain without SPM (%" G_GSIZE_FORMAT " bytes of XML), target < 5 ms\n", len);
+    printf("hook, prepare begin, %s (%" G_GSIZE_FORMAT " bytes of XML)\n", argv[2], len);
     measure("/bin/true (floor of any hook)", "/bin/true", xml, len, runs);
     measure(argv[1], argv[1], xml, len, runs);
     return 0;

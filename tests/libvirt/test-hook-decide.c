@@ -114,6 +114,60 @@ test_nospm(void)
     g_assert_cmpuint(probes, ==, 0);
 }
 
+/*
+ * What libvirt 9.0 really wrote on the hook's stdin (data/recorded-*: a
+ * domain without SPM and one defined by virt-spm define with the pc-dimm
+ * stand-in, started and destroyed with a recording hook installed).
+ */
+static void
+test_recorded(void)
+{
+    static const char *const ops[][2] = {
+        { "prepare", "begin" }, { "start", "begin" }, { "started", "begin" },
+        { "stopped", "end" }, { "release", "end" },
+    };
+    guint probes = 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(ops); i++) {
+        g_autofree char *file = g_strdup_printf("recorded-plain.%s.%s.xml", ops[i][0], ops[i][1]);
+        g_autofree char *spmfile = g_strdup_printf("recorded-standin.%s.%s.xml", ops[i][0],
+                                                   ops[i][1]);
+        g_autofree char *plain = read_data(file);
+        g_autofree char *spm = read_data(spmfile);
+        g_auto(SpmHookDecision) a = { 0 };
+        g_auto(SpmHookDecision) b = { 0 };
+        g_auto(SpmHookDecision) m = { 0 };
+
+        guint plain_probes = 0;
+
+        decide_text(ops[i][0], ops[i][1], plain, 9000000, &plain_probes, &a);
+        g_assert_cmpint(a.action, ==, SPM_HOOK_ALLOW);
+        g_assert_cmpuint(plain_probes, ==, 0);
+
+        /*
+         * prepare: today's planner must still give the recorded arguments.
+         * If this fails after a planner change, domains defined by the
+         * previous version are refused as stale until redefined: say so
+         * in the release notes, then record again.
+         */
+        decide_text(ops[i][0], ops[i][1], spm, 9000000, &probes, &b);
+        if (g_str_equal(ops[i][0], "started") || g_str_equal(ops[i][0], "stopped")) {
+            g_assert_cmpint(b.action, ==, SPM_HOOK_NOTIFY);
+            g_assert_cmpstr(b.event, ==, ops[i][0]);
+            g_assert_cmpstr(b.domain, ==, "recorded-spm");
+            g_assert_nonnull(b.uuid);
+        } else {
+            if (b.message)
+                g_test_message("%s", b.message);
+            g_assert_cmpint(b.action, ==, SPM_HOOK_ALLOW);
+        }
+
+        decide_text("migrate", "begin", spm, 9000000, NULL, &m);
+        assert_refused(&m, "refusing to migrate domain 'recorded-spm'");
+    }
+    g_assert_cmpuint(probes, ==, 1); /* prepare only: pc-dimm */
+}
+
 static void
 test_migrate_restore(void)
 {
@@ -478,6 +532,7 @@ main(int argc, char **argv)
     spm_plan_policy_init(&test_policy);
 
     g_test_add_func("/hook/nospm", test_nospm);
+    g_test_add_func("/hook/recorded", test_recorded);
     g_test_add_func("/hook/migrate-restore", test_migrate_restore);
     g_test_add_func("/hook/notify", test_notify);
     g_test_add_func("/hook/malformed", test_malformed);

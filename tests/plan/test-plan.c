@@ -84,7 +84,7 @@ test_policy_defaults(void)
     g_assert_cmpstr(spm_numa_kind_to_string(SPM_NUMA_CELL), ==, "cell");
     g_assert_cmpstr(spm_numa_kind_to_string(SPM_NUMA_SPM), ==, "spm");
     g_assert_cmpstr(spm_numa_kind_to_string(SPM_NUMA_SYNTHESIZED), ==, "cell");
-    g_assert_cmpuint(SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV, ==, 11003000);
+    g_assert_cmpuint(SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV, ==, 9001000);
 }
 
 /* single-natural / single-explicit-addr: 1 GiB RAM, 1 GiB SPM on node 1 */
@@ -940,12 +940,17 @@ test_libvirt_version(void)
     plan_fails(def, SPM_ERROR_UNSUPPORTED,
                "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
                "of a domain mixing SPM with libvirt's memory devices (\"spm-memory memory "
-               "device info is not handled yet\"); libvirt 11.3.0 or later is needed, or "
+               "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
                "remove the dimm device");
 
     policy.host.libvirt_version = 0;
     plan = plan_ok(def);
-    g_assert_true(has_warning(plan, "libvirt: version unknown; libvirt before 11.3.0 fails"));
+    g_assert_true(has_warning(plan, "libvirt: version unknown; libvirt before 9.1.0 fails"));
+    g_clear_pointer(&plan, spm_plan_free);
+
+    policy.host.libvirt_version = 9001000;   /* the first release that skips */
+    plan = plan_ok(def);
+    g_assert_false(has_warning(plan, "libvirt:"));
     g_clear_pointer(&plan, spm_plan_free);
 
     policy.host.libvirt_version = 11003000;

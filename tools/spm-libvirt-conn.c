@@ -1,0 +1,64 @@
+/*
+ * spm-libvirt-conn.c: opening a libvirt connection and finding a domain,
+ * the way virsh does, with libvirt's errors as one-line GErrors.
+ */
+#include <string.h>
+
+#include "spm-error.h"
+#include "spm-libvirt-conn.h"
+
+void
+spm_libvirt_error(GError **error, const char *fmt, ...)
+{
+    g_autofree char *what = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "%s: %s", what, virGetLastErrorMessage());
+}
+
+/* libvirt prints its errors on stderr by default: they come back through GError instead. */
+static void
+spm_libvirt_quiet(void *opaque, virErrorPtr err)
+{
+}
+
+virConnectPtr
+spm_libvirt_open(const char *connect_uri, GError **error)
+{
+    virConnectPtr conn;
+
+    virSetErrorFunc(NULL, spm_libvirt_quiet);
+    if (!(conn = virConnectOpen(connect_uri))) {
+        const char *uri = connect_uri ? connect_uri : g_getenv("LIBVIRT_DEFAULT_URI");
+
+        if (uri && *uri)
+            spm_libvirt_error(error, "cannot connect to '%s'", uri);
+        else
+            spm_libvirt_error(error, "cannot connect to the default hypervisor");
+        return NULL;
+    }
+    return conn;
+}
+
+virDomainPtr
+spm_libvirt_lookup(virConnectPtr conn, const char *what, GError **error)
+{
+    virDomainPtr dom = NULL;
+    guint64 id;
+
+    if (g_ascii_string_to_unsigned(what, 10, 0, G_MAXINT, &id, NULL) &&
+        (dom = virDomainLookupByID(conn, (int)id)))
+        return dom;
+    if (strlen(what) >= VIR_UUID_STRING_BUFLEN - 1 &&
+        (dom = virDomainLookupByUUIDString(conn, what)))
+        return dom;
+    if ((dom = virDomainLookupByName(conn, what)))
+        return dom;
+    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT,
+                "failed to get domain '%s': %s", what, virGetLastErrorMessage());
+    return NULL;
+}
+

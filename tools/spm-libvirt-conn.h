@@ -1,0 +1,27 @@
+/*
+ * spm-libvirt-conn.h: opening a libvirt connection and finding a domain,
+ * the way virsh does, with libvirt's errors as one-line GErrors
+ * (SPM_ERROR_LIBVIRT, libvirt's virGetLastErrorMessage() appended).
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+G_BEGIN_DECLS
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+
+/* "WHAT: libvirt's last error message" as SPM_ERROR_LIBVIRT. */
+void spm_libvirt_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* @connect_uri NULL: $LIBVIRT_DEFAULT_URI or libvirt's default, as virsh.
+ * libvirt's own printing of errors on stderr is turned off. */
+virConnectPtr spm_libvirt_open(const char *connect_uri, GError **error);
+
+/* As virsh: an id when numeric, then a UUID, then a name. */
+virDomainPtr spm_libvirt_lookup(virConnectPtr conn, const char *what, GError **error);
+
+G_END_DECLS
