@@ -119,6 +119,9 @@ static const RqDomain rq_good[] = {
     /* strict off: an SPM device on a cell with RAM, two on one node */
     { .name = "q35-2g-not-strict", .cells = { GiB, GiB }, .not_strict = TRUE,
       .devs = { SPM(256 * MiB, 0), SPM(256 * MiB, 2), SPM(512 * MiB, 2) } },
+    /* DIMM sizes libvirt rounds (to the 2 MiB of the backend) */
+    { .name = "q35-1g-dimm-odd-sizes", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 2,
+      .devs = { DIMM(129 * MiB, 0), SPM(256 * MiB, 1), DIMM(100 * MiB + 512 * 1024, 0) } },
     { .name = "pc-512m-natural", .i440fx = TRUE, .cells = { 512 * MiB },
       .devs = { SPM(128 * MiB, 1) } },
     /* below 3.5 GiB: i440fx keeps all RAM below 4G */
