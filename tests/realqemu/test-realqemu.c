@@ -97,13 +97,13 @@ static const RqDomain rq_good[] = {
       .devs = { DIMM(256 * MiB, 0),
                 DIMM(256 * MiB, 0, .base = 0x160000000, .has_slot = TRUE, .slot = 2),
                 SPM(256 * MiB, 1) },
-      .known_bug = RQ_BUG_STAND_IN_SLOT, .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
+ },
     /* libvirt gives the natural DIMM slot 1, since slot 0 is asked for later */
     { .name = "q35-1g-dimm-slot0-later", .cells = { GiB }, .max_memory = 8 * GiB, .slots = 2,
       .devs = { DIMM(256 * MiB, 0),
                 DIMM(256 * MiB, 0, .base = 0x150000000, .has_slot = TRUE, .slot = 0),
                 SPM(256 * MiB, 1) },
-      .known_bug = RQ_BUG_DIMM_SLOTS, .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
+ },
     /* a large device-memory region (nothing is allocated) */
     { .name = "q35-2g-512g-maxmem", .cells = { GiB, GiB }, .max_memory = 512 * GiB, .slots = 8,
       .devs = { SPM(GiB, 2, .base = 0x4000000000), DIMM(GiB, 1), SPM(256 * MiB, 3) } },
@@ -137,7 +137,7 @@ static const RqDomain rq_good[] = {
                 DIMM(256 * MiB, 1),
                 SPM(128 * MiB, 2, .alias = "ua-a"),
                 SPM(2 * GiB, 3, .alias = "ua-b") },
-      .known_bug_libvirt = RQ_BUG_DIMM_ALIAS },
+      },
     { .name = "pc-6g-no-maxmem", .i440fx = TRUE, .cells = { 3 * GiB, 3 * GiB },
       .devs = { SPM(2 * GiB, 2) } },
 };
