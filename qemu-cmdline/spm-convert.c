@@ -600,7 +600,7 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
 
 static gboolean
 spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
-                 GStrv argv, const char *stand_in)
+                 GStrv argv, const SpmPlanPolicy *policy)
 {
     xmlNodePtr metadata = spm_child(root, "metadata", NULL);
     xmlNodePtr meta;
@@ -617,7 +617,14 @@ spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
     ns = xmlNewNs(meta, BAD_CAST SPM_XMLNS, BAD_CAST SPM_XMLNS_PREFIX);
     xmlSetNs(meta, ns);
     spm_set_prop(meta, "version", SPM_META_VERSION);
-    spm_set_prop(meta, "standIn", stand_in);
+    spm_set_prop(meta, "standIn", policy->stand_in_driver);
+    /*
+     * The policy the arguments were planned with: the hook re-plans with it,
+     * so a host default changed later does not make this domain stale.
+     */
+    spm_set_prop_u64(meta, "spmAlign", policy->spm_align);
+    spm_set_prop_u64(meta, "guardGap", policy->guard_gap);
+    spm_set_prop(meta, "strict", policy->strict ? "yes" : "no");
 
     spm_forward_devices(root, meta);
     orig = xmlNewChild(meta, ns, BAD_CAST "original", NULL);
@@ -666,7 +673,7 @@ spm_convert_forward(xmlDocPtr doc,
         return FALSE;
 
     if (spm_domain_def_count_model(def, SPM_MEM_MODEL_SPM) > 0 &&
-        !spm_forward_root(wroot, def, plan, argv, policy->stand_in_driver))
+        !spm_forward_root(wroot, def, plan, argv, policy))
         return FALSE;
 
     xmlUnlinkNode(wroot);
@@ -679,6 +686,28 @@ spm_convert_forward(xmlDocPtr doc,
 }
 
 /* ---- staleness ---------------------------------------------------------- */
+
+/* The policy recorded by forward (absent in older metadata: keep @policy's). */
+static gboolean
+spm_meta_policy(xmlNodePtr meta, SpmPlanPolicy *policy, GError **error)
+{
+    static const char *const sizes[] = { "spmAlign", "guardGap" };
+    guint64 *fields[] = { &policy->spm_align, &policy->guard_gap };
+    g_autofree char *strict = spm_prop(meta, "strict");
+
+    for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        g_autofree char *v = spm_prop(meta, sizes[i]);
+
+        if (v && !g_ascii_string_to_unsigned(v, 10, 0, G_MAXUINT64, fields[i], NULL)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "metadata spm:spm@%s: '%s' is not a number of bytes", sizes[i], v);
+            return FALSE;
+        }
+    }
+    if (strict)
+        policy->strict = g_str_equal(strict, "yes");
+    return TRUE;
+}
 
 gboolean
 spm_convert_check_current(xmlDocPtr doc,
@@ -702,9 +731,11 @@ spm_convert_check_current(xmlDocPtr doc,
     if (!meta)
         return TRUE;
 
-    /* Re-plan from the metadata with the stand-in the domain was made with. */
+    /* Re-plan with the stand-in and the policy the domain was converted with. */
     stand_in = spm_prop(meta, "standIn");
     effective.stand_in_driver = stand_in;
+    if (!spm_meta_policy(meta, &effective, error))
+        return FALSE;
     fresh = xmlCopyDoc(doc, 1);
     if (!spm_convert_forward(fresh, &effective, &plan, &def, error))
         return FALSE;

@@ -52,6 +52,56 @@ spm_libvirt_id_prefix(SpmMemModel model)
     return "mem";
 }
 
+/*
+ * libvirt's slots for its DIMMs and NVDIMMs, as libvirt 9.0 assigns them
+ * (and always passes "slot" to QEMU): the slots written in the XML first,
+ * then the lowest free slot for each of the others, in document order.
+ * libvirt refuses a base without a slot.
+ */
+gboolean
+spm_plan_assign_libvirt_slots(GPtrArray *devices, GError **error)
+{
+    g_autoptr(GHashTable) used = g_hash_table_new(g_direct_hash, g_direct_equal);
+    guint next = 0;
+
+    for (guint i = 0; i < devices->len; i++) {
+        SpmPlannedDevice *pd = g_ptr_array_index(devices, i);
+        const SpmMemDevice *m = pd->def;
+
+        if (m->model != SPM_MEM_MODEL_DIMM && m->model != SPM_MEM_MODEL_NVDIMM)
+            continue;
+        if (m->has_base && m->slot < 0) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "memory model='%s' (line %u): address base=0x%" G_GINT64_MODIFIER "x "
+                        "needs slot= as well (libvirt refuses a base without a slot)",
+                        spm_mem_model_to_string(m->model), m->line, m->base);
+            return FALSE;
+        }
+        if (m->slot < 0)
+            continue;
+        if (g_hash_table_contains(used, GINT_TO_POINTER(m->slot))) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "memory model='%s' (line %u): address slot='%d' is already used",
+                        spm_mem_model_to_string(m->model), m->line, m->slot);
+            return FALSE;
+        }
+        g_hash_table_add(used, GINT_TO_POINTER(m->slot));
+        pd->slot = m->slot;
+    }
+    for (guint i = 0; i < devices->len; i++) {
+        SpmPlannedDevice *pd = g_ptr_array_index(devices, i);
+        const SpmMemDevice *m = pd->def;
+
+        if ((m->model != SPM_MEM_MODEL_DIMM && m->model != SPM_MEM_MODEL_NVDIMM) || m->slot >= 0)
+            continue;
+        while (g_hash_table_contains(used, GUINT_TO_POINTER(next)))
+            next++;
+        pd->slot = next;
+        g_hash_table_add(used, GUINT_TO_POINTER(next));
+    }
+    return TRUE;
+}
+
 gboolean
 spm_plan_assign_ids(GPtrArray *devices, GError **error)
 {
@@ -74,6 +124,10 @@ spm_plan_assign_ids(GPtrArray *devices, GError **error)
                 return FALSE;
             }
             pd->id = g_strdup(m->alias);
+        } else if ((m->model == SPM_MEM_MODEL_DIMM || m->model == SPM_MEM_MODEL_NVDIMM) &&
+                   pd->slot >= 0) {
+            /* libvirt 9.0 names DIMMs and NVDIMMs after their slot */
+            pd->id = g_strdup_printf("%s%d", spm_libvirt_id_prefix(m->model), pd->slot);
         } else {
             pd->id = g_strdup_printf("%s%u", spm_libvirt_id_prefix(m->model), index);
         }

@@ -16,6 +16,7 @@ gboolean spm_plan_user_alias_valid(const char *alias);
  * Give every device its QEMU id (alias, "spm%u" for SPM devices, libvirt's
  * "dimm%u"-style names for libvirt's) and reject duplicates.
  */
+gboolean spm_plan_assign_libvirt_slots(GPtrArray *devices, GError **error);
 gboolean spm_plan_assign_ids(GPtrArray *devices, GError **error);
 
 /*

@@ -552,7 +552,17 @@ static SpmQemuMemDev *
 spm_plan_qemu_devs(const SpmPlan *plan, GPtrArray *devs)
 {
     SpmQemuMemDev *q = g_new0(SpmQemuMemDev, devs->len ? devs->len : 1);
-    guint stand_ins = 0;
+    g_autofree gboolean *taken = g_new0(gboolean, plan->machine.slots + 1);
+    int top = (int)plan->machine.slots - 1;
+
+    /* libvirt's DIMMs keep the slots libvirt gives them; stand-ins take the highest free ones */
+    for (guint i = 0; i < devs->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
+
+        if (pd->model != SPM_MEM_MODEL_SPM && pd->slot >= 0 &&
+            (guint)pd->slot < plan->machine.slots)
+            taken[pd->slot] = TRUE;
+    }
 
     for (guint i = 0; i < devs->len; i++) {
         const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
@@ -566,7 +576,11 @@ spm_plan_qemu_devs(const SpmPlan *plan, GPtrArray *devs)
             q[i].backend_align = pd->backend.region_align;
             q[i].node = pd->node;
             q[i].addr = pd->addr;
-            q[i].slot = (int)plan->machine.slots - 1 - (int)stand_ins++;
+            while (top >= 0 && taken[top])
+                top--;
+            q[i].slot = top;    /* -1 when none is left: the model reports it as QEMU would */
+            if (top >= 0)
+                taken[top] = TRUE;
             q[i].json = FALSE;
             continue;
         }
@@ -580,7 +594,7 @@ spm_plan_qemu_devs(const SpmPlan *plan, GPtrArray *devs)
         q[i].addr = pd->model == SPM_MEM_MODEL_SPM ? pd->addr
                     : (pd->def->has_base ? pd->def->base : 0);
         q[i].slot = pd->model == SPM_MEM_MODEL_DIMM || pd->model == SPM_MEM_MODEL_NVDIMM
-                    ? pd->def->slot : -1;
+                    ? pd->slot : -1;
         q[i].json = spm_is_libvirt_model(pd->model);
     }
     return q;
@@ -646,6 +660,7 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
     guint64 ram = cfg->ram_size;
     guint64 total = 0;
     guint nslots = 0;
+    guint max_slot = 0;
     guint slots;
     guint64 maxmem;
 
@@ -654,15 +669,19 @@ spm_plan_max_memory(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPla
 
         if (!spm_checked_add(total, pd->size, &total))
             goto overflow;
-        if (pd->model == SPM_MEM_MODEL_DIMM || pd->model == SPM_MEM_MODEL_NVDIMM)
+        if (pd->model == SPM_MEM_MODEL_DIMM || pd->model == SPM_MEM_MODEL_NVDIMM) {
             nslots++;
+            /* a slot written in the XML must exist */
+            if (pd->slot >= 0 && (guint)pd->slot + 1 > max_slot)
+                max_slot = pd->slot + 1;
+        }
     }
 
     /* Stand-ins for SPM devices are pc-dimms: each needs a slot of its own. */
     if (plan->stand_in_driver)
         nslots += spm_domain_def_count_model(def, SPM_MEM_MODEL_SPM);
     slots = def->max_memory_slots ? def->max_memory_slots : 1;
-    slots = MAX(slots, nslots);
+    slots = MAX(slots, MAX(nslots, max_slot));
     if (slots > SPM_MAX_RAM_SLOTS) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                     "maxMemory slots %u: QEMU supports at most %u", slots, SPM_MAX_RAM_SLOTS);
@@ -974,7 +993,8 @@ spm_plan_build(const SpmDomainDef *def, const SpmPlanPolicy *policy, GError **er
         pd->explicit_addr = m->model == SPM_MEM_MODEL_SPM || m->has_base;
         g_ptr_array_add(devs, pd);
     }
-    if (!spm_plan_assign_ids(devs, error))
+    if (!spm_plan_assign_libvirt_slots(devs, error) ||
+        !spm_plan_assign_ids(devs, error))
         return NULL;
     for (guint i = 0; i < devs->len; i++) {
         SpmPlannedDevice *pd = g_ptr_array_index(devs, i);

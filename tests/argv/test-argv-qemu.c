@@ -7,180 +7,32 @@
  * device (query-memory-devices) and reads back the backend properties
  * (qom-get), among them a mem-path with commas that must arrive intact.
  *
- * The QMP code here is deliberately tiny and local to the test.
+ * QEMU and QMP go through the shared test harness (tests/common).
  */
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <glib/gstdio.h>
-#include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
 #include <json-glib/json-glib.h>
 #include "spm-argv.h"
+#include "spm-test-qemu.h"
 #include "argv-test-plan.h"
 
-#define QEMU_BINARY "/usr/bin/qemu-system-x86_64"
 #define GiB (G_GUINT64_CONSTANT(1) << 30)
 #define MiB (G_GUINT64_CONSTANT(1) << 20)
-#define START_DEADLINE_US (30 * G_USEC_PER_SEC)
-#define QMP_TIMEOUT_S 30
 
 typedef struct {
     char *tmpdir;
-    char *sock_path;
-    char *log_path;
     char *comma_dir;
     char *file_path;
-    GSubprocess *proc;
-    gboolean exited;
-    GSocketConnection *conn;
-    GDataInputStream *in;
-    GOutputStream *out;
-    guint next_id;
+    SpmTestQemu *qemu;
 } Fixture;
-
-/* Runs in the child between fork and exec: async-signal-safe only. */
-static void
-die_with_parent(gpointer data)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
-on_qemu_exit(GObject *source, GAsyncResult *res, gpointer data)
-{
-    Fixture *fx = data;
-
-    g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
-    fx->exited = TRUE;
-}
-
-static char *
-qemu_log(Fixture *fx)
-{
-    char *text = NULL;
-
-    if (!g_file_get_contents(fx->log_path, &text, NULL, NULL))
-        return g_strdup("(no QEMU log)");
-    return text;
-}
-
-static gboolean
-on_tick(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Run the main context until @ms pass or QEMU exits, whichever is first. */
-static void
-wait_tick(Fixture *fx, guint ms)
-{
-    gboolean fired = FALSE;
-    guint id = g_timeout_add(ms, on_tick, &fired);
-
-    while (!fired && !fx->exited)
-        g_main_context_iteration(NULL, TRUE);
-    if (!fired)
-        g_source_remove(id);
-}
-
-/* Connect to QEMU's QMP socket: retry until it listens, QEMU dies or the deadline. */
-static void
-qmp_connect(Fixture *fx)
-{
-    g_autoptr(GSocketClient) client = g_socket_client_new();
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(fx->sock_path);
-    gint64 deadline = g_get_monotonic_time() + START_DEADLINE_US;
-
-    for (;;) {
-        g_autoptr(GError) err = NULL;
-
-        fx->conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &err);
-        if (fx->conn)
-            break;
-        if (fx->exited || g_get_monotonic_time() > deadline) {
-            g_autofree char *log = qemu_log(fx);
-
-            g_test_message("QEMU log:\n%s", log);
-            g_error("QMP socket %s: %s (QEMU %s)", fx->sock_path, err->message,
-                    fx->exited ? "exited" : "still running, deadline passed");
-        }
-        wait_tick(fx, 20);
-    }
-    g_socket_set_timeout(g_socket_connection_get_socket(fx->conn), QMP_TIMEOUT_S);
-    fx->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(fx->conn)));
-    fx->out = g_io_stream_get_output_stream(G_IO_STREAM(fx->conn));
-}
-
-static JsonObject *
-qmp_read(Fixture *fx)
-{
-    g_autoptr(GError) err = NULL;
-    g_autofree char *line = NULL;
-    g_autoptr(JsonParser) parser = json_parser_new();
-    JsonNode *root;
-
-    line = g_data_input_stream_read_line_utf8(fx->in, NULL, NULL, &err);
-    g_assert_no_error(err);
-    g_assert_nonnull(line);
-    json_parser_load_from_data(parser, line, -1, &err);
-    g_assert_no_error(err);
-    root = json_parser_get_root(parser);
-    g_assert_true(JSON_NODE_HOLDS_OBJECT(root));
-    return json_object_ref(json_node_get_object(root));
-}
-
-/* Execute @cmd; returns a copy of "return", fails the test on "error". */
-static JsonNode *
-qmp_execute(Fixture *fx, const char *cmd, JsonNode *args)
-{
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) req = NULL;
-    g_autoptr(GError) err = NULL;
-    g_autofree char *text = NULL;
-    g_autofree char *line = NULL;
-    guint id = ++fx->next_id;
-
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "execute");
-    json_builder_add_string_value(b, cmd);
-    if (args) {
-        json_builder_set_member_name(b, "arguments");
-        json_builder_add_value(b, json_node_ref(args));   /* takes ownership */
-    }
-    json_builder_set_member_name(b, "id");
-    json_builder_add_int_value(b, id);
-    json_builder_end_object(b);
-    req = json_builder_get_root(b);
-    text = json_to_string(req, FALSE);
-    line = g_strconcat(text, "\n", NULL);
-    g_output_stream_write_all(fx->out, line, strlen(line), NULL, NULL, &err);
-    g_assert_no_error(err);
-
-    for (;;) {
-        g_autoptr(JsonObject) msg = qmp_read(fx);
-
-        if (json_object_has_member(msg, "event"))
-            continue;
-        g_assert_cmpint(json_object_get_int_member(msg, "id"), ==, id);
-        if (json_object_has_member(msg, "error")) {
-            JsonObject *e = json_object_get_object_member(msg, "error");
-
-            g_error("QMP %s: %s: %s", cmd,
-                    json_object_get_string_member(e, "class"),
-                    json_object_get_string_member(e, "desc"));
-        }
-        g_assert_true(json_object_has_member(msg, "return"));
-        return json_node_copy(json_object_get_member(msg, "return"));
-    }
-}
 
 static JsonNode *
 qom_get(Fixture *fx, const char *path, const char *property)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonNode) args = NULL;
+    g_autoptr(GError) err = NULL;
+    JsonNode *ret;
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "path");
@@ -189,7 +41,9 @@ qom_get(Fixture *fx, const char *path, const char *property)
     json_builder_add_string_value(b, property);
     json_builder_end_object(b);
     args = json_builder_get_root(b);
-    return qmp_execute(fx, "qom-get", args);
+    ret = spm_test_qemu_execute(fx->qemu, "qom-get", args, &err);
+    g_assert_no_error(err);
+    return ret;
 }
 
 static void
@@ -199,8 +53,6 @@ fixture_setup(Fixture *fx, gconstpointer data)
 
     fx->tmpdir = g_dir_make_tmp("spm-argv-XXXXXX", &err);
     g_assert_no_error(err);
-    fx->sock_path = g_build_filename(fx->tmpdir, "qmp.sock", NULL);
-    fx->log_path = g_build_filename(fx->tmpdir, "qemu.log", NULL);
     /* the backing file's directory and name both carry commas */
     fx->comma_dir = g_build_filename(fx->tmpdir, "back,ing", NULL);
     fx->file_path = g_build_filename(fx->comma_dir, "mem,share=off,file", NULL);
@@ -212,27 +64,12 @@ fixture_setup(Fixture *fx, gconstpointer data)
 static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
-    g_clear_object(&fx->in);
-    if (fx->conn)
-        g_io_stream_close(G_IO_STREAM(fx->conn), NULL, NULL);
-    g_clear_object(&fx->conn);
-    if (fx->proc) {
-        g_subprocess_force_exit(fx->proc);
-        g_subprocess_wait(fx->proc, NULL, NULL);
-        /* let the pending async wait deliver before the fixture goes */
-        while (!fx->exited)
-            g_main_context_iteration(NULL, TRUE);
-        g_clear_object(&fx->proc);
-    }
+    g_clear_pointer(&fx->qemu, spm_test_qemu_free);
     g_unlink(fx->file_path);
     g_rmdir(fx->comma_dir);
-    g_unlink(fx->sock_path);
-    g_unlink(fx->log_path);
     g_rmdir(fx->tmpdir);
     g_free(fx->file_path);
     g_free(fx->comma_dir);
-    g_free(fx->log_path);
-    g_free(fx->sock_path);
     g_free(fx->tmpdir);
 }
 
@@ -258,16 +95,13 @@ test_real_qemu(Fixture *fx, gconstpointer data)
     g_auto(GStrv) spm_argv = NULL;
     g_autoptr(GStrvBuilder) cmd = g_strv_builder_new();
     g_auto(GStrv) full = NULL;
-    g_autoptr(GSubprocessLauncher) launcher = NULL;
-    g_autofree char *qmp_opt = NULL;
-    g_autoptr(JsonObject) greeting = NULL;
     g_autoptr(JsonNode) ret = NULL;
     gboolean bind_host_node = g_file_test("/sys/devices/system/node/node0", G_FILE_TEST_IS_DIR);
     SpmPlannedDevice *dev;
     JsonArray *devs;
 
-    if (!g_file_test(QEMU_BINARY, G_FILE_TEST_IS_EXECUTABLE)) {
-        g_test_skip(QEMU_BINARY " not installed");
+    if (!spm_test_qemu_available()) {
+        g_test_skip(SPM_TEST_QEMU_BINARY " not installed");
         return;
     }
 
@@ -304,16 +138,13 @@ test_real_qemu(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
     g_assert_cmpuint(g_strv_length(spm_argv), ==, 4 * 2 + 4 * 4);
 
-    qmp_opt = g_strdup_printf("unix:%s,server=on,wait=off", fx->sock_path);
     {
         const char *base[] = {
-            QEMU_BINARY,
             "-machine", "q35", "-accel", "tcg",
             "-m", "1G,slots=4,maxmem=16G",
             "-object", "memory-backend-ram,id=ram0,size=1G",
             "-numa", "node,nodeid=0,memdev=ram0",
             "-display", "none", "-nodefaults", "-S",
-            "-qmp", qmp_opt,
             NULL
         };
 
@@ -321,28 +152,13 @@ test_real_qemu(Fixture *fx, gconstpointer data)
     }
     g_strv_builder_addv(cmd, (const char **)spm_argv);
     full = g_strv_builder_end(cmd);
-    {
-        g_autofree char *joined = g_strjoinv(" ", full);
-
-        g_test_message("%s", joined);
-    }
-
-    launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
-    g_subprocess_launcher_set_stdout_file_path(launcher, fx->log_path);
-    /* a failed assertion aborts before teardown: QEMU must not outlive us */
-    g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-    fx->proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)full, &err);
+    fx->qemu = spm_test_qemu_start((const char *const *)full, &err);
     g_assert_no_error(err);
-    g_subprocess_wait_async(fx->proc, NULL, on_qemu_exit, fx);
-
-    qmp_connect(fx);
-    greeting = qmp_read(fx);
-    g_assert_true(json_object_has_member(greeting, "QMP"));
-    ret = qmp_execute(fx, "qmp_capabilities", NULL);
-    g_clear_pointer(&ret, json_node_unref);
+    g_test_message("%s", spm_test_qemu_command_line(fx->qemu));
 
     /* where QEMU put every device */
-    ret = qmp_execute(fx, "query-memory-devices", NULL);
+    ret = spm_test_qemu_execute(fx->qemu, "query-memory-devices", NULL, &err);
+    g_assert_no_error(err);
     g_assert_true(JSON_NODE_HOLDS_ARRAY(ret));
     devs = json_node_get_array(ret);
     g_assert_cmpuint(json_array_get_length(devs), ==, G_N_ELEMENTS(expected));

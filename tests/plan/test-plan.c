@@ -725,6 +725,7 @@ test_libvirt_device_conflict(void)
     d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
     d->has_base = TRUE;
     d->base = 0x120000000;
+    d->slot = 0;                /* libvirt wants a slot with a base */
     /* both fixed: QEMU realizes the SPM device first, then refuses the DIMM */
     plan_fails(def, SPM_ERROR_INVALID,
                "QEMU would refuse the domain: -device dimm0: address range conflicts with "
@@ -744,6 +745,7 @@ test_libvirt_fixed_base(void)
     d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
     d->has_base = TRUE;
     d->base = 0x100000000;
+    d->slot = 0;                /* libvirt wants a slot with a base */
     pt_spm(def, SPM_GiB, 2, NULL);
     plan = plan_ok(def);
     g_assert_cmphex(spm_plan_find_device(plan, "dimm0")->addr, ==, 0x100000000);
@@ -752,6 +754,59 @@ test_libvirt_fixed_base(void)
     g_assert_cmphex(spm_plan_find_device(plan, "spm1")->addr, ==, 0x200000000);
     /* devices sorted by address: the DIMM first */
     g_assert_cmpstr(((SpmPlannedDevice *)g_ptr_array_index(plan->devices, 0))->id, ==, "dimm0");
+}
+
+/* libvirt refuses a DIMM base without a slot; the plan says so first */
+static void
+test_libvirt_base_needs_slot(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    SpmMemDevice *d;
+
+    pt_cell(def, SPM_GiB);
+    pt_spm(def, SPM_GiB, 1, NULL);
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->has_base = TRUE;
+    d->base = 0x180000000;
+    plan_fails(def, SPM_ERROR_INVALID,
+               "memory model='dimm' (line 101): address base=0x180000000 needs slot= as well "
+               "(libvirt refuses a base without a slot)");
+}
+
+/*
+ * libvirt's slots: explicit ones first, then the lowest free one in
+ * document order; DIMMs are named after their slot; stand-ins take the
+ * highest free slots, never one a DIMM asks for (real-QEMU test findings).
+ */
+static void
+test_libvirt_slots(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    g_autoptr(SpmPlan) plan = NULL;
+    SpmPlanPolicy pol;
+    SpmMemDevice *a, *b;
+
+    pt_cell(def, SPM_GiB);
+    def->has_max_memory = TRUE;
+    def->max_memory = 8 * SPM_GiB;
+    def->max_memory_slots = 3;
+    a = pt_mem(def, SPM_MEM_MODEL_DIMM, 256 * SPM_MiB, 0, NULL);
+    b = pt_mem(def, SPM_MEM_MODEL_DIMM, 256 * SPM_MiB, 0, NULL);
+    b->slot = 2;
+    b->has_base = TRUE;
+    b->base = 0x160000000;
+    pt_spm(def, 256 * SPM_MiB, 1, NULL);
+    (void)a;
+
+    spm_plan_policy_init(&pol);
+    pol.stand_in_driver = g_strdup("pc-dimm");
+    pol.host.libvirt_version = 9000000;
+    plan = spm_plan_build(def, &pol, NULL);
+    g_assert_nonnull(plan);
+    g_assert_cmpint(spm_plan_find_device(plan, "dimm0")->slot, ==, 0);
+    g_assert_cmpint(spm_plan_find_device(plan, "dimm2")->slot, ==, 2);
+    g_assert_cmpint(spm_plan_find_device(plan, "spm0")->slot, ==, 1);
+    spm_plan_policy_clear(&pol);
 }
 
 static void
@@ -1044,6 +1099,8 @@ main(int argc, char **argv)
     add("/plan/maxmem/slots", test_slots);
     add("/plan/qemu/libvirt-conflict", test_libvirt_device_conflict);
     add("/plan/addr/libvirt-fixed-base", test_libvirt_fixed_base);
+    add("/plan/libvirt/base-needs-slot", test_libvirt_base_needs_slot);
+    add("/plan/libvirt/slots", test_libvirt_slots);
     add("/plan/machine/cpu", test_cpu_decisions);
     add("/plan/machine/amd-phys-bits", test_amd_relocation_and_phys_bits);
     add("/plan/warnings/firmware-placeholder", test_warnings_firmware);

@@ -1,0 +1,60 @@
+/*
+ * spm-test-libvirt.h: a real libvirtd for the tests (SPEC.md section 5).
+ *
+ * The daemon is shared with every other test running on the machine: the
+ * harness never stops or restarts it, only starts it when its socket does
+ * not answer, and each test uses domain names of its own (prefix + pid)
+ * and removes its domains in teardown.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+G_BEGIN_DECLS
+
+#define SPM_TEST_LIBVIRT_URI "qemu:///system"
+#define SPM_TEST_LIBVIRT_SOCK "/run/libvirt/libvirt-sock"
+#define SPM_TEST_LIBVIRTD "/usr/sbin/libvirtd"
+#define SPM_TEST_LIBVIRTD_PIDFILE "/run/libvirtd.pid"
+#define SPM_TEST_QEMU_CONF "/etc/libvirt/qemu.conf"
+
+/* Seconds to wait for libvirtd to answer after starting it. */
+#define SPM_TEST_LIBVIRT_TIMEOUT_S 60
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+
+/* Why the libvirt tests cannot run here (not root, no libvirtd), or NULL. */
+char *spm_test_libvirt_skip_reason(void);
+
+/*
+ * Append to @conf_path the settings of SPEC.md section 5 that it lacks
+ * (security_driver = "none", stdio_handler = "file", cgroup_controllers =
+ * [ ], user = "root", group = "root").  A setting already there with
+ * another value is an error: it belongs to someone else.  *appended (may
+ * be NULL) tells whether the file changed.
+ */
+gboolean spm_test_libvirt_ensure_conf(const char *conf_path,
+                                      gboolean *appended,
+                                      GError **error);
+
+/*
+ * Make sure SPM_TEST_QEMU_CONF is ready and that libvirtd answers on
+ * SPM_TEST_LIBVIRT_URI: start `libvirtd -d` when it does not and no
+ * libvirtd process is alive (one may be starting or being restarted by
+ * another test), and wait for it with a deadline.  Returns an open
+ * connection.
+ */
+virConnectPtr spm_test_libvirt_connect(GError **error);
+
+/* "PREFIX<pid>-WHAT": a domain name no other test process uses. */
+char *spm_test_libvirt_domain_name(const char *prefix, const char *what);
+
+/* Destroy and undefine the domain @name if it exists; errors ignored. */
+void spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name);
+
+/* The message of libvirt's last error in this thread ("" when none). */
+const char *spm_test_libvirt_last_error(void);
+
+G_END_DECLS
