@@ -116,7 +116,11 @@ spm_plan_assign_ids(GPtrArray *devices, GError **error)
         const SpmPlannedDevice *other;
 
         if (m->alias) {
-            if (!spm_plan_user_alias_valid(m->alias)) {
+            /*
+             * Our ids must follow libvirt's user alias rule; libvirt's own
+             * devices may carry the aliases libvirt gave them (live XML).
+             */
+            if (m->model == SPM_MEM_MODEL_SPM && !spm_plan_user_alias_valid(m->alias)) {
                 g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                             "memory alias name='%s' (line %u): a user alias must start with "
                             "'ua-' followed by letters, digits, '_' or '-'",

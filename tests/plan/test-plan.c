@@ -809,6 +809,32 @@ test_libvirt_slots(void)
     spm_plan_policy_clear(&pol);
 }
 
+/* Live XML: libvirt's own DIMM carries libvirt's alias; that is its id */
+static void
+test_libvirt_alias(void)
+{
+    g_autoptr(SpmDomainDef) def = efi_domain();
+    g_autoptr(SpmPlan) plan = NULL;
+    SpmMemDevice *d;
+    SpmMemDevice *s;
+
+    pt_cell(def, SPM_GiB);
+    pt_spm(def, SPM_GiB, 1, "ua-hbm0");
+    d = pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
+    d->alias = g_strdup("dimm0");
+    plan = plan_ok(def);
+    g_assert_nonnull(spm_plan_find_device(plan, "dimm0"));
+    g_clear_pointer(&plan, spm_plan_free);
+
+    /* ours must still follow the user alias rule */
+    s = g_ptr_array_index(def->mems, 0);
+    g_free(s->alias);
+    s->alias = g_strdup("hbm0");
+    plan_fails(def, SPM_ERROR_INVALID,
+               "memory alias name='hbm0' (line 100): a user alias must start with "
+               "'ua-' followed by letters, digits, '_' or '-'");
+}
+
 static void
 test_cpu_decisions(void)
 {
@@ -1101,6 +1127,7 @@ main(int argc, char **argv)
     add("/plan/addr/libvirt-fixed-base", test_libvirt_fixed_base);
     add("/plan/libvirt/base-needs-slot", test_libvirt_base_needs_slot);
     add("/plan/libvirt/slots", test_libvirt_slots);
+    add("/plan/libvirt/alias", test_libvirt_alias);
     add("/plan/machine/cpu", test_cpu_decisions);
     add("/plan/machine/amd-phys-bits", test_amd_relocation_and_phys_bits);
     add("/plan/warnings/firmware-placeholder", test_warnings_firmware);
