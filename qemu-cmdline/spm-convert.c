@@ -19,6 +19,7 @@
 #include "spm-argv.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
+#include "spm-units.h"
 #include "spm-xml.h"
 
 #define SPM_META_VERSION "1"
@@ -167,6 +168,9 @@ static const char *const spm_before_metadata[] = {
 static const char *const spm_before_max_memory[] = {
     "name", "uuid", "genid", "title", "description", "metadata", NULL
 };
+static const char *const spm_before_current_memory[] = {
+    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory", NULL
+};
 
 /* ---- locating virt-spm's own elements ---------------------------------- */
 
@@ -258,6 +262,25 @@ spm_restore_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
     }
     xmlNodeSetContent(node, BAD_CAST value);
     spm_set_prop(node, "unit", unit);
+}
+
+/*
+ * libvirt writes <currentMemory> on define when the user did not: then it
+ * is libvirt's, and goes; otherwise the user's value comes back.
+ */
+static void
+spm_reverse_current_memory(xmlNodePtr root, xmlNodePtr orig)
+{
+    g_autofree char *had = spm_prop(orig, "hadCurrentMemory");
+    xmlNodePtr cur = spm_child(root, "currentMemory", NULL);
+
+    if (g_strcmp0(had, "no") == 0) {
+        if (cur)
+            spm_unlink_free(cur);
+    } else if (g_strcmp0(had, "yes") == 0) {
+        spm_restore_scaled(root, orig, "currentMemory", "currentMemory", "currentMemoryUnit",
+                           spm_before_current_memory);
+    }
 }
 
 static void
@@ -411,6 +434,7 @@ spm_reverse_root(xmlNodePtr root, xmlNodePtr meta, GError **error)
         if (xmlHasProp(orig, BAD_CAST "memory"))
             spm_restore_scaled(root, orig, "memory", "memory", "memoryUnit",
                                spm_before_max_memory);
+        spm_reverse_current_memory(root, orig);
         created_meta = spm_prop(orig, "createdMetadata");
     } else {
         spm_reverse_commandline(root, meta, meta);
@@ -511,6 +535,33 @@ spm_forward_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
     spm_set_prop(node, "unit", "KiB");
 }
 
+/*
+ * The balloon target counts SPM memory in the user's form; libvirt would
+ * clamp it to the new <memory> anyway: do it here, and remember the value.
+ */
+static void
+spm_forward_current_memory(xmlNodePtr root, xmlNodePtr orig, guint64 memory)
+{
+    xmlNodePtr cur = spm_child(root, "currentMemory", NULL);
+    g_autofree char *value = NULL;
+    g_autofree char *unit = NULL;
+    guint64 bytes;
+
+    spm_set_prop(orig, "hadCurrentMemory", cur ? "yes" : "no");
+    if (!cur)
+        return;
+    value = spm_content(cur);
+    unit = spm_prop(cur, "unit");
+    spm_set_prop(orig, "currentMemory", value);
+    spm_set_prop(orig, "currentMemoryUnit", unit);
+    if (spm_units_parse("currentMemory", value, unit, 1024, &bytes, NULL) && bytes > memory) {
+        g_autofree char *kib = g_strdup_printf("%" G_GUINT64_FORMAT, memory / 1024);
+
+        xmlNodeSetContent(cur, BAD_CAST kib);
+        spm_set_prop(cur, "unit", "KiB");
+    }
+}
+
 static void
 spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
 {
@@ -541,6 +592,7 @@ spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
     }
     spm_forward_scaled(root, orig, "memory", "memory", "memoryUnit",
                        libvirt_total, spm_before_max_memory);
+    spm_forward_current_memory(root, orig, libvirt_total);
 }
 
 static void
