@@ -266,6 +266,8 @@ assert_same_spm_devices(const char *expected_xml, const char *actual_xml)
 /* ---- the control socket: a stand-in virt-spmd records events in a file ---- */
 
 static char *events_file;
+/* Cancelled at tear-down, so the thread leaves accept() before the listener closes. */
+static GCancellable *listener_cancel;
 
 static gpointer
 control_listener(gpointer data)
@@ -273,7 +275,8 @@ control_listener(gpointer data)
     GSocketListener *listener = data;
 
     for (;;) {
-        g_autoptr(GSocketConnection) conn = g_socket_listener_accept(listener, NULL, NULL, NULL);
+        g_autoptr(GSocketConnection) conn = g_socket_listener_accept(listener, NULL,
+                                                                     listener_cancel, NULL);
         g_autoptr(GDataInputStream) in = NULL;
         g_autofree char *line = NULL;
 
@@ -920,6 +923,7 @@ main(int argc, char **argv)
     const char *src = g_getenv("SPM_SOURCE_ROOT");
     const char *build = g_getenv("SPM_BUILD_ROOT");
     g_autoptr(GSocketListener) listener = NULL;
+    GThread *listener_thread = NULL;
     g_autoptr(GSocketAddress) addr = NULL;
     g_autoptr(GError) error = NULL;
     static const struct {
@@ -991,7 +995,8 @@ main(int argc, char **argv)
     g_socket_listener_add_address(listener, addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
                                   NULL, NULL, &error);
     g_assert_no_error(error);
-    g_thread_unref(g_thread_new("control", control_listener, listener));
+    listener_cancel = g_cancellable_new();
+    listener_thread = g_thread_new("control", control_listener, listener);
 
     if ((status = harness(ARGV("install", hook_name, wrapper))) != 0) {
         harness(ARGV("remove", hook_name));
@@ -1018,7 +1023,10 @@ main(int argc, char **argv)
     /* the hook goes, libvirtd restarts without it */
     if (harness(ARGV("remove", hook_name)) != 0)
         rc = 1;
+    g_cancellable_cancel(listener_cancel);
+    g_thread_join(listener_thread);
     g_socket_listener_close(listener);
+    g_clear_object(&listener_cancel);
     {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
 
