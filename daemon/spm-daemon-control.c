@@ -327,7 +327,6 @@ spm_daemon_control_start(SpmDaemon *d, GError **error)
                         d->socket_path, local->message);
             return FALSE;
         }
-        g_chmod(d->socket_path, 0600);
     }
     g_signal_connect(d->service, "incoming", G_CALLBACK(spm_control_incoming), d);
     g_socket_service_start(d->service);

@@ -30,14 +30,24 @@ typedef struct {
 static void spm_daemon_connect(SpmDaemon *d);
 static void spm_daemon_pump(SpmDaemon *d);
 
+/* Set at shutdown; the thread leaves its loop at the next wake-up. */
+static gint spm_event_quit;
+static GThread *spm_event_thread_handle;
+
 static gpointer
 spm_event_thread(gpointer data)
 {
-    for (;;) {
+    while (!g_atomic_int_get(&spm_event_quit)) {
         if (virEventRunDefaultImpl() < 0)
             g_usleep(G_USEC_PER_SEC / 10);   /* never spin on a broken loop */
     }
     return NULL;
+}
+
+static void
+spm_event_wake(int timer, void *opaque)
+{
+    virEventRemoveTimeout(timer);
 }
 
 gboolean
@@ -59,9 +69,24 @@ spm_daemon_libvirt_start(SpmDaemon *d)
     virSetErrorFunc(NULL, spm_ignore_libvirt_error);
     if (virEventRegisterDefaultImpl() < 0)
         spm_daemon_log(LOG_ERR, "cannot register libvirt's event loop");
-    g_thread_unref(g_thread_new("libvirt-events", spm_event_thread, NULL));
+    spm_event_thread_handle = g_thread_new("libvirt-events", spm_event_thread, NULL);
     d->backoff_ms = d->reconnect_min_ms;
     spm_daemon_connect(d);
+}
+
+/*
+ * Stop libvirt's event thread before the daemon frees what its callbacks
+ * use: leaving it running into exit() let it race with the destructors.
+ * A zero timeout wakes its poll so that it sees the flag.
+ */
+void
+spm_daemon_libvirt_stop(SpmDaemon *d)
+{
+    if (!spm_event_thread_handle)
+        return;
+    g_atomic_int_set(&spm_event_quit, 1);
+    virEventAddTimeout(0, spm_event_wake, NULL, NULL);
+    g_thread_join(g_steal_pointer(&spm_event_thread_handle));
 }
 
 /* ---- lifecycle events: libvirt's thread -> main loop ---- */

@@ -92,6 +92,7 @@ char *spm_daemon_read_boot_id(void);
 
 /* spm-daemon-libvirt.c */
 void spm_daemon_libvirt_start(SpmDaemon *d);
+void spm_daemon_libvirt_stop(SpmDaemon *d);
 /* Ask for an audit of the domain @uuid.  @force: even if this run was
  * audited already (restart, reconnect, `virt-spm audit`). */
 void spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean force,

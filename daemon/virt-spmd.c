@@ -169,6 +169,7 @@ main(int argc, char **argv)
         virConnectUnregisterCloseCallback(d->conn, NULL);
         virConnectClose(d->conn);
     }
+    spm_daemon_libvirt_stop(d);
     g_queue_clear(&d->queue);
     g_clear_pointer(&d->domains, g_hash_table_unref);
     spm_config_free(d->config);
@@ -177,6 +178,5 @@ main(int argc, char **argv)
     g_free(d->socket_path);
     g_free(d->boot_id);
     g_main_loop_unref(d->loop);
-    /* libvirt's event thread is left to exit() */
     return 0;
 }

@@ -95,7 +95,7 @@ def check_notify_and_backoff(work):
         st = json.loads(t.run(t.VIRT_SPM, "status", "--json", env=env).stdout)
         assert st["connected"] is False, st
         p.terminate()
-        assert p.wait(10) == 0
+        rc = p.wait(10); assert rc == 0, "virt-spmd exit %s: %s" % (rc, open(os.path.join(work, "notify.log")).read()[-2000:])
         t.wait_for("STOPPING=1", got(lambda m: "STOPPING=1" in m), 5)
     finally:
         if p.poll() is None:
