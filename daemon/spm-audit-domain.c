@@ -132,10 +132,8 @@ spm_audit_plan_from_domain_xmls(const char *xml, const char *inactive_xml,
         ? spm_xml_read_memory(inactive_xml, strlen(inactive_xml), "inactive domain XML", NULL) : NULL;
     g_autoptr(SpmPlan) plan = NULL;     /* freed before the def it borrows */
     g_autoptr(SpmDomainDef) def = NULL;
-    SpmPlanPolicy effective;
+    g_auto(SpmPlanPolicy) effective = { 0 };
     xmlNodePtr meta;
-    xmlChar *stand_in = NULL;
-    SpmAuditPlan *ret = NULL;
 
     *is_spm = FALSE;
     if (!doc)
@@ -146,15 +144,15 @@ spm_audit_plan_from_domain_xmls(const char *xml, const char *inactive_xml,
     *is_spm = TRUE;
     spm_audit_strip_live_memory(doc, inactive);
 
-    /* Re-plan with the stand-in the domain was converted with: only then
-     * may its devices show the stand-in's type. */
-    stand_in = xmlGetNoNsProp(meta, BAD_CAST "standIn");
-    effective = *policy;
-    effective.stand_in_driver = (char *) stand_in;
-    if (spm_convert_forward(doc, &effective, &plan, &def, error))
-        ret = spm_audit_plan_from_plan(plan, (const char *) stand_in);
-    xmlFree(stand_in);
-    return ret;
+    /*
+     * Re-plan with the stand-in and the policy the domain was converted
+     * with: only then may its devices show the stand-in's type, and a host
+     * whose defaults changed since does not report a false mismatch.
+     */
+    if (!spm_convert_recorded_policy(doc, policy, &effective, error) ||
+        !spm_convert_forward(doc, &effective, &plan, &def, error))
+        return NULL;
+    return spm_audit_plan_from_plan(plan, effective.stand_in_driver);
 }
 
 GPtrArray *

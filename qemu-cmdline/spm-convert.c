@@ -762,6 +762,30 @@ spm_meta_policy(xmlNodePtr meta, SpmPlanPolicy *policy, GError **error)
 }
 
 gboolean
+spm_convert_recorded_policy(xmlDocPtr doc,
+                            const SpmPlanPolicy *policy,
+                            SpmPlanPolicy *effective,
+                            GError **error)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr meta = root ? spm_find_meta(root) : NULL;
+
+    *effective = *policy;
+    effective->host.firmware_version = g_strdup(policy->host.firmware_version);
+    effective->stand_in_driver = g_strdup(policy->stand_in_driver);
+    if (!meta)
+        return TRUE;
+    /* the stand-in the domain was made with, or none */
+    g_free(effective->stand_in_driver);
+    effective->stand_in_driver = spm_prop(meta, "standIn");
+    if (!spm_meta_policy(meta, effective, error)) {
+        spm_plan_policy_clear(effective);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
 spm_convert_check_current(xmlDocPtr doc,
                           const SpmPlanPolicy *policy,
                           gboolean *has_spm,
@@ -775,18 +799,14 @@ spm_convert_check_current(xmlDocPtr doc,
     g_autoptr(GPtrArray) expected = NULL;
     g_autoptr(SpmPlan) plan = NULL;
     g_autoptr(SpmDomainDef) def = NULL;
-    SpmPlanPolicy effective = *policy;
-    g_autofree char *stand_in = NULL;
+    g_auto(SpmPlanPolicy) effective = { 0 };
     int start;
 
     *has_spm = meta != NULL;
     if (!meta)
         return TRUE;
 
-    /* Re-plan with the stand-in and the policy the domain was converted with. */
-    stand_in = spm_prop(meta, "standIn");
-    effective.stand_in_driver = stand_in;
-    if (!spm_meta_policy(meta, &effective, error))
+    if (!spm_convert_recorded_policy(doc, policy, &effective, error))
         return FALSE;
     fresh = xmlCopyDoc(doc, 1);
     if (!spm_convert_forward(fresh, &effective, &plan, &def, error))

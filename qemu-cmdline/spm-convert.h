@@ -31,6 +31,17 @@ gboolean spm_convert_forward(xmlDocPtr doc,
 gboolean spm_convert_reverse(xmlDocPtr doc, GError **error);
 
 /*
+ * The policy to re-plan a converted @doc with: @policy (the host's), with
+ * the stand-in, alignment, guard gap and strictness recorded in its
+ * metadata, which decided its arguments.  A deep copy: clear it with
+ * spm_plan_policy_clear().  Without metadata, a copy of @policy.
+ */
+gboolean spm_convert_recorded_policy(xmlDocPtr doc,
+                                     const SpmPlanPolicy *policy,
+                                     SpmPlanPolicy *effective,
+                                     GError **error);
+
+/*
  * For a converted @doc (as libvirt will start it): check that its
  * <qemu:commandline> holds exactly the arguments the metadata gives today.
  * SPM_ERROR_MISMATCH names the first difference when they are stale or

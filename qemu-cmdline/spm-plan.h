@@ -57,6 +57,7 @@ typedef struct {
 /* Defaults as documented in virt-spm(1). */
 void spm_plan_policy_init(SpmPlanPolicy *policy);
 void spm_plan_policy_clear(SpmPlanPolicy *policy);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmPlanPolicy, spm_plan_policy_clear)
 
 typedef enum {
     SPM_BACKEND_RAM,            /* memory-backend-ram */

@@ -118,11 +118,54 @@ test_not_spm(void)
     spm_plan_policy_clear(&policy);
 }
 
+/*
+ * A domain converted with a 2 MiB alignment and guard gap, audited by a
+ * daemon whose configuration has the 1 GiB defaults: the plan is the one
+ * the arguments were made with, not a fresh one (no false mismatch).
+ */
+static void
+test_recorded_policy(void)
+{
+    g_autofree char *path = g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "data",
+                                             "spm-two-natural.xml", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_file(path, &error);
+    g_autoptr(SpmAuditPlan) plan = NULL;
+    g_autofree char *xml = NULL;
+    SpmPlanPolicy tight;
+    SpmPlanPolicy host;
+    gboolean is_spm = FALSE;
+    const SpmAuditDevice *a, *b;
+
+    g_assert_no_error(error);
+    spm_plan_policy_init(&tight);
+    tight.spm_align = tight.guard_gap = 2 * 1024 * 1024;
+    tight.host.libvirt_version = 11003000;
+    g_assert_true(spm_convert_forward(doc, &tight, NULL, NULL, &error));
+    xml = spm_xml_format(doc);
+
+    spm_plan_policy_init(&host);
+    host.host.libvirt_version = 11003000;
+    plan = spm_audit_plan_from_domain_xmls(xml, NULL, &host, &is_spm, &error);
+    g_assert_no_error(error);
+    g_assert_true(is_spm);
+    /* ua-hbm0 1 GiB at the base; ua-hbm1 after a 2 MiB gap, not a 1 GiB one */
+    a = find(plan, "ua-hbm0");
+    b = find(plan, "ua-hbm1");
+    g_assert_nonnull(a);
+    g_assert_nonnull(b);
+    g_assert_cmpuint(a->addr, ==, G_GUINT64_CONSTANT(0x100000000));
+    g_assert_cmpuint(b->addr, ==, G_GUINT64_CONSTANT(0x140200000));
+    spm_plan_policy_clear(&tight);
+    spm_plan_policy_clear(&host);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/daemon/domain-xml/live-mixed", test_live_mixed);
     g_test_add_func("/daemon/domain-xml/not-spm", test_not_spm);
+    g_test_add_func("/daemon/domain-xml/recorded-policy", test_recorded_policy);
     return g_test_run();
 }
