@@ -11,6 +11,7 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-plan-private.h"
+#include "spm-checked.h"
 
 #define SPM_ANON_RAM_ALIGN     (2 * SPM_MiB)   /* QEMU_VMALLOC_ALIGN on x86_64 Linux */
 #define SPM_DEFAULT_HUGEPAGE   (2 * SPM_MiB)   /* x86_64 default huge page size */
@@ -157,21 +158,6 @@ spm_plan_backend_clear(SpmBackend *backend)
     memset(backend, 0, sizeof(*backend));
 }
 
-static gboolean
-spm_round_up_checked(guint64 v, guint64 align, guint64 *out)
-{
-    guint64 rem = align ? v % align : 0;
-
-    if (rem == 0) {
-        *out = v;
-        return TRUE;
-    }
-    if (v > G_MAXUINT64 - (align - rem))
-        return FALSE;
-    *out = v + (align - rem);
-    return TRUE;
-}
-
 gboolean
 spm_plan_backend_fill(const SpmDomainDef *def,
                       const SpmPlanPolicy *policy,
@@ -237,10 +223,10 @@ spm_plan_backend_fill(const SpmDomainDef *def,
 
     /* libvirt's own size rounding of its devices (post-parse) */
     if (m->model == SPM_MEM_MODEL_DIMM &&
-        !spm_round_up_checked(size, SPM_LIBVIRT_DIMM_ALIGN, &size))
+        !spm_checked_align_up(size, SPM_LIBVIRT_DIMM_ALIGN, &size))
         goto overflow;
     if (m->model == SPM_MEM_MODEL_VIRTIO_MEM && m->block_size &&
-        !spm_round_up_checked(size, m->block_size, &size))
+        !spm_checked_align_up(size, m->block_size, &size))
         goto overflow;
 
     b->size = size;
