@@ -19,20 +19,6 @@
 #define SPM_HUGETLBFS_DIR      "/dev/hugepages"
 #define SPM_LIBVIRT_RAM_DIR    "/var/lib/libvirt/qemu/ram"
 
-gboolean
-spm_plan_user_alias_valid(const char *alias)
-{
-    const char *p;
-
-    if (!alias || !g_str_has_prefix(alias, "ua-") || alias[3] == '\0')
-        return FALSE;
-    for (p = alias + 3; *p; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
-            return FALSE;
-    }
-    return TRUE;
-}
-
 static const char *
 spm_libvirt_id_prefix(SpmMemModel model)
 {
@@ -121,7 +107,7 @@ spm_plan_assign_ids(GPtrArray *devices, GError **error)
              * Our ids must follow libvirt's user alias rule; libvirt's own
              * devices may carry the aliases libvirt gave them (live XML).
              */
-            if (m->model == SPM_MEM_MODEL_SPM && !spm_plan_user_alias_valid(m->alias)) {
+            if (m->model == SPM_MEM_MODEL_SPM && !spm_mem_alias_is_user(m->alias)) {
                 g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                             "memory alias name='%s' (line %u): a user alias must start with "
                             "'ua-' followed by letters, digits, '_' or '-'",

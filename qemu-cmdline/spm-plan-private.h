@@ -9,9 +9,6 @@
 
 G_BEGIN_DECLS
 
-/* libvirt's user alias rule: "ua-" then [A-Za-z0-9_-]+. */
-gboolean spm_plan_user_alias_valid(const char *alias);
-
 /*
  * Give every device its QEMU id (alias, "spm%u" for SPM devices, libvirt's
  * "dimm%u"-style names for libvirt's) and reject duplicates.

@@ -195,19 +195,6 @@ spm_is_nodeset(const char *s)
     return g_ascii_isdigit(s[0]) || s[0] == '^';
 }
 
-/* libvirt's user alias rule: "ua-" then one or more of [A-Za-z0-9_-]. */
-static gboolean
-spm_is_user_alias(const char *s)
-{
-    if (!g_str_has_prefix(s, "ua-") || s[3] == '\0')
-        return FALSE;
-    for (const char *p = s + 3; *p; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
-            return FALSE;
-    }
-    return TRUE;
-}
-
 /* ---- one memory device ------------------------------------------------- */
 
 static gboolean
@@ -438,7 +425,7 @@ spm_mem_device_parse(xmlNodePtr node, GError **error)
                             "required attribute is missing");
             return NULL;
         }
-        if (dev->model == SPM_MEM_MODEL_SPM && !spm_is_user_alias(alias)) {
+        if (dev->model == SPM_MEM_MODEL_SPM && !spm_mem_alias_is_user(alias)) {
             spm_parse_error(error, SPM_ERROR_INVALID, n, path,
                             "'%s' does not follow libvirt's user alias rule "
                             "('ua-' then letters, digits, '_' or '-')", alias);

@@ -97,6 +97,18 @@ spm_domain_def_free(SpmDomainDef *def)
     g_free(def);
 }
 
+gboolean
+spm_mem_alias_is_user(const char *alias)
+{
+    if (!alias || !g_str_has_prefix(alias, "ua-") || alias[3] == '\0')
+        return FALSE;
+    for (const char *p = alias + 3; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
 guint
 spm_domain_def_count_model(const SpmDomainDef *def, SpmMemModel model)
 {

@@ -145,6 +145,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmDomainDef, spm_domain_def_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmMemDevice, spm_mem_device_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmNumaCell, spm_numa_cell_free)
 
+/*
+ * libvirt's user alias rule: "ua-" then one or more of [A-Za-z0-9_-].  SPM
+ * device ids must follow it (they never clash with libvirt's own aliases
+ * and are valid QEMU ids); NULL is not an alias.
+ */
+gboolean spm_mem_alias_is_user(const char *alias);
+
 /* Number of devices of @model in @def. */
 guint spm_domain_def_count_model(const SpmDomainDef *def, SpmMemModel model);
 
