@@ -23,22 +23,6 @@ spm_set_libvirt_error(GError **error, const char *what)
 }
 
 static xmlNodePtr
-spm_find_spm_metadata(xmlNodePtr root)
-{
-    for (xmlNodePtr m = root ? root->children : NULL; m; m = m->next) {
-        if (m->type != XML_ELEMENT_NODE || !xmlStrEqual(m->name, BAD_CAST "metadata"))
-            continue;
-        for (xmlNodePtr c = m->children; c; c = c->next) {
-            if (c->type == XML_ELEMENT_NODE && c->ns &&
-                xmlStrEqual(c->ns->href, BAD_CAST SPM_XMLNS) &&
-                xmlStrEqual(c->name, BAD_CAST "spm"))
-                return c;
-        }
-    }
-    return NULL;
-}
-
-static xmlNodePtr
 spm_child_element(xmlNodePtr parent, const char *name)
 {
     for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next) {
@@ -138,7 +122,7 @@ spm_audit_plan_from_domain_xmls(const char *xml, const char *inactive_xml,
     *is_spm = FALSE;
     if (!doc)
         return NULL;
-    meta = spm_find_spm_metadata(xmlDocGetRootElement(doc));
+    meta = spm_xml_metadata_element(xmlDocGetRootElement(doc));
     if (!meta)
         return NULL;
     *is_spm = TRUE;

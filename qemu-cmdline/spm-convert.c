@@ -51,16 +51,6 @@ spm_child(xmlNodePtr parent, const char *name, const char *ns_href)
 }
 
 static char *
-spm_prop(xmlNodePtr node, const char *name)
-{
-    xmlChar *v = xmlGetNoNsProp(node, BAD_CAST name);
-    char *ret = v ? g_strdup((const char *)v) : NULL;
-
-    xmlFree(v);
-    return ret;
-}
-
-static char *
 spm_content(xmlNodePtr node)
 {
     xmlChar *v = xmlNodeGetContent(node);
@@ -175,12 +165,6 @@ static const char *const spm_before_current_memory[] = {
 /* ---- locating virt-spm's own elements ---------------------------------- */
 
 static xmlNodePtr
-spm_find_meta(xmlNodePtr root)
-{
-    return spm_child(spm_child(root, "metadata", NULL), "spm", SPM_XMLNS);
-}
-
-static xmlNodePtr
 spm_find_commandline(xmlNodePtr root)
 {
     return spm_child(root, "commandline", QEMU_XMLNS);
@@ -197,7 +181,7 @@ spm_commandline_args(xmlNodePtr cmdline, GPtrArray *nodes)
     for (xmlNodePtr c = cmdline->children; c; c = c->next) {
         if (!spm_node_is(c, "arg", QEMU_XMLNS))
             continue;
-        g_ptr_array_add(args, spm_prop(c, "value"));
+        g_ptr_array_add(args, spm_xml_prop(c, "value"));
         if (nodes)
             g_ptr_array_add(nodes, c);
     }
@@ -215,7 +199,7 @@ spm_meta_args(xmlNodePtr meta)
         return args;
     for (xmlNodePtr c = argv->children; c; c = c->next) {
         if (spm_node_is(c, "arg", SPM_XMLNS))
-            g_ptr_array_add(args, spm_prop(c, "value"));
+            g_ptr_array_add(args, spm_xml_prop(c, "value"));
     }
     return args;
 }
@@ -247,8 +231,8 @@ spm_restore_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
                    const char *value_attr, const char *unit_attr,
                    const char *const *order)
 {
-    g_autofree char *value = spm_prop(orig, value_attr);
-    g_autofree char *unit = spm_prop(orig, unit_attr);
+    g_autofree char *value = spm_xml_prop(orig, value_attr);
+    g_autofree char *unit = spm_xml_prop(orig, unit_attr);
     xmlNodePtr node = spm_child(root, elem, NULL);
 
     if (!value) {
@@ -271,7 +255,7 @@ spm_restore_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
 static void
 spm_reverse_current_memory(xmlNodePtr root, xmlNodePtr orig)
 {
-    g_autofree char *had = spm_prop(orig, "hadCurrentMemory");
+    g_autofree char *had = spm_xml_prop(orig, "hadCurrentMemory");
     xmlNodePtr cur = spm_child(root, "currentMemory", NULL);
 
     if (g_strcmp0(had, "no") == 0) {
@@ -286,8 +270,8 @@ spm_reverse_current_memory(xmlNodePtr root, xmlNodePtr orig)
 static void
 spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
 {
-    g_autofree char *cell = spm_prop(orig, "synthesizedCell");
-    g_autofree char *cpu_made = spm_prop(orig, "synthesizedCpu");
+    g_autofree char *cell = spm_xml_prop(orig, "synthesizedCell");
+    g_autofree char *cpu_made = spm_xml_prop(orig, "synthesizedCpu");
     xmlNodePtr cpu = spm_child(root, "cpu", NULL);
     xmlNodePtr numa = spm_child(cpu, "numa", NULL);
 
@@ -298,7 +282,7 @@ spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
 
         if (!spm_node_is(c, "cell", NULL))
             continue;
-        id = spm_prop(c, "id");
+        id = spm_xml_prop(c, "id");
         if (g_strcmp0(id, "0") == 0) {
             spm_unlink_free(c);
             break;
@@ -317,8 +301,8 @@ spm_reverse_commandline(xmlNodePtr root, xmlNodePtr meta, xmlNodePtr orig)
     g_autoptr(GPtrArray) nodes = g_ptr_array_new();
     g_autoptr(GPtrArray) have = spm_commandline_args(cmdline, nodes);
     g_autoptr(GPtrArray) ours = spm_meta_args(meta);
-    g_autofree char *created = spm_prop(orig, "createdCommandline");
-    g_autofree char *added_ns = spm_prop(orig, "addedQemuNamespace");
+    g_autofree char *created = spm_xml_prop(orig, "createdCommandline");
+    g_autofree char *added_ns = spm_xml_prop(orig, "addedQemuNamespace");
     int start;
 
     if (!cmdline)
@@ -391,7 +375,7 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
 
         if (!spm_node_is(c, "memory", SPM_XMLNS))
             continue;
-        pos = spm_prop(c, "position");
+        pos = spm_xml_prop(c, "position");
         if (pos && !g_ascii_string_to_unsigned(pos, 10, 0, G_MAXUINT, &index, NULL)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         "line %ld: metadata spm:memory position '%s' is not a number",
@@ -419,12 +403,12 @@ spm_reverse_root(xmlNodePtr root, xmlNodePtr meta, GError **error)
         return FALSE;
 
     if (orig) {
-        g_autofree char *had_max = spm_prop(orig, "hadMaxMemory");
+        g_autofree char *had_max = spm_xml_prop(orig, "hadMaxMemory");
 
         spm_reverse_commandline(root, meta, orig);
         spm_reverse_numa(root, orig);
         if (g_strcmp0(had_max, "yes") == 0 || g_strcmp0(had_max, "no") == 0) {
-            g_autofree char *slots = spm_prop(orig, "maxMemorySlots");
+            g_autofree char *slots = spm_xml_prop(orig, "maxMemorySlots");
 
             spm_restore_scaled(root, orig, "maxMemory", "maxMemory", "maxMemoryUnit",
                                spm_before_max_memory);
@@ -435,7 +419,7 @@ spm_reverse_root(xmlNodePtr root, xmlNodePtr meta, GError **error)
             spm_restore_scaled(root, orig, "memory", "memory", "memoryUnit",
                                spm_before_max_memory);
         spm_reverse_current_memory(root, orig);
-        created_meta = spm_prop(orig, "createdMetadata");
+        created_meta = spm_xml_prop(orig, "createdMetadata");
     } else {
         spm_reverse_commandline(root, meta, meta);
     }
@@ -450,7 +434,7 @@ gboolean
 spm_convert_reverse(xmlDocPtr doc, GError **error)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr meta = root ? spm_find_meta(root) : NULL;
+    xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
     g_autoptr(xmlDoc) work = NULL;
     xmlNodePtr wroot;
 
@@ -460,7 +444,7 @@ spm_convert_reverse(xmlDocPtr doc, GError **error)
     /* Work on a copy so that a failure leaves @doc as it was. */
     work = xmlCopyDoc(doc, 1);
     wroot = xmlDocGetRootElement(work);
-    if (!spm_reverse_root(wroot, spm_find_meta(wroot), error))
+    if (!spm_reverse_root(wroot, spm_xml_metadata_element(wroot), error))
         return FALSE;
     xmlUnlinkNode(wroot);
     xmlFreeNode(xmlDocSetRootElement(doc, wroot));
@@ -519,7 +503,7 @@ spm_forward_scaled(xmlNodePtr root, xmlNodePtr orig, const char *elem,
 
     if (node) {
         g_autofree char *value = spm_content(node);
-        g_autofree char *unit = spm_prop(node, "unit");
+        g_autofree char *unit = spm_xml_prop(node, "unit");
 
         spm_set_prop(orig, value_attr, value);
         spm_set_prop(orig, unit_attr, unit);
@@ -551,7 +535,7 @@ spm_forward_current_memory(xmlNodePtr root, xmlNodePtr orig, guint64 memory)
     if (!cur)
         return;
     value = spm_content(cur);
-    unit = spm_prop(cur, "unit");
+    unit = spm_xml_prop(cur, "unit");
     spm_set_prop(orig, "currentMemory", value);
     spm_set_prop(orig, "currentMemoryUnit", unit);
     if (spm_units_parse("currentMemory", value, unit, 1024, &bytes, NULL) && bytes > memory) {
@@ -570,7 +554,7 @@ spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
 
     spm_set_prop(orig, "hadMaxMemory", max ? "yes" : "no");
     if (max) {
-        g_autofree char *slots = spm_prop(max, "slots");
+        g_autofree char *slots = spm_xml_prop(max, "slots");
 
         spm_set_prop(orig, "maxMemorySlots", slots);
     }
@@ -639,7 +623,7 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (!spm_node_is(c, "memory", NULL) ||
-            g_strcmp0((model = spm_prop(c, "model")), "spm") != 0) {
+            g_strcmp0((model = spm_xml_prop(c, "model")), "spm") != 0) {
             index++;
             continue;
         }
@@ -713,8 +697,8 @@ spm_convert_forward(xmlDocPtr doc,
 
     work = xmlCopyDoc(doc, 1);
     wroot = xmlDocGetRootElement(work);
-    if (spm_find_meta(wroot) &&
-        !spm_reverse_root(wroot, spm_find_meta(wroot), error))
+    if (spm_xml_metadata_element(wroot) &&
+        !spm_reverse_root(wroot, spm_xml_metadata_element(wroot), error))
         return FALSE;
 
     if (!(def = spm_domain_def_parse(work, error)))
@@ -745,10 +729,10 @@ spm_meta_policy(xmlNodePtr meta, SpmPlanPolicy *policy, GError **error)
 {
     static const char *const sizes[] = { "spmAlign", "guardGap" };
     guint64 *fields[] = { &policy->spm_align, &policy->guard_gap };
-    g_autofree char *strict = spm_prop(meta, "strict");
+    g_autofree char *strict = spm_xml_prop(meta, "strict");
 
     for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
-        g_autofree char *v = spm_prop(meta, sizes[i]);
+        g_autofree char *v = spm_xml_prop(meta, sizes[i]);
 
         if (v && !g_ascii_string_to_unsigned(v, 10, 0, G_MAXUINT64, fields[i], NULL)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
@@ -768,7 +752,7 @@ spm_convert_recorded_policy(xmlDocPtr doc,
                             GError **error)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr meta = root ? spm_find_meta(root) : NULL;
+    xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
 
     *effective = *policy;
     effective->host.firmware_version = g_strdup(policy->host.firmware_version);
@@ -777,7 +761,7 @@ spm_convert_recorded_policy(xmlDocPtr doc,
         return TRUE;
     /* the stand-in the domain was made with, or none */
     g_free(effective->stand_in_driver);
-    effective->stand_in_driver = spm_prop(meta, "standIn");
+    effective->stand_in_driver = spm_xml_prop(meta, "standIn");
     if (!spm_meta_policy(meta, effective, error)) {
         spm_plan_policy_clear(effective);
         return FALSE;
@@ -792,7 +776,7 @@ spm_convert_check_current(xmlDocPtr doc,
                           GError **error)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr meta = root ? spm_find_meta(root) : NULL;
+    xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
     g_autoptr(xmlDoc) fresh = NULL;
     g_autoptr(GPtrArray) have = NULL;
     g_autoptr(GPtrArray) recorded = NULL;
@@ -814,7 +798,7 @@ spm_convert_check_current(xmlDocPtr doc,
 
     have = spm_commandline_args(spm_find_commandline(root), NULL);
     recorded = spm_meta_args(meta);
-    expected = spm_meta_args(spm_find_meta(xmlDocGetRootElement(fresh)));
+    expected = spm_meta_args(spm_xml_metadata_element(xmlDocGetRootElement(fresh)));
 
     if (spm_find_run(have, recorded) < 0 || recorded->len == 0) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,

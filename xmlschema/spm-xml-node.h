@@ -12,6 +12,8 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "spm-xml.h"   /* spm_xml_prop, spm_xml_metadata_element */
+
 G_BEGIN_DECLS
 
 /* Line of @node in its document; 0 when unknown. */
@@ -28,8 +30,6 @@ xmlNodePtr spm_xml_child(xmlNodePtr parent, const char *name);
 /* Next sibling of @node with the same name and namespace. */
 xmlNodePtr spm_xml_next_same(xmlNodePtr node);
 
-/* Attribute without namespace, g_malloc'ed; NULL if absent. */
-char *spm_xml_prop(xmlNodePtr node, const char *name);
 
 /* Text content with surrounding whitespace removed; never NULL. */
 char *spm_xml_text(xmlNodePtr node);
@@ -37,8 +37,6 @@ char *spm_xml_text(xmlNodePtr node);
 /* Text content, or NULL when the element is absent or empty. */
 char *spm_xml_text_or_null(xmlNodePtr node);
 
-/* <metadata><spm:spm> (namespace SPM_XMLNS, any prefix) of <domain> @root. */
-xmlNodePtr spm_xml_metadata_element(xmlNodePtr root);
 
 /*
  * libxml2 reports some errors (encoding conversion, I/O) without a parser

@@ -27,6 +27,12 @@ xmlDocPtr spm_xml_read_file(const char *path, GError **error);
 /* Parse @len bytes of @buf; @name is used in messages. */
 xmlDocPtr spm_xml_read_memory(const char *buf, gsize len, const char *name, GError **error);
 
+/* <metadata><spm:spm> (namespace SPM_XMLNS, any prefix) of <domain> @root; NULL if none. */
+xmlNodePtr spm_xml_metadata_element(xmlNodePtr root);
+
+/* Attribute without namespace, g_malloc'ed; NULL if absent. */
+char *spm_xml_prop(xmlNodePtr node, const char *name);
+
 /* Serialize the whole document, formatted as libvirt does (2 spaces). */
 char *spm_xml_format(xmlDocPtr doc);
 
