@@ -16,6 +16,7 @@
 #include "spm-control.h"
 #include "spm-error.h"
 #include "spm-json-guard.h"
+#include "spm-libvirt-conn.h"
 #include "virt-spm-commands.h"
 
 #define SPM_AUDIT_DEFAULT_TIMEOUT_MS 60000
@@ -110,32 +111,21 @@ spm_audit_via_daemon(const char *domain, guint timeout_ms, GError **error)
 static SpmVerdict *
 spm_audit_via_libvirt(const char *domain, const char *uri, SpmConfig *config, GError **error)
 {
-    virConnectPtr conn = virConnectOpen(uri);
-    virDomainPtr dom = NULL;
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
     SpmVerdict *v = NULL;
     gboolean is_spm = FALSE;
-    virErrorPtr err;
 
-    if (!conn) {
-        err = virGetLastError();
-        g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot connect to '%s': %s",
-                    uri ? uri : "default", err && err->message ? err->message : "unknown error");
+    /* the connection and lookup of every libvirt command (id, UUID, name) */
+    if (!(conn = spm_libvirt_open(uri, error)) ||
+        !(dom = spm_libvirt_lookup(conn, domain, error)))
         return NULL;
-    }
-    dom = virDomainLookupByUUIDString(conn, domain);
-    if (!dom)
-        dom = virDomainLookupByName(conn, domain);
-    if (!dom) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' not found", domain);
-    } else if (virDomainIsActive(dom) != 1) {
+    if (virDomainIsActive(dom) != 1) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' is not running", domain);
     } else if (!(v = spm_audit_domain(dom, &config->policy, &is_spm)) && !is_spm) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                     "domain '%s' has no virt-spm metadata: nothing to audit", domain);
     }
-    if (dom)
-        virDomainFree(dom);
-    virConnectClose(conn);
     return v;
 }
 
