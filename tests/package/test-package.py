@@ -1,0 +1,410 @@
+#!/usr/bin/python3
+"""The Debian package, as an operator rolls it out (docs/packaging.md).
+
+From a fresh `git clone` of this tree: dpkg-buildpackage, lintian (no error,
+no warning that debian/virt-spm.lintian-overrides does not justify), then on
+this machine's real libvirtd:
+
+  install    dpkg -i + apt-get -f install; libvirtd is not restarted, and is
+             told once that it must re-read its hooks; every file of `meson
+             install` (the package's own build, --destdir) is there and owned
+             by virt-spm (dpkg -S); /etc files are conffiles; units enabled.
+  start      libvirtd re-reads its hooks (SIGHUP, as the message says):
+             the installed hook refuses a stale SPM guest and starts a good
+             one (pc-dimm standing in for spm-memory on Debian's QEMU 7.2),
+             and the installed virt-spmd audits it.
+  upgrade    a newer version installed while that guest runs: the hook
+             answers every call during the unpack (replaced by rename), the
+             guest keeps running, and again after libvirtd restarts (the
+             hook's `reconnect`).
+  remove     no hook is left; without restarting libvirtd, SPM guests start.
+  purge      nothing is left: no file, hook, unit, enablement or state.
+
+Root only; skips (77) without dpkg-buildpackage, debhelper, lintian, git or
+libvirt.  While the package's hook is installed system-wide this test holds
+the shared lock of the real-libvirt tests, and purges the package whatever
+happens.
+"""
+import fcntl
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SOURCE = os.environ.get("SPM_SOURCE_ROOT", "")
+sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
+import spmtest as t  # noqa: E402  (the libvirt helpers shared by the tests)
+
+PKG = "virt-spm"
+HOOK = "/etc/libvirt/hooks/qemu.d/virt-spm"
+HARNESS = os.path.join(SOURCE, "tests", "libvirt", "libvirtd-harness.sh")
+RUN_LOCK = "/run/lock/virt-spm-libvirt-tests.lock"
+# what virt-spm makes at run time (purge removes it), and postinst's marker
+STATE_DIRS = ["/var/lib/virt-spm", "/var/cache/virt-spm", "/run/virt-spm"]
+MARKER = "/run/virt-spm.dpkg-hook-new"
+PREFIX = "spmpkg-%d-" % os.getpid()
+T0 = time.monotonic()
+
+
+def log(msg):
+    print("# [%5.1fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def sh(*args, check_rc=True, env=None, timeout=900, cwd=None):
+    p = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+    if check_rc and p.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s%s" % (" ".join(args), p.returncode,
+                                                        p.stdout[-4000:], p.stderr[-4000:]))
+    return p
+
+
+def dpkg(*args):
+    """dpkg, waiting (with a deadline) while another apt/dpkg holds its lock."""
+    deadline = time.monotonic() + 900
+    while True:
+        p = sh("dpkg", *args, check_rc=False)
+        locked = "lock" in p.stderr and ("locked by another process" in p.stderr or
+                                         "is locked" in p.stderr)
+        if not locked or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
+    if p.returncode != 0:
+        raise AssertionError("dpkg %s failed (%d):\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p.stdout + p.stderr
+
+
+def pkg_status():
+    p = sh("dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", PKG, check_rc=False)
+    return p.stdout.split() if p.returncode == 0 else ["not-installed"]
+
+
+def harness(*args):
+    sh(HARNESS, *args)
+
+
+def libvirtd_pid():
+    try:
+        return int(open("/run/libvirtd.pid").read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def take_lock():
+    fd = os.open(RUN_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    deadline = time.monotonic() + 1200
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise AssertionError("cannot take %s within 1200 s" % RUN_LOCK)
+            time.sleep(0.2)
+
+
+# ---- build ----
+
+def clone(work):
+    src = os.path.join(work, PKG)
+    if os.path.isdir(os.path.join(SOURCE, ".git")) or os.path.isfile(os.path.join(SOURCE, ".git")):
+        sh("git", "-c", "safe.directory=*", "clone", "-q", SOURCE, src)
+        head = sh("git", "-C", src, "log", "-1", "--format=%h %s").stdout.strip()
+        log("fresh clone of %s at %s (committed changes only)" % (SOURCE, head))
+    else:
+        # a tarball of the project: the tree as it is, without build trees
+        shutil.copytree(SOURCE, src, symlinks=True,
+                        ignore=shutil.ignore_patterns("build*", "obj-*", ".git"))
+        log("%s is no git checkout: copied its tree" % SOURCE)
+    return src
+
+
+def build(src):
+    env = dict(os.environ, DEB_BUILD_OPTIONS="parallel=2", LC_ALL="C.UTF-8")
+    for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "SPM_SCHEMA", "MESON_TESTTHREADS"):
+        env.pop(k, None)
+    p = sh("dpkg-buildpackage", "-us", "-uc", "-b", check_rc=False, env=env, cwd=src, timeout=1200)
+    with open(os.path.join(os.path.dirname(src), "build.log"), "w") as f:
+        f.write(p.stdout + p.stderr)
+    check(p.returncode == 0, "dpkg-buildpackage failed:\n" + (p.stdout + p.stderr)[-6000:])
+    work = os.path.dirname(src)
+    debs = sorted(glob.glob(os.path.join(work, PKG + "_*.deb")))
+    changes = glob.glob(os.path.join(work, PKG + "_*.changes"))
+    check(len(debs) == 1 and len(changes) == 1, "expected one .deb and one .changes: %s" % os.listdir(work))
+    log("built %s (+ %s)" % (os.path.basename(debs[0]),
+                             ", ".join(os.path.basename(x) for x in glob.glob(os.path.join(work, "*-dbgsym_*")))))
+    return debs[0], changes[0]
+
+
+def run_lintian(changes):
+    p = sh("lintian", "--fail-on", "error,warning", "--show-overrides", changes, check_rc=False, timeout=600)
+    tags = [l for l in p.stdout.splitlines() if re.match(r"^[EWO]: ", l)]
+    for l in tags:
+        log("lintian: " + l)
+    bad = [l for l in tags if l.startswith(("E:", "W:"))]
+    check(not bad and p.returncode == 0,
+          "lintian: errors or unjustified warnings (justify in debian/virt-spm.lintian-overrides "
+          "and docs/packaging.md, or fix):\n" + p.stdout + p.stderr)
+
+
+def meson_install_listing(src, work):
+    """Every file and symlink `meson install` puts down, with the package's configuration."""
+    arch = sh("dpkg-architecture", "-qDEB_HOST_GNU_TYPE").stdout.strip()
+    dest = os.path.join(work, "destdir")
+    sh("meson", "install", "-C", os.path.join(src, "obj-" + arch), "--no-rebuild", "--quiet", "--destdir", dest)
+    paths = []
+    for root, dirs, files in os.walk(dest):
+        for n in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            paths.append("/" + os.path.relpath(os.path.join(root, n), dest))
+    check(paths, "meson install put nothing in " + dest)
+    return sorted(paths)
+
+
+def installed_name(path):
+    """dh_compress gzips manual pages and the larger documents."""
+    if path.startswith(("/usr/share/man/", "/usr/share/doc/")) and not os.path.lexists(path):
+        return path + ".gz"
+    return path
+
+
+def new_version_deb(deb, work):
+    """The same package as a newer version: what an upgrade installs."""
+    root = os.path.join(work, "next")
+    sh("dpkg-deb", "-R", deb, root)
+    control = os.path.join(root, "DEBIAN", "control")
+    text = open(control).read()
+    version = re.search(r"^Version: (\S+)$", text, re.M).group(1) + "+pkgtest1"
+    open(control, "w").write(re.sub(r"^Version: .*$", "Version: " + version, text, flags=re.M))
+    out = os.path.join(work, "%s_%s_next.deb" % (PKG, version))
+    sh("dpkg-deb", "--root-owner-group", "-b", root, out)
+    return out, version
+
+
+# ---- on the host ----
+
+def check_installed(expected):
+    owned = sh("dpkg", "-S", *[installed_name(p) for p in expected]).stdout
+    for p in expected:
+        q = installed_name(p)
+        check(os.path.lexists(q), "meson installs %s, the package did not put it there" % p)
+        check(re.search(r"^%s: %s$" % (PKG, re.escape(q)), owned, re.M), "%s is not owned by %s" % (q, PKG))
+    conffiles = sh("dpkg-query", "-W", "-f=${Conffiles}\n", PKG).stdout
+    for p in expected:
+        if p.startswith("/etc/") and not os.path.islink(p):
+            check(" %s " % p in conffiles, "%s is not a conffile:\n%s" % (p, conffiles))
+    check(os.path.islink(HOOK) and os.readlink(HOOK) == "/usr/libexec/virt-spm-qemu-hook",
+          "%s is not the symlink to the installed hook" % HOOK)
+    check(HOOK not in conffiles, "the hook must not be a conffile (it would survive remove)")
+    check(os.path.islink("/etc/systemd/system/sockets.target.wants/virt-spmd.socket"),
+          "virt-spmd.socket is not enabled")
+    log("all %d files of meson install are there and owned by %s; conffiles: %s" %
+        (len(expected), PKG, " ".join(l.split()[0] for l in conffiles.splitlines() if l.strip())))
+
+
+def define_domains():
+    """A good SPM guest (stand-in) and a stale one, defined with the installed virt-spm."""
+    tmpl = open(os.path.join(SOURCE, "tests", "libvirt", "data", "user-spm.xml")).read()
+    tmpl = re.sub(r"\s*<uuid>[^<]*</uuid>", "", tmpl)
+    names = {}
+    for what in ("good", "stale"):
+        name = PREFIX + what
+        path = os.path.join(WORK, name + ".xml")
+        open(path, "w").write(re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name, tmpl, count=1))
+        sh("/usr/bin/virt-spm", "-c", t.URI, "define", path, "--stand-in-driver=pc-dimm")
+        names[what] = name
+    # as `virsh edit` would: the last generated argument changes
+    xml = t.virsh("dumpxml", "--inactive", names["stale"]).stdout
+    end = xml.index("</qemu:commandline>")
+    last = xml.rindex("<qemu:arg value=", 0, end) + len("<qemu:arg value=") + 1
+    stale = os.path.join(WORK, "stale.xml")
+    open(stale, "w").write(xml[:last] + "edited-" + xml[last:])
+    t.virsh("define", stale)
+    return names["good"], names["stale"]
+
+
+def qemu_pid(name):
+    try:
+        return int(open("/run/libvirt/qemu/%s.pid" % name).read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def running(name):
+    return "running" in t.virsh("domstate", name, check=False).stdout
+
+
+def start_through_hook(good, stale):
+    # libvirt applies the hook once it re-read them: poll the stale guest until refused
+    refusal = "virt-spm: refusing to start domain '%s': qemu:commandline: " % stale
+
+    def refused():
+        r = t.virsh("start", stale, check=False)
+        if r.returncode == 0:
+            t.virsh("destroy", stale, check=False)
+            return None
+        check(refusal in r.stderr and HOOK + " " in r.stderr, "unexpected start failure: " + r.stderr)
+        return r.stderr
+    msg = t.wait_for("the installed hook to refuse the stale guest", refused, 60, 0.2)
+    log("installed hook refuses the stale guest: " + msg.strip().splitlines()[-1][-160:])
+
+    t.virsh("start", good)
+    check(running(good), good + " is not running")
+    cmdline = open("/proc/%d/cmdline" % qemu_pid(good), "rb").read().replace(b"\0", b" ").decode()
+    check("pc-dimm," in cmdline and "ua-hbm0" in cmdline, "QEMU did not get the stand-in: " + cmdline)
+    check(glob.glob("/var/cache/virt-spm/emulator-*"), "the installed helper kept no probe in /var/cache/virt-spm")
+    log("SPM guest %s started through the installed hook (pc-dimm stand-in)" % good)
+
+
+class Hammer(threading.Thread):
+    """Runs the installed hook as libvirt does, over and over, during an upgrade."""
+
+    def __init__(self, name, xml):
+        super().__init__(daemon=True)
+        self.name, self.xml = name, xml
+        self.stop = threading.Event()
+        self.calls, self.failures = 0, []
+
+    def run(self):
+        while not self.stop.is_set():
+            p = subprocess.run([HOOK, self.name, "prepare", "begin", "-"], input=self.xml,
+                               capture_output=True, text=True)
+            self.calls += 1
+            if p.returncode != 0:
+                self.failures.append("exit %d: %s" % (p.returncode, p.stderr.strip()))
+
+
+def check_nothing_left(expected):
+    left = [p for p in expected if os.path.lexists(p) or os.path.lexists(p + ".gz")]
+    left += [d for d in STATE_DIRS + ["/etc/virt-spm", "/usr/share/doc/virt-spm", "/usr/share/virt-spm", MARKER]
+             if os.path.lexists(d)]
+    left += glob.glob(HOOK + "*")
+    left += glob.glob("/etc/systemd/system/**/virt-spmd*", recursive=True)
+    left += glob.glob("/var/lib/systemd/deb-systemd-helper-*/**/virt-spmd*", recursive=True)
+    left += glob.glob("/var/lib/dpkg/info/%s.*" % PKG)
+    check(not left, "left after purge: %s" % left)
+    check(pkg_status()[0] == "not-installed", "dpkg still knows %s: %s" % (PKG, pkg_status()))
+    log("purge left nothing (%d package files, hook, units, state)" % len(expected))
+
+
+def main():
+    global WORK
+    if os.geteuid() != 0:
+        t.skip("needs root (dpkg -i, libvirtd)")
+    for tool in ("dpkg-buildpackage", "dh", "lintian", "git", "meson", "virsh", "libvirtd", "qemu-system-x86_64"):
+        if not shutil.which(tool):
+            t.skip(tool + " is not installed (scripts/packages.txt lists it)")
+    if pkg_status()[0] == "installed" and not os.environ.get("SPM_TEST_PACKAGE_REPLACE"):
+        t.skip("a virt-spm package is installed here; set SPM_TEST_PACKAGE_REPLACE=1 to let the test purge it")
+
+    WORK = tempfile.mkdtemp(prefix="spm-package-")
+    os.chmod(WORK, 0o755)
+    try:
+        src = clone(WORK)
+        deb, changes = build(src)
+        log("dpkg-buildpackage done")
+        run_lintian(changes)
+        expected = meson_install_listing(src, WORK)
+        next_deb, next_version = new_version_deb(deb, WORK)
+
+        lock = take_lock()
+        log("holding " + RUN_LOCK)
+        daemon = None
+        try:
+            if pkg_status()[0] != "not-installed":
+                dpkg("--purge", PKG)
+            t.ensure_libvirtd()
+            harness("up")
+            pid = libvirtd_pid()
+
+            # install
+            out = dpkg("-i", deb)
+            sh("apt-get", "-o", "DPkg::Lock::Timeout=900", "-f", "install", "-y", "-q")
+            print(out)
+            check(pkg_status()[0] == "installed", "not installed: %s" % pkg_status())
+            check(libvirtd_pid() == pid, "installing restarted libvirtd")
+            check("virt-spm: libvirt's qemu hook %s is new." % HOOK in out and
+                  "libvirtd (pid %d)" % pid in out, "postinst did not tell libvirtd to re-read its hooks")
+            check(not os.path.exists(MARKER), MARKER + " left after configure")
+            check_installed(expected)
+
+            # start
+            good, stale = define_domains()
+            harness("reload")
+            daemon = subprocess.Popen(["/usr/sbin/virt-spmd"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t.wait_for("the installed virt-spmd", lambda: sh("/usr/bin/virt-spm", "status", check_rc=False).returncode == 0, 30)
+            start_through_hook(good, stale)
+
+            def audited():
+                st = sh("/usr/bin/virt-spm", "status", "--json", check_rc=False).stdout
+                return re.search(r'"domain"\s*:\s*"%s"' % re.escape(good), st) and st
+            t.wait_for("virt-spmd's verdict on " + good, audited, 60, 0.1)
+            check(glob.glob("/var/lib/virt-spm/*"), "virt-spmd wrote no state to /var/lib/virt-spm")
+            log("the installed virt-spmd audited %s" % good)
+
+            # upgrade while the guest runs
+            guest = qemu_pid(good)
+            hammer = Hammer(good, t.virsh("dumpxml", good).stdout)
+            hammer.start()
+            t.wait_for("the hammer", lambda: hammer.calls > 0, 30)
+            before = hammer.calls
+            out = dpkg("-i", next_deb)
+            hammer.stop.set()
+            hammer.join()
+            print(out)
+            check(pkg_status() == ["installed", next_version], "upgrade: %s" % pkg_status())
+            check(not hammer.failures, "the hook failed during the upgrade: %s" % hammer.failures[:3])
+            check(hammer.calls - before > 0, "the hook was not called during the upgrade")
+            check("is new." not in out, "an upgrade must not ask libvirtd to re-read its hooks:\n" + out)
+            check(libvirtd_pid() == pid, "the upgrade restarted libvirtd")
+            check(qemu_pid(good) == guest and running(good), "the guest did not survive the upgrade")
+            log("upgrade to %s: %d hook calls during dpkg -i, none failed; guest kept running" %
+                (next_version, hammer.calls - before))
+            harness("restart")
+            check(qemu_pid(good) == guest and running(good), "the guest did not survive libvirtd's restart")
+            log("libvirtd restarted (hook 'reconnect'): guest still running")
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(30)
+            daemon = None
+
+            # remove: no hook left; starts work without restarting libvirtd
+            pid = libvirtd_pid()
+            out = dpkg("-r", PKG)
+            check(pkg_status()[0] == "config-files", "remove: %s" % pkg_status())
+            check(not os.path.lexists(HOOK) and not glob.glob(HOOK + ".*"), "remove left the hook")
+            check(os.path.exists("/etc/virt-spm/virt-spm.conf"), "remove took the conffile (purge does)")
+            t.virsh("destroy", good)
+            t.virsh("start", good)
+            check(running(good) and libvirtd_pid() == pid, "after remove, without restarting libvirtd")
+            log("after remove: the hook is gone, libvirtd (not restarted) starts SPM guests")
+            t.virsh("destroy", good)
+
+            # purge
+            dpkg("--purge", PKG)
+            check_nothing_left(expected)
+        finally:
+            if daemon:
+                daemon.kill()
+                daemon.wait()
+            if pkg_status()[0] != "not-installed":
+                log("purging %s after a failure" % PKG)
+                dpkg("--purge", PKG)
+            t.cleanup_domains(PREFIX)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            os.close(lock)
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    log("passed")
+
+
+if __name__ == "__main__":
+    main()
