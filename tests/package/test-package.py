@@ -147,7 +147,8 @@ def build(src):
 
 
 def run_lintian(changes):
-    p = sh("lintian", "--fail-on", "error,warning", "--show-overrides", changes, check_rc=False, timeout=600)
+    # the exit status only tells lintian's own failures; the tags are judged here
+    p = sh("lintian", "--fail-on", "none", "--show-overrides", changes, check_rc=False, timeout=600)
     tags = [l for l in p.stdout.splitlines() if re.match(r"^[EWO]: ", l)]
     for l in tags:
         log("lintian: " + l)
