@@ -129,6 +129,13 @@ def clone(work):
     return src
 
 
+def check_version(src):
+    """debian/changelog and meson.build name the same version."""
+    deb = sh("dpkg-parsechangelog", "-l", os.path.join(src, "debian", "changelog"), "-S", "Version").stdout.strip()
+    meson = re.search(r"^\s*version:\s*'([^']+)'", open(os.path.join(src, "meson.build")).read(), re.M).group(1)
+    check(deb == meson, "debian/changelog says %s, meson.build %s" % (deb, meson))
+
+
 def build(src):
     env = dict(os.environ, DEB_BUILD_OPTIONS="parallel=2", LC_ALL="C.UTF-8")
     for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "SPM_SCHEMA", "MESON_TESTTHREADS"):
@@ -311,6 +318,7 @@ def main():
     os.chmod(WORK, 0o755)
     try:
         src = clone(WORK)
+        check_version(src)
         deb, changes = build(src)
         log("dpkg-buildpackage done")
         run_lintian(changes)
