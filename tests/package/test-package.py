@@ -213,8 +213,8 @@ def check_installed(expected):
     check(os.path.islink(HOOK) and os.readlink(HOOK) == "/usr/libexec/virt-spm-qemu-hook",
           "%s is not the symlink to the installed hook" % HOOK)
     check(HOOK not in conffiles, "the hook must not be a conffile (it would survive remove)")
-    check(os.path.islink("/etc/systemd/system/sockets.target.wants/virt-spmd.socket"),
-          "virt-spmd.socket is not enabled")
+    for wants in ("sockets.target.wants/virt-spmd.socket", "multi-user.target.wants/virt-spmd.service"):
+        check(os.path.islink("/etc/systemd/system/" + wants), "not enabled: " + wants)
     log("all %d files of meson install are there and owned by %s; conffiles: %s" %
         (len(expected), PKG, " ".join(l.split()[0] for l in conffiles.splitlines() if l.strip())))
 
