@@ -117,15 +117,20 @@ def take_lock():
 
 def clone(work):
     src = os.path.join(work, PKG)
-    if os.path.isdir(os.path.join(SOURCE, ".git")) or os.path.isfile(os.path.join(SOURCE, ".git")):
-        sh("git", "-c", "safe.directory=*", "clone", "-q", SOURCE, src)
-        head = sh("git", "-C", src, "log", "-1", "--format=%h %s").stdout.strip()
-        log("fresh clone of %s at %s (committed changes only)" % (SOURCE, head))
-    else:
-        # a tarball of the project: the tree as it is, without build trees
-        shutil.copytree(SOURCE, src, symlinks=True,
-                        ignore=shutil.ignore_patterns("build*", "obj-*", ".git"))
-        log("%s is no git checkout: copied its tree" % SOURCE)
+    if os.path.exists(os.path.join(SOURCE, ".git")):
+        p = sh("git", "-c", "safe.directory=*", "clone", "-q", SOURCE, src, check_rc=False)
+        if p.returncode == 0:
+            head = sh("git", "-C", src, "log", "-1", "--format=%h %s").stdout.strip()
+            dirty = sh("git", "-c", "safe.directory=*", "-C", SOURCE, "status", "--porcelain",
+                       "--untracked-files=no", check_rc=False).stdout.strip()
+            log("fresh clone of %s at %s%s" % (SOURCE, head,
+                                               " (its uncommitted changes are not in it)" if dirty else ""))
+            return src
+        log("git clone failed (%s): copying the tree instead" % p.stderr.strip())
+    # a tarball of the project: the tree as it is, without build trees
+    shutil.copytree(SOURCE, src, symlinks=True,
+                    ignore=shutil.ignore_patterns("build*", "obj-*", ".git"))
+    log("copied the tree of %s" % SOURCE)
     return src
 
 
