@@ -224,6 +224,26 @@ def check_installed(expected):
         (len(expected), PKG, " ".join(l.split()[0] for l in conffiles.splitlines() if l.strip())))
 
 
+def autopkgtest(src):
+    """On request, debian/tests/libvirt against the package just installed.
+
+    SPM_TEST_PACKAGE_AUTOPKGTEST: "all" for the whole autopkgtest (libvirt
+    and daemon suites, about 5 minutes), or the names of some of its tests.
+    Not in CI: the lock is held meanwhile, and the suites ran already."""
+    which = os.environ.get("SPM_TEST_PACKAGE_AUTOPKGTEST", "").split()
+    if not which:
+        return
+    env = dict(os.environ, AUTOPKGTEST_TMP=os.path.join(WORK, "autopkgtest"), SPM_TEST_RUN_LOCK_HELD="1")
+    for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "SPM_SCHEMA"):
+        env.pop(k, None)
+    os.makedirs(env["AUTOPKGTEST_TMP"])
+    p = sh(os.path.join(src, "debian", "tests", "libvirt"), *([] if which == ["all"] else which),
+           check_rc=False, env=env, cwd=src, timeout=1800)
+    print(p.stdout[-3000:] + p.stderr[-3000:])
+    check(p.returncode == 0, "debian/tests/libvirt failed")
+    log("debian/tests/libvirt %s passed against the installed package" % " ".join(which))
+
+
 def define_domains():
     """A good SPM guest (stand-in) and a stale one, defined with the installed virt-spm."""
     tmpl = open(os.path.join(SOURCE, "tests", "libvirt", "data", "user-spm.xml")).read()
@@ -350,6 +370,7 @@ def main():
                   "libvirtd (pid %d)" % pid in out, "postinst did not tell libvirtd to re-read its hooks")
             check(not os.path.exists(MARKER), MARKER + " left after configure")
             check_installed(expected)
+            autopkgtest(src)
 
             # start
             good, stale = define_domains()
