@@ -101,8 +101,9 @@ def libvirtd_pid():
 
 
 def take_lock():
-    """The shared lock of the real-libvirt tests: wait in line (a blocking
-    flock, which the kernel grants in turn) and give up after 20 minutes."""
+    """The shared lock of the real-libvirt tests.  A blocking flock is woken
+    when the lock is released (a poll loses that race to blocked waiters);
+    an alarm gives up after 20 minutes."""
     fd = os.open(RUN_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     def expire(signum, frame):
