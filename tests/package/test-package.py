@@ -394,6 +394,7 @@ def main():
             log("the installed virt-spmd audited %s" % good)
 
             # upgrade while the guest runs
+            pid = libvirtd_pid()   # the autopkgtest's tests restart it
             guest = qemu_pid(good)
             hammer = Hammer(good, t.virsh("dumpxml", good).stdout)
             hammer.start()
