@@ -421,14 +421,18 @@ def main():
 
             # remove: no hook left; starts work without restarting libvirtd
             pid = libvirtd_pid()
-            out = dpkg("-r", PKG)
+            dpkg("-r", PKG)
+            check(libvirtd_pid() == pid, "removing restarted libvirtd")
             check(pkg_status()[0] == "config-files", "remove: %s" % pkg_status())
             check(not os.path.lexists(HOOK) and not glob.glob(HOOK + ".*"), "remove left the hook")
             check(os.path.exists("/etc/virt-spm/virt-spm.conf"), "remove took the conffile (purge does)")
             t.virsh("destroy", good)
             t.virsh("start", good)
-            check(running(good) and libvirtd_pid() == pid, "after remove, without restarting libvirtd")
-            log("after remove: the hook is gone, libvirtd (not restarted) starts SPM guests")
+            check(running(good), "after remove, an SPM guest does not start")
+            if libvirtd_pid() == pid:
+                log("after remove: the hook is gone, libvirtd (not restarted) starts SPM guests")
+            else:   # on a shared host: then it proves less, but nothing is wrong
+                log("after remove: the hook is gone, SPM guests start (another test restarted libvirtd meanwhile)")
             t.virsh("destroy", good)
 
             # purge
