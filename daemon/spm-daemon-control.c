@@ -68,23 +68,28 @@ spm_control_reply(SpmControlClient *c, JsonNode *node)
                                     spm_control_written, c);
 }
 
+/* json_node_init_object() would take a reference of its own: the node
+ * takes ours instead, so that freeing the reply frees all of it. */
 static JsonNode *
 spm_control_ok(void)
 {
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     JsonObject *o = json_object_new();
 
     json_object_set_boolean_member(o, "ok", TRUE);
-    return json_node_init_object(json_node_alloc(), o);
+    json_node_take_object(node, o);
+    return node;
 }
 
 static JsonNode *
 spm_control_error(const char *message)
 {
-    JsonObject *o = json_object_new();
+    JsonNode *node = spm_control_ok();
+    JsonObject *o = json_node_get_object(node);
 
     json_object_set_boolean_member(o, "ok", FALSE);
     json_object_set_string_member(o, "error", message);
-    return json_node_init_object(json_node_alloc(), o);
+    return node;
 }
 
 static void

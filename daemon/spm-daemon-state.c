@@ -101,7 +101,8 @@ spm_daemon_record_to_json(const SpmDomainRecord *r)
     if (r->last) {
         node = spm_verdict_to_json(r->last);
     } else {
-        node = json_node_init_object(json_node_alloc(), json_object_new());
+        node = json_node_new(JSON_NODE_OBJECT);
+        json_node_take_object(node, json_object_new());
         json_object_set_string_member(json_node_get_object(node), "verdict", "none");
     }
     o = json_node_get_object(node);
