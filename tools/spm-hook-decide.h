@@ -48,6 +48,7 @@ typedef struct {
     const char *event;              /* NOTIFY: "started" or "stopped" */
     char *domain;                   /* NOTIFY: domain name */
     char *uuid;                     /* NOTIFY: domain UUID (may be NULL) */
+    gint64 run_id;                  /* NOTIFY: libvirt domain id of the run; -1 = none */
 } SpmHookDecision;
 
 void spm_hook_decision_clear(SpmHookDecision *decision);
