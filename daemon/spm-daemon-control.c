@@ -150,6 +150,7 @@ spm_control_status(SpmDaemon *d)
     json_object_set_int_member(o, "audits", d->audits_done);
     json_object_set_int_member(o, "start_events", d->start_events);
     json_object_set_int_member(o, "start_duplicates", d->start_duplicates);
+    json_object_set_int_member(o, "domain_checks", d->domain_checks);
     json_object_set_array_member(o, "domains", arr);
     return node;
 }

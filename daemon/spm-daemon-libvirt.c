@@ -306,7 +306,6 @@ typedef struct {
     char *uuid;
     char *name;
     gint64 run_id;      /* -1 = not running */
-    gboolean gone;      /* libvirt does not know it (any more) */
 } SpmDomainId;
 
 static void
@@ -866,6 +865,7 @@ spm_check_done(GObject *source, GAsyncResult *res, gpointer data)
     SpmCheck *c = g_task_get_task_data(G_TASK(res));
     SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, c->uuid) : NULL;
 
+    d->domain_checks++;
     if (r && c->gone) {
         spm_daemon_forget(d, r);
         spm_daemon_update_status(d);

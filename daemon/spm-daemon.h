@@ -79,6 +79,7 @@ struct _SpmDaemon {
     guint64 audits_done;
     guint64 start_events;       /* start notifications: libvirt's events and the hook's */
     guint64 start_duplicates;   /* of those, the second one of a run: no audit */
+    guint64 domain_checks;      /* answers to "does libvirt still know it?" */
 
     GSocketService *service;
 };
