@@ -23,6 +23,20 @@ QEMU_CONF_LINES = ['security_driver = "none"', 'stdio_handler = "file"',
                    'cgroup_controllers = [ ]', 'user = "root"', 'group = "root"']
 
 
+GUEST_XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
+
+
+def workspace(prefix, extra=""):
+    """A temporary directory and a virt-spm.conf in it whose daemon retries
+    quickly (libvirtd is restarted by other tests): (dir, config path)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    config = os.path.join(work, "virt-spm.conf")
+    with open(config, "w") as f:
+        f.write("[daemon]\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
+                "audit_retry_ms = 300\naudit_attempts = 20\n" + extra)
+    return work, config
+
+
 def skip(why):
     print("# SKIP " + why)
     sys.exit(SKIP)
@@ -320,6 +334,16 @@ def cleanup_on_sigterm():
     """meson kills a test that times out with SIGTERM: run its finally blocks
     (stop the daemon, remove the domains) all the same."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("killed by SIGTERM"))
+
+
+def finish(daemon, *prefixes):
+    """A test's clean-up: the daemon killed (if still running), the domains
+    removed, the end of the daemon's log on stderr."""
+    daemon.kill()
+    for prefix in prefixes:
+        cleanup_domains(prefix)
+    if os.path.exists(daemon.log):
+        sys.stderr.write(open(daemon.log).read()[-3000:])
 
 
 def cleanup_domains(prefix, rounds=30):

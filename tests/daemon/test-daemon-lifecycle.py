@@ -15,7 +15,6 @@ forgets, the daemon forgets (issue 11), and each start is audited once.
 import os
 import re
 import sys
-import tempfile
 import uuid
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
@@ -66,21 +65,24 @@ def known_to_libvirt():
 def main():
     t.ensure_libvirtd()
     t.cleanup_on_sigterm()
-    work = tempfile.mkdtemp(prefix="spmd-life-")
-    config = os.path.join(work, "virt-spm.conf")
-    with open(config, "w") as f:
-        f.write("[daemon]\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
-                "audit_retry_ms = 300\naudit_attempts = 20\n")
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
+    work, config = t.workspace("spmd-life-")
     tag = uuid.uuid4().hex[:8]
     prefix = "spmd-life-%s-" % tag
     daemon = t.Daemon(work, config, state_dir=None)    # the built-in state directory
-    xml = t.convert(src, "@NAME@", config)
+    xml = t.convert(t.GUEST_XML, "@NAME@", config)
 
     def write(name):
         path = os.path.join(work, name + ".xml")
         open(path, "w").write(xml.replace("@NAME@", name))
         return path
+
+    def define_and_start(name):
+        """Defined, started and audited: its UUID."""
+        t.virsh("define", write(name))
+        u = t.virsh("domuuid", name).stdout.strip()
+        t.start_domain(name)
+        settled(daemon, name, 1)
+        return u
 
     with t.default_layout_lock():
         try:
@@ -89,10 +91,8 @@ def main():
 
             # 1. define, start (one audit for the event and the hook), stop, undefine
             name = prefix + "persistent"
-            t.virsh("define", write(name))
-            u = t.virsh("domuuid", name).stdout.strip()
-            t.start_domain(name)
-            d = settled(daemon, name, 1)
+            u = define_and_start(name)
+            d = daemon.domain(name)
             assert d["verdict"] == "match" and d["active"], d
             assert os.path.exists(state_file(daemon, u))
             dup = daemon.status()["start_duplicates"]
@@ -130,10 +130,7 @@ def main():
 
             # 3. undefined while it runs: kept (it is transient now) until it stops
             name = prefix + "running"
-            t.virsh("define", write(name))
-            u = t.virsh("domuuid", name).stdout.strip()
-            t.start_domain(name)
-            settled(daemon, name, 1)
+            u = define_and_start(name)
             checks = daemon.status()["domain_checks"]
             t.virsh("undefine", name)
             # the UNDEFINED event made the daemon ask libvirt (other tests'
@@ -146,10 +143,7 @@ def main():
 
             # 4. undefined while the daemon is stopped
             name = prefix + "offline"
-            t.virsh("define", write(name))
-            u = t.virsh("domuuid", name).stdout.strip()
-            t.start_domain(name)
-            settled(daemon, name, 1)
+            u = define_and_start(name)
             t.virsh("destroy", name, done_if=("domain is not running",))
             t.wait_for("stopped", lambda: daemon.domain(name)["active"] is False, 30, 0.05)
             daemon.stop()
@@ -170,10 +164,7 @@ def main():
             print("ok - virt-spmd forgets what libvirt forgets")
             return 0
         finally:
-            daemon.kill()
-            t.cleanup_domains(prefix)
-            if os.path.exists(daemon.log):
-                sys.stderr.write(open(daemon.log).read()[-3000:])
+            t.finish(daemon, prefix)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ it on a leak); the limit stays.
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -128,12 +127,7 @@ def cycled(daemon):
 def main():
     t.ensure_libvirtd()
     t.cleanup_on_sigterm()
-    work = tempfile.mkdtemp(prefix="spmd-mem-")
-    config = os.path.join(work, "virt-spm.conf")
-    with open(config, "w") as f:
-        f.write("[daemon]\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
-                "audit_retry_ms = 300\naudit_attempts = 20\n")
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
+    work, config = t.workspace("spmd-mem-")
     tag = uuid.uuid4().hex[:6]
     prefix = "spmd-mem-%s-" % tag
     running = [prefix + "run0", prefix + "run1"]
@@ -141,7 +135,7 @@ def main():
     names = set(running + idle)
     daemon = t.Daemon(work, config)
     try:
-        xml_text = t.convert(src, "@NAME@", config)
+        xml_text = t.convert(t.GUEST_XML, "@NAME@", config)
         mismatch, _ = t.move_stand_in(xml_text, "ua-hbm0", GiB)
         paths = []
         for name in running + idle:
@@ -208,10 +202,7 @@ def main():
         print("ok - virt-spmd memory flat")
         return 0
     finally:
-        daemon.kill()
-        t.cleanup_domains(prefix)
-        if os.path.exists(daemon.log):
-            sys.stderr.write(open(daemon.log).read()[-3000:])
+        t.finish(daemon, prefix)
 
 
 if __name__ == "__main__":
