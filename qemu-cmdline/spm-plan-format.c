@@ -311,7 +311,8 @@ spm_table_devices(GString *out, const SpmPlan *plan)
                                              dev->addr + dev->size - 1);
         cells[COL_ALIGN] = spm_table_size(dev->align);
         cells[COL_BACKEND] = spm_table_backend(&dev->backend);
-        cells[COL_PAGE] = spm_table_size(dev->backend.page_size);
+        cells[COL_PAGE] = dev->backend.page_size ? spm_units_format(dev->backend.page_size)
+                                                 : g_strdup("-");
         cells[COL_PATH] = dev->backend.mem_path ? spm_format_utf8(dev->backend.mem_path)
                                                 : g_strdup("-");
 

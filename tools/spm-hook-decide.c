@@ -121,7 +121,6 @@ spm_hook_dac_label(xmlNodePtr root)
 /* start begin: the per-domain directories QEMU is about to use */
 static void
 spm_hook_decide_dirs(xmlDocPtr doc,
-                     const char *name,
                      const SpmHookFacts *facts,
                      SpmHookDecision *decision)
 {
@@ -131,12 +130,12 @@ spm_hook_decide_dirs(xmlDocPtr doc,
     SpmPlanPolicy policy = *facts->policy;
     gboolean has_spm = FALSE;
 
+    /*
+     * prepare begin refused what cannot be planned; a plan that fails only
+     * now has no directories to make, and QEMU will say what is missing.
+     */
     policy.host.libvirt_version = facts->libvirt_version;
-    if (!spm_convert_check_current(doc, &policy, &has_spm, &plan, &def, &error)) {
-        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
-        return;
-    }
-    if (!has_spm)
+    if (!spm_convert_check_current(doc, &policy, &has_spm, &plan, &def, &error) || !has_spm)
         return;
     decision->make_dirs = spm_memdir_planned(plan);
     if (decision->make_dirs->len == 0)
@@ -273,7 +272,7 @@ spm_hook_decide(const char *op,
     if (release) {
         return;
     } else if (launch) {
-        spm_hook_decide_dirs(doc, name, facts, decision);
+        spm_hook_decide_dirs(doc, facts, decision);
     } else if (event) {
         decision->action = SPM_HOOK_NOTIFY;
         decision->event = event;

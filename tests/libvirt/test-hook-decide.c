@@ -204,8 +204,14 @@ test_notify(void)
     g_assert_cmpstr(stopped.event, ==, "stopped");
     decide_text("start", "begin", xml, 9000000, NULL, &start);
     g_assert_cmpint(start.action, ==, SPM_HOOK_ALLOW);
+    g_assert_null(start.make_dirs);
     decide_text("release", "end", xml, 9000000, NULL, &release);
     g_assert_cmpint(release.action, ==, SPM_HOOK_ALLOW);
+    /* after the stop: whatever directory virt-spm may have made for the domain */
+    g_assert_nonnull(release.remove_dirs);
+    g_assert_nonnull(stopped.remove_dirs);
+    g_assert_true(g_str_has_suffix(g_ptr_array_index(release.remove_dirs, 0), "/virt-spm-spm-hand"));
+    g_assert_null(started.remove_dirs);
 }
 
 static void
