@@ -843,7 +843,7 @@ test_nospm_starts(void)
  */
 static char *
 hp_domain_file(const char *name, guint64 page_kib, guint dev_mib, gboolean file_backed,
-               gboolean prealloc, gboolean bind_node0)
+               gboolean prealloc, gboolean bind_node0, const char *emulator)
 {
     g_autofree char *path = g_strdup_printf("%s/%s.xml", tmpdir, name);
     g_autofree char *hp = page_kib ? g_strdup("<hugepages><page size='2' unit='MiB'/></hugepages>")
@@ -860,7 +860,7 @@ hp_domain_file(const char *name, guint64 page_kib, guint dev_mib, gboolean file_
         "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n"
         "  <features><acpi/></features>\n"
         "  <devices>\n"
-        "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+        "    <emulator>%s</emulator>\n"
         "    <memory model='spm'>\n"
         "      <source>%s%s</source>\n"
         "      <target><size unit='MiB'>%u</size><node>1</node></target>\n"
@@ -871,6 +871,7 @@ hp_domain_file(const char *name, guint64 page_kib, guint dev_mib, gboolean file_
         "</domain>\n",
         name, HP_RAM_MIB + dev_mib, hp, file_backed ? "<source type='file'/>" : "",
         prealloc ? "<allocation mode='immediate'/>" : "",
+        emulator ? emulator : "/usr/bin/qemu-system-x86_64",
         bind_node0 ? "<nodemask>0</nodemask>" : "", pagesize, dev_mib);
 
     g_assert_true(g_file_set_contents(path, text, -1, NULL));
@@ -936,13 +937,15 @@ hp_assert_no_domain_files(const char *name)
  * every pool is as before and no file of the domain remains.
  */
 static void
-hp_start_stop(gboolean file_backed, gboolean prealloc)
+hp_start_stop(gboolean file_backed, gboolean prealloc, const char *emulator)
 {
-    g_autofree char *name = unique_name(file_backed ? "hp-file" : "hp-memfd");
+    g_autofree char *name = unique_name(emulator ? "hp-spm-memory"
+                                                 : file_backed ? "hp-file" : "hp-memfd");
     gboolean one_g = hugepages.mount_1g != NULL;
     guint64 dev_kib = one_g ? 1048576 : 2048;
     guint dev_mib = one_g ? 1024 : 256;
-    g_autofree char *file = hp_domain_file(name, dev_kib, dev_mib, file_backed, prealloc, FALSE);
+    g_autofree char *file = hp_domain_file(name, dev_kib, dev_mib, file_backed, prealloc, FALSE,
+                                           emulator);
     g_autofree char *dev_dir = NULL;
     HpPool p2_before, p1_before = { 0 }, p2_run, p1_run = { 0 }, p2_after, p1_after = { 0 };
     guint64 ram_pages = HP_RAM_MIB / 2;
@@ -963,7 +966,7 @@ hp_start_stop(gboolean file_backed, gboolean prealloc)
     if (one_g)
         g_assert_true(hp_pool_read(1048576, &p1_before));
 
-    virt_spm_define(&def, file, TRUE);
+    virt_spm_define(&def, file, emulator == NULL);
     assert_ok(&def, "virt-spm define of a huge page guest");
     virsh(&start, ARGV("start", name));
     assert_ok(&start, "virsh start of a huge page guest");
@@ -1011,28 +1014,63 @@ static void
 test_hugepages_memfd(void)
 {
     if (hp_ready())
-        hp_start_stop(FALSE, FALSE);
+        hp_start_stop(FALSE, FALSE, NULL);
 }
 
 static void
 test_hugepages_memfd_prealloc(void)
 {
     if (hp_ready())
-        hp_start_stop(FALSE, TRUE);
+        hp_start_stop(FALSE, TRUE, NULL);
 }
 
 static void
 test_hugepages_file(void)
 {
     if (hp_ready())
-        hp_start_stop(TRUE, FALSE);
+        hp_start_stop(TRUE, FALSE, NULL);
 }
 
 static void
 test_hugepages_file_prealloc(void)
 {
     if (hp_ready())
-        hp_start_stop(TRUE, TRUE);
+        hp_start_stop(TRUE, TRUE, NULL);
+}
+
+/*
+ * A QEMU with the spm-memory device: $SPM_TEST_EMULATOR, else the one
+ * /work/shared/spm-qemu/build.sh leaves in ~/.cache/spm-qemu; NULL if none.
+ */
+static char *
+spm_memory_qemu(void)
+{
+    const char *env = g_getenv("SPM_TEST_EMULATOR");
+    g_autofree char *cached = g_build_filename(g_get_home_dir(), ".cache", "spm-qemu",
+                                               "qemu-10.2.2", "build", "qemu-system-x86_64", NULL);
+
+    if (env && *env)
+        return g_strdup(env);
+    if (g_file_test(cached, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer(&cached);
+    return NULL;
+}
+
+/* The guest of issue 13 on the real spm-memory device, when there is one. */
+static void
+test_hugepages_spm_memory(void)
+{
+    g_autofree char *emulator = spm_memory_qemu();
+
+    if (!hp_ready())
+        return;
+    if (!emulator) {
+        /* as for the other real-device parts: the stand-in cases cover the rest */
+        g_test_message("no QEMU with spm-memory ($SPM_TEST_EMULATOR, ~/.cache/spm-qemu): "
+                       "only the pc-dimm stand-in was started");
+        return;
+    }
+    hp_start_stop(FALSE, FALSE, emulator);
 }
 
 /*
@@ -1060,7 +1098,7 @@ test_hugepages_refused(void)
     g_assert_true(hp_pool_read(page_kib, &before));
     /* one page more than the host has free */
     dev_mib = (guint)((hp_available(&before) + 1) * (page_kib / 1024));
-    file = hp_domain_file(name, page_kib, dev_mib, FALSE, FALSE, TRUE);
+    file = hp_domain_file(name, page_kib, dev_mib, FALSE, FALSE, TRUE, NULL);
     expected = g_strdup_printf("memory 'ua-hbm0' needs %" G_GUINT64_FORMAT " huge pages of %s "
                                "on host node 0", hp_available(&before) + 1,
                                one_g ? "1 GiB" : "2 MiB");
@@ -1088,7 +1126,7 @@ static void
 test_file_backed_dir(void)
 {
     g_autofree char *name = unique_name("file");
-    g_autofree char *file = hp_domain_file(name, 0, 128, TRUE, FALSE, FALSE);
+    g_autofree char *file = hp_domain_file(name, 0, 128, TRUE, FALSE, FALSE, NULL);
     g_autofree char *leaf = g_strconcat("virt-spm-", name, NULL);
     g_autofree char *dir = g_build_filename("/var/lib/libvirt/qemu/ram", leaf, NULL);
     g_auto(Run) def = { 0 };
@@ -1235,6 +1273,7 @@ main(int argc, char **argv)
         { "/libvirt/hugepages/file", test_hugepages_file },
         { "/libvirt/hugepages/file-prealloc", test_hugepages_file_prealloc },
         { "/libvirt/hugepages/refused", test_hugepages_refused },
+        { "/libvirt/hugepages/spm-memory", test_hugepages_spm_memory },
     };
     int status, rc;
     int run_lock;
