@@ -20,6 +20,7 @@ spm_hook_decision_clear(SpmHookDecision *decision)
     g_clear_pointer(&decision->uuid, g_free);
     g_clear_pointer(&decision->make_dirs, g_ptr_array_unref);
     g_clear_pointer(&decision->dac_label, g_free);
+    g_clear_pointer(&decision->selinux_label, g_free);
     g_clear_pointer(&decision->remove_dirs, g_ptr_array_unref);
     decision->event = NULL;
     decision->action = SPM_HOOK_ALLOW;
@@ -103,16 +104,24 @@ spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
     decision->message = g_strdup_printf("virt-spm: %s", text);
 }
 
-/* libvirt's DAC imagelabel of a live domain (start begin), or NULL */
+/*
+ * The imagelabel libvirt chose for the files of a live domain (start
+ * begin) in security model @model ("dac", "selinux"), or NULL: none, or
+ * relabel='no' (the administrator labels the files).
+ */
 static char *
-spm_hook_dac_label(xmlNodePtr root)
+spm_hook_image_label(xmlNodePtr root, const char *model)
 {
     for (xmlNodePtr n = root->children; n; n = n->next) {
-        g_autofree char *model = NULL;
+        g_autofree char *m = NULL;
+        g_autofree char *relabel = NULL;
 
-        if (!spm_xml_is_element(n, "seclabel") || !(model = spm_xml_prop(n, "model")) ||
-            !g_str_equal(model, "dac"))
+        if (!spm_xml_is_element(n, "seclabel") || !(m = spm_xml_prop(n, "model")) ||
+            !g_str_equal(m, model))
             continue;
+        relabel = spm_xml_prop(n, "relabel");
+        if (g_strcmp0(relabel, "no") == 0)
+            return NULL;
         return spm_xml_text_or_null(spm_xml_child(n, "imagelabel"));
     }
     return NULL;
@@ -140,8 +149,10 @@ spm_hook_decide_dirs(xmlDocPtr doc,
     decision->make_dirs = spm_memdir_planned(plan);
     if (decision->make_dirs->len == 0)
         g_clear_pointer(&decision->make_dirs, g_ptr_array_unref);
-    else
-        decision->dac_label = spm_hook_dac_label(xmlDocGetRootElement(doc));
+    else {
+        decision->dac_label = spm_hook_image_label(xmlDocGetRootElement(doc), "dac");
+        decision->selinux_label = spm_hook_image_label(xmlDocGetRootElement(doc), "selinux");
+    }
 }
 
 /* prepare begin of an SPM domain: may libvirt start it? */

@@ -68,6 +68,9 @@ typedef struct {
      */
     GPtrArray *make_dirs;
     char *dac_label;
+    /* and labelled so (<seclabel model='selinux'> imagelabel), as libvirt
+     * labels its own memory directories; NULL = leave the label alone */
+    char *selinux_label;
     /* stopped end, release end: per-domain directories to remove (any action) */
     GPtrArray *remove_dirs;
 } SpmHookDecision;

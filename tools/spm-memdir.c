@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -126,6 +127,18 @@ spm_memdir_create(const char *dir, uid_t uid, gid_t gid, GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+gboolean
+spm_memdir_set_selinux_label(const char *dir, const char *label, GError **error)
+{
+    /* what setfilecon() does, without linking libselinux for one call */
+    if (lsetxattr(dir, "security.selinux", label, strlen(label) + 1, 0) == 0 ||
+        errno == ENOTSUP)
+        return TRUE;
+    g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
+                "cannot label directory '%s' %s: %s", dir, label, g_strerror(errno));
+    return FALSE;
 }
 
 gboolean

@@ -43,6 +43,13 @@ gboolean spm_memdir_parse_dac_label(const char *label, uid_t *uid, gid_t *gid, G
 gboolean spm_memdir_create(const char *dir, uid_t uid, gid_t gid, GError **error);
 
 /*
+ * Give @dir the SELinux @label (the domain's imagelabel), as libvirt gives
+ * its own per-domain memory directories.  A file system without security
+ * labels (hugetlbfs has none of its own) is no error, as for libvirt.
+ */
+gboolean spm_memdir_set_selinux_label(const char *dir, const char *label, GError **error);
+
+/*
  * Remove @dir and the regular files in it (QEMU's, if it died before it
  * unlinked them).  A missing @dir is no error; symbolic links are never
  * followed, and a directory with anything else in it is left with an error.

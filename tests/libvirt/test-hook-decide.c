@@ -255,6 +255,41 @@ converted(const char *name, const char *stand_in, const char *emulator)
     return spm_xml_format(doc);
 }
 
+/*
+ * start begin of a domain with file-backed SPM memory: its directory, for
+ * the user and with the SELinux label libvirt chose for the domain's files.
+ */
+static void
+test_start_dirs(void)
+{
+    g_autofree char *conv = converted("user-spm-file.xml", "pc-dimm", NULL);
+    g_autoptr(GString) live = g_string_new(conv);
+    g_auto(SpmHookDecision) start = { 0 };
+    g_auto(SpmHookDecision) norelabel = { 0 };
+
+    /* what libvirt adds to the live XML before start begin */
+    g_string_replace(live, "</domain>",
+                     "<seclabel type='dynamic' model='selinux' relabel='yes'>"
+                     "<label>system_u:system_r:svirt_t:s0:c1,c2</label>"
+                     "<imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel>"
+                     "<seclabel type='dynamic' model='dac' relabel='yes'>"
+                     "<label>+107:+108</label><imagelabel>+107:+108</imagelabel></seclabel>"
+                     "</domain>", 1);
+    decide_text("start", "begin", live->str, 9000000, NULL, &start);
+    g_assert_cmpint(start.action, ==, SPM_HOOK_ALLOW);
+    g_assert_nonnull(start.make_dirs);
+    g_assert_cmpuint(start.make_dirs->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(start.make_dirs, 0), ==,
+                    "/var/lib/libvirt/qemu/ram/virt-spm-spm-file");
+    g_assert_cmpstr(start.dac_label, ==, "+107:+108");
+    g_assert_cmpstr(start.selinux_label, ==, "system_u:object_r:svirt_image_t:s0:c1,c2");
+
+    g_string_replace(live, "model='selinux' relabel='yes'", "model='selinux' relabel='no'", 1);
+    decide_text("start", "begin", live->str, 9000000, NULL, &norelabel);
+    g_assert_nonnull(norelabel.make_dirs);
+    g_assert_null(norelabel.selinux_label);
+}
+
 static void
 test_start_current(void)
 {
@@ -542,6 +577,7 @@ main(int argc, char **argv)
     g_test_add_func("/hook/migrate-restore", test_migrate_restore);
     g_test_add_func("/hook/notify", test_notify);
     g_test_add_func("/hook/malformed", test_malformed);
+    g_test_add_func("/hook/start-dirs", test_start_dirs);
     g_test_add_func("/hook/start/current", test_start_current);
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
@@ -353,6 +354,29 @@ test_memdir_candidates_and_label(void)
     g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
 }
 
+/* The domain's SELinux image label on its directory, as setfilecon() would set it. */
+static void
+test_memdir_selinux_label(void)
+{
+    g_autofree char *dir = g_build_filename(tmpdir, "labelled", NULL);
+    const char *label = "system_u:object_r:svirt_image_t:s0:c1,c2";
+    g_autoptr(GError) error = NULL;
+    char got[128] = "";
+    ssize_t n;
+
+    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), &error));
+    if (geteuid() != 0) {
+        g_test_skip("security.* extended attributes need CAP_SYS_ADMIN");
+        return;
+    }
+    g_assert_true(spm_memdir_set_selinux_label(dir, label, &error));
+    g_assert_no_error(error);
+    n = lgetxattr(dir, "security.selinux", got, sizeof(got) - 1);
+    g_assert_cmpint(n, ==, (ssize_t)strlen(label) + 1);
+    g_assert_cmpstr(got, ==, label);
+    g_assert_true(spm_memdir_remove(dir, &error));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -374,6 +398,7 @@ main(int argc, char **argv)
     g_test_add_func("/hugepages/check/missing-size-and-node", test_check_missing_size_and_node);
     g_test_add_func("/hugepages/memdir", test_memdir);
     g_test_add_func("/hugepages/memdir-candidates-and-label", test_memdir_candidates_and_label);
+    g_test_add_func("/hugepages/memdir-selinux-label", test_memdir_selinux_label);
     rc = g_test_run();
     {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
