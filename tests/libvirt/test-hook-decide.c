@@ -290,6 +290,40 @@ test_start_dirs(void)
     g_assert_null(norelabel.selinux_label);
 }
 
+static gboolean
+pools_short(const SpmPlan *plan, const SpmDomainDef *def, gpointer opaque, GError **error)
+{
+    guint *calls = opaque;
+
+    (*calls)++;
+    g_assert_nonnull(spm_plan_find_device(plan, "ua-hbm0"));
+    g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                "memory 'ua-hbm0' needs 2 huge pages of 1 GiB on host node 0 (...)");
+    return FALSE;
+}
+
+/* prepare begin asks the host's pools, and refuses in one line when they are short. */
+static void
+test_start_pools(void)
+{
+    g_autofree char *standin = converted("user-spm.xml", "pc-dimm", NULL);
+    g_auto(SpmHookDecision) d = { 0 };
+    g_auto(SpmHookDecision) other = { 0 };
+    SpmHookFacts facts = test_facts(11003000, NULL);
+    guint calls = 0;
+
+    facts.check_pages = pools_short;
+    facts.check_pages_opaque = &calls;
+    spm_hook_decide("prepare", "begin", standin, strlen(standin), &facts, &d);
+    g_assert_cmpuint(calls, ==, 1);
+    assert_refused(&d, "virt-spm: refusing to start domain 'spm-user': memory 'ua-hbm0' needs 2 "
+                       "huge pages of 1 GiB on host node 0 (...)");
+    /* only prepare begin asks */
+    spm_hook_decide("start", "begin", standin, strlen(standin), &facts, &other);
+    g_assert_cmpuint(calls, ==, 1);
+    g_assert_cmpint(other.action, ==, SPM_HOOK_ALLOW);
+}
+
 static void
 test_start_current(void)
 {
@@ -578,6 +612,7 @@ main(int argc, char **argv)
     g_test_add_func("/hook/notify", test_notify);
     g_test_add_func("/hook/malformed", test_malformed);
     g_test_add_func("/hook/start-dirs", test_start_dirs);
+    g_test_add_func("/hook/start-pools", test_start_pools);
     g_test_add_func("/hook/start/current", test_start_current);
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);
