@@ -1040,7 +1040,8 @@ test_hugepages_file_prealloc(void)
 
 /*
  * A QEMU with the spm-memory device: $SPM_TEST_EMULATOR, else the one
- * /work/shared/spm-qemu/build.sh leaves in ~/.cache/spm-qemu; NULL if none.
+ * /work/shared/spm-qemu/build.sh leaves in ~/.cache/spm-qemu when it is
+ * complete (firmware linked); NULL if none.
  */
 static char *
 spm_memory_qemu(void)
@@ -1049,9 +1050,14 @@ spm_memory_qemu(void)
     g_autofree char *cached = g_build_filename(g_get_home_dir(), ".cache", "spm-qemu",
                                                "qemu-10.2.2", "build", "qemu-system-x86_64", NULL);
 
+    g_autofree char *dir = g_path_get_dirname(cached);
+    /* build.sh links SeaBIOS there last: without it the tree is being rebuilt */
+    g_autofree char *bios = g_build_filename(dir, "qemu-bundle", "usr", "local", "share", "qemu",
+                                             "bios-256k.bin", NULL);
+
     if (env && *env)
         return g_strdup(env);
-    if (g_file_test(cached, G_FILE_TEST_IS_EXECUTABLE))
+    if (g_file_test(cached, G_FILE_TEST_IS_EXECUTABLE) && g_file_test(bios, G_FILE_TEST_EXISTS))
         return g_steal_pointer(&cached);
     return NULL;
 }
@@ -1066,8 +1072,8 @@ test_hugepages_spm_memory(void)
         return;
     if (!emulator) {
         /* as for the other real-device parts: the stand-in cases cover the rest */
-        g_test_message("no QEMU with spm-memory ($SPM_TEST_EMULATOR, ~/.cache/spm-qemu): "
-                       "only the pc-dimm stand-in was started");
+        g_test_message("no usable QEMU with spm-memory ($SPM_TEST_EMULATOR, or a complete "
+                       "~/.cache/spm-qemu): only the pc-dimm stand-in was started");
         return;
     }
     hp_start_stop(FALSE, FALSE, emulator);
