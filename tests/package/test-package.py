@@ -243,7 +243,7 @@ def check_installed(expected):
     for p in expected:
         if p.startswith("/etc/") and not os.path.islink(p):
             check(" %s " % p in conffiles, "%s is not a conffile:\n%s" % (p, conffiles))
-    check(os.path.islink(HOOK) and os.readlink(HOOK) == "/usr/libexec/virt-spm-qemu-hook",
+    check(os.path.islink(HOOK) and os.readlink(HOOK) == "/usr/sbin/virt-spm-qemu-hook",
           "%s is not the symlink to the installed hook" % HOOK)
     check(HOOK not in conffiles, "the hook must not be a conffile (it would survive remove)")
     for wants in ("sockets.target.wants/virt-spmd.socket", "multi-user.target.wants/virt-spmd.service"):
