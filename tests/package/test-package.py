@@ -272,6 +272,19 @@ def autopkgtest(src):
     log("debian/tests/libvirt %s passed against the installed package" % " ".join(which))
 
 
+def virt_spm(*args, timeout=90):
+    """The installed virt-spm, riding out libvirtd restarts by other tests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p = sh("/usr/bin/virt-spm", *args, check_rc=False)
+        lost = any(x in p.stderr for x in t.TRANSIENT + ("Failed to connect socket",))
+        if p.returncode == 0 or not lost or time.monotonic() >= deadline:
+            break
+        t.wait_for("libvirtd", t.libvirt_alive_quiet, max(deadline - time.monotonic(), 1), 0.2)
+    check(p.returncode == 0, "virt-spm %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr))
+    return p
+
+
 def define_domains():
     """A good SPM guest (stand-in) and a stale one, defined with the installed virt-spm."""
     tmpl = open(os.path.join(SOURCE, "tests", "libvirt", "data", "user-spm.xml")).read()
@@ -281,7 +294,7 @@ def define_domains():
         name = PREFIX + what
         path = os.path.join(WORK, name + ".xml")
         open(path, "w").write(re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name, tmpl, count=1))
-        sh("/usr/bin/virt-spm", "-c", t.URI, "define", path, "--stand-in-driver=pc-dimm")
+        virt_spm("-c", t.URI, "define", path, "--stand-in-driver=pc-dimm")
         names[what] = name
     # as `virsh edit` would: the last generated argument changes
     xml = t.virsh("dumpxml", "--inactive", names["stale"]).stdout
