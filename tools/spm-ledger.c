@@ -604,7 +604,7 @@ spm_ledger_reserve(SpmLedger *ledger,
             g_autofree char *holders = spm_ledger_holders_of(ledger, inv, bits, uuid);
 
             asked = spm_units_format(r->bytes);
-            freestr = spm_units_format(avail);
+            freestr = avail ? spm_units_format(avail) : g_strdup("nothing");
             cap = spm_units_format(capacity);
             if (r->bytes > capacity)
                 g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
@@ -612,7 +612,7 @@ spm_ledger_reserve(SpmLedger *ledger,
                             r->device, asked, spm_ledger_node_word(set), set, cap);
             else
                 g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                            "device '%s' asks %s of %s %s but %s is free (capacity %s; "
+                            "device '%s' asks %s of %s %s but %s is free there (capacity %s; "
                             "held by %s)", r->device, asked, spm_ledger_node_word(set), set,
                             freestr, cap, holders);
             if (refusal) {
