@@ -32,7 +32,6 @@ char *
 spm_nova_argv_edits(const SpmDomainDef *def,
                     const SpmPlan *plan,
                     guint64 ram,
-                    const char *emulator,
                     GError **error)
 {
     g_autoptr(GString) out = g_string_new(SPM_NOVA_PLAN_MAGIC "\n");
@@ -80,7 +79,5 @@ spm_nova_argv_edits(const SpmDomainDef *def,
         if (!spm_nova_argv_line(out, "add", *a, error))
             return NULL;
     }
-    if (emulator && !spm_nova_argv_line(out, "emulator", emulator, error))
-        return NULL;
     return g_string_free(g_steal_pointer(&out), FALSE);
 }

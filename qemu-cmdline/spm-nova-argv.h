@@ -20,8 +20,6 @@
  *     add -numa                       appended, in order
  *     add node,nodeid=0,cpus=0-1,memdev=pc.ram
  *     ...
- *     emulator /path/to/qemu          optional: the QEMU to run instead of
- *                                     the next one in PATH
  *
  * One line per item, "KEY VALUE", no value holds a newline.  Pure code.
  */
@@ -38,14 +36,12 @@ G_BEGIN_DECLS
 /*
  * The edit list for @def (Nova's domain with the flavor's devices added,
  * spm-nova.h), planned as @plan.  @ram is Nova's <memory> in bytes (the
- * guest's RAM, before the devices were counted in), @emulator the QEMU to
- * run (NULL = the next one in the wrapper's PATH).  Fails with
+ * guest's RAM, before the devices were counted in).  Fails with
  * SPM_ERROR_INVALID when an argument cannot be written on one line.
  */
 char *spm_nova_argv_edits(const SpmDomainDef *def,
                           const SpmPlan *plan,
                           guint64 ram,
-                          const char *emulator,
                           GError **error);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
 #include "spm-hook-decide.h"
+#include "spm-hook-nova.h"
 #include "spm-xml.h"
 
 /* The hook hands events over; it never waits for the audit (SPEC: bounded). */
@@ -101,7 +102,14 @@ main(int argc, char **argv)
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
 
-    spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
+    {
+        gboolean nova = FALSE;
+
+        /* Nova's domains: their flavor decides (spm-hook-nova.h) */
+        spm_hook_nova_decide(argv[2], argv[3], xml, len, &facts, config->keyfile, &nova, &decision);
+        if (!nova)
+            spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
+    }
 
     switch (decision.action) {
     case SPM_HOOK_ALLOW:

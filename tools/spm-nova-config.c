@@ -5,6 +5,9 @@
 #include "spm-error.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "spm-build-config.h"
 
@@ -12,6 +15,31 @@ const char *
 spm_nova_default_wrapper(void)
 {
     return VIRT_SPM_LIBEXECDIR "/virt-spm/bin/qemu-system-x86_64";
+}
+
+char *
+spm_nova_real_qemu(const SpmNovaConfig *cfg)
+{
+    g_autofree char *dir = g_path_get_dirname(cfg->wrapper);
+    g_autofree char *base = g_path_get_basename(cfg->wrapper);
+    g_autofree char *beside = g_build_filename(dir, "..", "real", base, NULL);
+    g_auto(GStrv) path = g_strsplit(g_getenv("PATH") ? g_getenv("PATH") : "", ":", -1);
+    GStatBuf self, st;
+    gboolean have_self = g_stat(cfg->wrapper, &self) == 0;
+
+    if (g_access(beside, X_OK) == 0)
+        return g_steal_pointer(&beside);
+    for (char **p = path; *p; p++) {
+        g_autofree char *cand = NULL;
+
+        if (!**p)
+            continue;
+        cand = g_build_filename(*p, base, NULL);
+        if (g_stat(cand, &st) == 0 && S_ISREG(st.st_mode) && g_access(cand, X_OK) == 0 &&
+            !(have_self && st.st_dev == self.st_dev && st.st_ino == self.st_ino))
+            return g_steal_pointer(&cand);
+    }
+    return g_strdup("/usr/bin/qemu-system-x86_64");
 }
 
 static char *
@@ -35,7 +63,6 @@ spm_nova_config_load(GKeyFile *kf, GError **error)
     cfg->flavors_dir = spm_nova_config_string(kf, "flavors_dir",
                                               VIRT_SPM_SYSCONFDIR "/flavors.d");
     cfg->wrapper = spm_nova_config_string(kf, "wrapper", spm_nova_default_wrapper());
-    cfg->emulator = spm_nova_config_string(kf, "emulator", NULL);
     cfg->flavors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     if (kf)
@@ -77,7 +104,6 @@ spm_nova_config_free(SpmNovaConfig *cfg)
     g_free(cfg->flavors_dir);
     g_clear_pointer(&cfg->flavors, g_hash_table_unref);
     g_free(cfg->wrapper);
-    g_free(cfg->emulator);
     g_free(cfg);
 }
 

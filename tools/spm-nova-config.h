@@ -32,7 +32,6 @@ typedef struct {
     char *flavors_dir;          /* [nova] flavors_dir; SYSCONFDIR/virt-spm/flavors.d */
     GHashTable *flavors;        /* [nova] flavors = NAME=PROFILE; ... : name -> profile */
     char *wrapper;              /* [nova] wrapper: the emulator wrapper libvirt must run */
-    char *emulator;             /* [nova] emulator: QEMU for SPM guests; NULL = next in PATH */
 } SpmNovaConfig;
 
 /* [nova] of @kf (nullable: defaults).  Errors name the key. */
@@ -42,6 +41,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmNovaConfig, spm_nova_config_free)
 
 /* The installed wrapper: LIBEXECDIR/virt-spm/bin/qemu-system-x86_64. */
 const char *spm_nova_default_wrapper(void);
+
+/*
+ * The QEMU the wrapper @cfg->wrapper runs, found as it finds it (with the
+ * hook's PATH, which is libvirtd's): DIR/../real/NAME, else the next NAME
+ * in PATH that is not the wrapper, else /usr/bin/qemu-system-x86_64.
+ */
+char *spm_nova_real_qemu(const SpmNovaConfig *cfg);
 
 /*
  * The extra specs of the profile file @path ([spm] group), as "spm:KEY"

@@ -17,8 +17,11 @@
  * libvirt wrote is refused: exit 1 and one line on stderr, which libvirt
  * shows as the start error.
  *
- * The real QEMU is the plan's "emulator", or else the next file of the
- * same name in PATH that is not this program, or else VIRT_SPM_REAL_QEMU.
+ * The real QEMU is DIR/../real/NAME when the wrapper runs as DIR/NAME (a
+ * QEMU installed for libvirt's guests only, e.g. one with spm-memory), or
+ * else the next file NAME in PATH that is not this program, or else
+ * VIRT_SPM_REAL_QEMU.  libvirt probes QEMU's capabilities through the
+ * wrapper too, so its arguments always fit the QEMU that gets them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,7 +102,7 @@ spm_find_opt(int argc, char **argv, const char *opt, int *count)
     return at;
 }
 
-/* The next file named like us in PATH that is not us. */
+/* DIR/../real/NAME, or the next file NAME in PATH that is not us. */
 static const char *
 spm_real_qemu(const char *argv0, char *buf, size_t len)
 {
@@ -107,6 +110,9 @@ spm_real_qemu(const char *argv0, char *buf, size_t len)
     const char *path = getenv("PATH");
     struct stat self, st;
 
+    if (base && snprintf(buf, len, "%.*s/../real/%s", (int)(base - argv0), argv0, base + 1) < (int)len &&
+        access(buf, X_OK) == 0)
+        return buf;
     base = base ? base + 1 : argv0;
     if (!path || !*base || stat("/proc/self/exe", &self) < 0)
         return VIRT_SPM_REAL_QEMU;
@@ -204,7 +210,6 @@ main(int argc, char **argv)
     int at;
     int numa = 0;
     int m_at, name_at, machine_at = -1;
-    char *emulator = NULL;
     char *adds[SPM_WRAPPER_MAX_ADD];
     int nadd = 0;
     char *m_set = NULL;
@@ -282,8 +287,6 @@ main(int argc, char **argv)
             if (nadd == SPM_WRAPPER_MAX_ADD)
                 spm_wrapper_refuse("its plan adds more than %d arguments", SPM_WRAPPER_MAX_ADD);
             adds[nadd++] = sp;
-        } else if (strcmp(line, "emulator") == 0) {
-            emulator = sp;
         } else {
             spm_wrapper_refuse("its plan has an unknown line '%s'", line);
         }
@@ -305,7 +308,7 @@ main(int argc, char **argv)
         out[nout++] = adds[i];
     out[nout] = NULL;
 
-    qemu = emulator ? emulator : spm_real_qemu(argv[0], qemu_buf, sizeof(qemu_buf));
+    qemu = spm_real_qemu(argv[0], qemu_buf, sizeof(qemu_buf));
     out[0] = (char *)qemu;
     spm_exec(qemu, out);
 }
