@@ -112,6 +112,12 @@ def host(uri="qemu:///system"):
     return _HOST
 
 
+def reconnect():
+    """Forget the connection (libvirtd was restarted under it)."""
+    global _HOST
+    _HOST = None
+
+
 def create_and_launch(xml):
     """Nova's define-then-start (LibvirtDriver._create_guest)."""
     guest = nguest.Guest.create(xml, host())
