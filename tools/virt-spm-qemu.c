@@ -259,7 +259,8 @@ main(int argc, char **argv)
             const char *v = argv[name_at];
             size_t n = strlen(sp);
 
-            if (strncmp(v, sp, n) != 0 || (v[n] != '\0' && v[n] != ','))
+            /* the name ends at a comma that is not doubled (QEMU's escape) */
+            if (strncmp(v, sp, n) != 0 || (v[n] != '\0' && (v[n] != ',' || v[n + 1] == ',')))
                 spm_wrapper_refuse("its plan is for '-name %s', libvirt wrote '-name %s'", sp, v);
             have_name = 1;
         } else if (strcmp(line, "m") == 0) {
