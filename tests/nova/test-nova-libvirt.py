@@ -293,6 +293,13 @@ def main():
         check(libvirtd_path().startswith(EMULATOR_DIR + ":"),
               "libvirtd's PATH starts with the wrapper's directory (%s)" % libvirtd_path())
 
+        # libvirt probes (and caches) QEMU's capabilities through the wrapper:
+        # they must be the real QEMU's
+        caps = [virsh("domcapabilities", "--emulatorbin", b, "--virttype", "qemu").stdout
+                .replace(b, "EMULATOR") for b in (WRAPPER_LINK, "/usr/bin/qemu-system-x86_64")]
+        check(caps[0] == caps[1] and "<machine>" in caps[0],
+              "libvirt's capabilities of QEMU through the wrapper are the real QEMU's")
+
         with open(os.path.join(env.flavors, "spmtest.hbm2.conf"), "w") as f:
             f.write("# Nova 26: flavor name -> this file\n[spm]\ndevices = 2\nsize = 512MiB\n")
         with open(os.path.join(env.profiles, "hbm1.conf"), "w") as f:
