@@ -24,6 +24,7 @@
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
 #include "spm-hook-decide.h"
+#include "spm-hook-ledger.h"
 #include "spm-xml.h"
 
 /* The hook hands events over; it never waits for the audit (SPEC: bounded). */
@@ -103,8 +104,16 @@ main(int argc, char **argv)
 
     spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
 
+    if (decision.release)
+        spm_hook_ledger_release(decision.uuid, decision.domain);
+
     switch (decision.action) {
     case SPM_HOOK_ALLOW:
+        if (decision.holding && !spm_hook_ledger_reserve(config, decision.holding, &error)) {
+            fprintf(stderr, "virt-spm: refusing to start domain '%s': %s\n",
+                    argv[1], error->message);
+            return 1;
+        }
         return 0;
     case SPM_HOOK_REFUSE:
         fprintf(stderr, "%s\n", decision.message);
