@@ -83,6 +83,8 @@ spm_ledger_holding_copy(const SpmLedgerHolding *h)
 {
     SpmLedgerHolding *copy = spm_ledger_holding_new(h->uuid, h->domain);
 
+    copy->reserved_at = h->reserved_at;
+
     for (guint i = 0; i < h->requests->len; i++) {
         const SpmLedgerRequest *r = h->requests->pdata[i];
 
@@ -182,6 +184,14 @@ spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
             return spm_ledger_corrupt(error, ledger->path,
                                       "holding %u lacks uuid, domain or devices", i);
         h = spm_ledger_holding_new(uuid, domain);
+        if (json_object_has_member(ho, "reserved_at")) {
+            JsonNode *tn = json_object_get_member(ho, "reserved_at");
+
+            if (!JSON_NODE_HOLDS_VALUE(tn) || json_node_get_value_type(tn) != G_TYPE_INT64)
+                return spm_ledger_corrupt(error, ledger->path,
+                                          "reserved_at of holding %u is not a number", i);
+            h->reserved_at = json_node_get_int(tn);
+        }
         devices = json_node_get_array(dn);
         for (guint j = 0; j < json_array_get_length(devices); j++) {
             JsonNode *rn = json_array_get_element(devices, j);
@@ -321,6 +331,8 @@ spm_ledger_holdings_to_json(GPtrArray *holdings)
         json_builder_add_string_value(b, h->uuid);
         json_builder_set_member_name(b, "domain");
         json_builder_add_string_value(b, h->domain);
+        json_builder_set_member_name(b, "reserved_at");
+        json_builder_add_int_value(b, h->reserved_at);
         json_builder_set_member_name(b, "devices");
         json_builder_begin_array(b);
         for (guint j = 0; j < h->requests->len; j++) {
@@ -630,6 +642,7 @@ spm_ledger_reserve(SpmLedger *ledger,
     }
 
     spm_ledger_release(ledger, uuid, NULL);
+    holding->reserved_at = g_get_real_time();
     if (holding->requests->len)
         g_ptr_array_add(ledger->holdings, g_steal_pointer(&holding));
     return TRUE;
@@ -661,6 +674,42 @@ spm_ledger_replace(SpmLedger *ledger, GPtrArray *holdings)
         if (h->requests->len)
             g_ptr_array_add(ledger->holdings, spm_ledger_holding_copy(h));
     }
+}
+
+void
+spm_ledger_reconcile(SpmLedger *ledger, GPtrArray *running, GHashTable *keep,
+                      gint64 stale_before, guint *dropped)
+{
+    g_autoptr(GHashTable) fresh = g_hash_table_new(g_str_hash, g_str_equal);
+    guint n = 0;
+
+    for (guint i = 0; i < running->len; i++)
+        g_hash_table_add(fresh, ((SpmLedgerHolding *)running->pdata[i])->uuid);
+
+    for (guint i = ledger->holdings->len; i-- > 0;) {
+        const SpmLedgerHolding *h = ledger->holdings->pdata[i];
+
+        if (keep && g_hash_table_contains(keep, h->uuid))
+            continue;
+        if (g_hash_table_contains(fresh, h->uuid) || h->reserved_at < stale_before) {
+            if (!g_hash_table_contains(fresh, h->uuid))
+                n++;
+            g_ptr_array_remove_index(ledger->holdings, i);
+        }
+    }
+    for (guint i = 0; i < running->len; i++) {
+        const SpmLedgerHolding *h = running->pdata[i];
+        SpmLedgerHolding *copy;
+
+        if (!h->requests->len)
+            continue;
+        copy = spm_ledger_holding_copy(h);
+        if (!copy->reserved_at)
+            copy->reserved_at = g_get_real_time();
+        g_ptr_array_add(ledger->holdings, copy);
+    }
+    if (dropped)
+        *dropped = n;
 }
 
 gboolean

@@ -48,6 +48,7 @@ typedef struct {
     char *uuid;                 /* the key: one holding per domain */
     char *domain;               /* name, for messages */
     GPtrArray *requests;        /* SpmLedgerRequest * */
+    gint64 reserved_at;         /* g_get_real_time() of the reservation; 0 = unknown */
 } SpmLedgerHolding;
 
 /* Why a reservation was refused, for the journal's structured fields. */
@@ -110,6 +111,22 @@ void spm_ledger_release(SpmLedger *ledger, const char *uuid, gboolean *had);
  * does use that memory); overcommit among them is reported, not dropped.
  */
 void spm_ledger_replace(SpmLedger *ledger, GPtrArray *holdings);
+
+/*
+ * Reconcile with what runs (virt-spmd): each holding of @running
+ * (SpmLedgerHolding *, computed from the live XML of a running domain)
+ * replaces that domain's; holdings of the UUIDs in @keep (running domains
+ * whose holding could not be computed; nullable) stay as they are; every
+ * other holding belongs to a domain that does not run and is dropped --
+ * unless it was reserved at or after @stale_before (real time, µs): a
+ * start whose prepare hook reserved after the caller listed the running
+ * domains.  *@dropped (nullable) counts the holdings dropped.
+ */
+void spm_ledger_reconcile(SpmLedger *ledger,
+                          GPtrArray *running,
+                          GHashTable *keep,
+                          gint64 stale_before,
+                          guint *dropped);
 
 /* Write the ledger atomically and durably.  The lock stays held. */
 gboolean spm_ledger_commit(SpmLedger *ledger, GError **error);
