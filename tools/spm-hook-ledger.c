@@ -10,22 +10,24 @@
 #include "spm-host-inventory.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 
 void
 spm_ledger_journal_refusal(const SpmLedgerRefusal *refusal, const char *message)
 {
-    sd_journal_send("MESSAGE=%s", message,
-                    "PRIORITY=%d", LOG_WARNING,
-                    "SYSLOG_IDENTIFIER=virt-spm",
-                    "DOMAIN_NAME=%s", refusal->domain ? refusal->domain : "",
-                    "SPM_DEVICE=%s", refusal->device ? refusal->device : "",
-                    "SPM_HOST_NODE=%s", refusal->nodeset ? refusal->nodeset : "",
-                    "SPM_ASKED=%" G_GUINT64_FORMAT, refusal->asked,
-                    "SPM_FREE=%" G_GUINT64_FORMAT, refusal->free,
-                    "SPM_HOLDERS=%s", refusal->holders ? refusal->holders : "",
-                    NULL);
+    g_auto(GStrv) fields = spm_ledger_refusal_fields(refusal, message);
+    guint n = g_strv_length(fields);
+    g_autofree struct iovec *iov = g_new0(struct iovec, n);
+
+    for (guint i = 0; i < n; i++) {
+        iov[i].iov_base = fields[i];
+        iov[i].iov_len = strlen(fields[i]);
+    }
+    /* no journald (a container, a CI machine): the refusal is on stderr anyway */
+    sd_journal_sendv(iov, n);
 }
 
 gboolean

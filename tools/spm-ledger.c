@@ -103,6 +103,24 @@ spm_ledger_refusal_clear(SpmLedgerRefusal *refusal)
     refusal->asked = refusal->free = 0;
 }
 
+char **
+spm_ledger_refusal_fields(const SpmLedgerRefusal *refusal, const char *message)
+{
+    GPtrArray *f = g_ptr_array_new();
+
+    g_ptr_array_add(f, g_strdup_printf("MESSAGE=%s", message));
+    g_ptr_array_add(f, g_strdup("PRIORITY=4")); /* LOG_WARNING */
+    g_ptr_array_add(f, g_strdup("SYSLOG_IDENTIFIER=virt-spm"));
+    g_ptr_array_add(f, g_strdup_printf("DOMAIN_NAME=%s", refusal->domain ? refusal->domain : ""));
+    g_ptr_array_add(f, g_strdup_printf("SPM_DEVICE=%s", refusal->device ? refusal->device : ""));
+    g_ptr_array_add(f, g_strdup_printf("SPM_HOST_NODE=%s", refusal->nodeset ? refusal->nodeset : ""));
+    g_ptr_array_add(f, g_strdup_printf("SPM_ASKED=%" G_GUINT64_FORMAT, refusal->asked));
+    g_ptr_array_add(f, g_strdup_printf("SPM_FREE=%" G_GUINT64_FORMAT, refusal->free));
+    g_ptr_array_add(f, g_strdup_printf("SPM_HOLDERS=%s", refusal->holders ? refusal->holders : ""));
+    g_ptr_array_add(f, NULL);
+    return (char **)g_ptr_array_free(f, FALSE);
+}
+
 const char *
 spm_ledger_default_dir(void)
 {

@@ -162,6 +162,14 @@ gboolean spm_ledger_choose(SpmLedger *ledger,
  */
 JsonNode *spm_ledger_to_json(SpmLedger *ledger, const SpmHostInventory *inv);
 
+/*
+ * The journal fields of a refusal ("MESSAGE=...", "PRIORITY=4",
+ * "SYSLOG_IDENTIFIER=virt-spm", "DOMAIN_NAME=", "SPM_DEVICE=",
+ * "SPM_HOST_NODE=" (the node set), "SPM_ASKED=" and "SPM_FREE=" (bytes),
+ * "SPM_HOLDERS="), for sd_journal_sendv().
+ */
+char **spm_ledger_refusal_fields(const SpmLedgerRefusal *refusal, const char *message);
+
 void spm_ledger_request_clear(SpmLedgerRequest *req);
 void spm_ledger_holding_free(SpmLedgerHolding *holding);
 SpmLedgerHolding *spm_ledger_holding_new(const char *uuid, const char *domain);
