@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <syslog.h>
 
+#include "spm-audit-domain.h"
 #include "spm-convert.h"
 #include "spm-daemon.h"
 #include "spm-daemon-ledger.h"
@@ -64,27 +65,33 @@ spm_reconcile_domain(virDomainPtr dom, const SpmPlanPolicy *policy, SpmLedgerHol
     g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
-    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(SpmPlan) plan = NULL;     /* freed before the def it borrows */
     g_autoptr(SpmDomainDef) def = NULL;
+    g_auto(SpmPlanPolicy) effective = { 0 };
     char uuid[VIR_UUID_STRING_BUFLEN];
-    gboolean has_spm = FALSE;
 
     *out = NULL;
     if (!xml)
         return FALSE;
     if (!strstr(xml, SPM_XMLNS))
         return TRUE; /* no SPM: holds nothing */
-    if (!(doc = spm_xml_read_memory(xml, strlen(xml), "live domain XML", &error)) ||
-        !spm_convert_check_current_plan(doc, policy, &has_spm, &plan, &def, &error)) {
-        spm_daemon_log(LOG_WARNING, "HBM ledger: domain '%s': %s; keeping its reservation",
-                       virDomainGetName(dom), error->message);
-        return FALSE;
-    }
-    if (!has_spm)
+    if (!(doc = spm_xml_read_memory(xml, strlen(xml), "live domain XML", &error)))
+        goto fail;
+    if (!spm_xml_metadata_element(xmlDocGetRootElement(doc)))
         return TRUE;
+    /* what it runs with: the plan of its metadata under its recorded policy, as the audit */
+    spm_audit_strip_live_memory(doc, NULL);
+    if (!spm_convert_recorded_policy(doc, policy, &effective, &error) ||
+        !spm_convert_forward(doc, &effective, &plan, &def, &error))
+        goto fail;
     virDomainGetUUIDString(dom, uuid);
     *out = spm_ledger_holding_from_plan(plan, uuid, virDomainGetName(dom));
     return TRUE;
+
+fail:
+    spm_daemon_log(LOG_WARNING, "HBM ledger: domain '%s': %s; keeping its reservation",
+                   virDomainGetName(dom), error->message);
+    return FALSE;
 }
 
 static void
