@@ -195,6 +195,50 @@ def case_fit_refuse_free(env):
     return [a, b, c, d]
 
 
+def case_define(env):
+    """virt-spm define: an SPM device without <nodemask> gets a free node, kept in the definition."""
+    src = open(os.path.join(HERE, "data", "hbm-guest.xml")).read()
+    src = re.sub(r"\s*<source>\s*<nodemask>0</nodemask>\s*</source>", "", src)
+    assert "<nodemask>" not in src
+    names = []
+    for what, size in (("auto", 512), ("toobig", 1024)):
+        name = env.tag + what
+        path = os.path.join(env.work, name + ".auto.xml")
+        with open(path, "w") as f:
+            f.write(src.replace("<name>spm-ledger-test</name>", "<name>%s</name>" % name)
+                       .replace("<size unit='MiB'>512</size>", "<size unit='MiB'>%d</size>" % size))
+        names.append(name)
+        yield name, path
+
+
+def case_auto_nodes(env):
+    auto, toobig = list(case_define(env))
+    a, b = env.define("holder1"), env.define("holder2", size_mib=256)
+    for n in (a, b):
+        r = start(n)
+        assert r.returncode == 0, r.stderr
+    # 512 MiB free on node 0
+    p = t.run(t.VIRT_SPM, "-c", t.URI, "--config", env.conf, "define", "--stand-in-driver", "pc-dimm",
+              auto[1], check=False)
+    assert p.returncode == 0, p.stderr
+    assert "note: SPM memory 'ua-hbm0': host nodes 0 chosen from [host] spm_nodes" in p.stderr, p.stderr
+    dump = t.run(t.VIRT_SPM, "-c", t.URI, "dumpxml", auto[0]).stdout
+    assert re.search(r"<source>\s*<nodemask>0</nodemask>\s*</source>", dump), dump
+    ok("virt-spm define chose host node 0 for a device without <nodemask> and kept it")
+    p = t.run(t.VIRT_SPM, "-c", t.URI, "--config", env.conf, "define", "--stand-in-driver", "pc-dimm",
+              toobig[1], check=False)
+    assert p.returncode == 1 and "SPM device 0 (1 GiB): no host node or set of nodes" in p.stderr, p.stderr
+    assert "largest free: 512 MiB on host node 0" in p.stderr, p.stderr
+    assert t.virsh("domstate", toobig[0], check=False).returncode != 0, "defined anyway"
+    ok("virt-spm define refuses a device that fits no free node: " + p.stderr.strip())
+    r = start(auto[0])
+    assert r.returncode == 0, r.stderr
+    assert env.held() == sorted([a, b, auto[0]])
+    for n in (a, b, auto[0]):
+        destroy(n)
+    t.wait_for("an empty ledger", lambda: env.held() == [], 30)
+
+
 def case_race(env):
     names = [env.define("race%02d" % i) for i in range(RACERS)]
     started_total = 0
@@ -359,6 +403,7 @@ def main():
         installed = True
         case_fit_refuse_free(env)
         case_bad_input(env)
+        case_auto_nodes(env)
         case_race(env)
         case_daemon(env)
         print("1..%d" % n_ok)
