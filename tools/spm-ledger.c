@@ -379,7 +379,6 @@ spm_ledger_commit(SpmLedger *ledger, GError **error)
     g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
     g_autoptr(GError) local = NULL;
-    int dirfd;
 
     if (ledger->mode != SPM_LEDGER_WRITE) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
@@ -395,18 +394,16 @@ spm_ledger_commit(SpmLedger *ledger, GError **error)
     root = json_builder_get_root(b);
     text = json_to_string(root, TRUE);
 
-    /* glib writes a temporary file, fsyncs it and renames it over the old one */
+    /*
+     * glib writes a temporary file, fsyncs it, renames it over the old one
+     * and (DURABLE) fsyncs the directory: a crash leaves one whole ledger
+     */
     if (!g_file_set_contents_full(ledger->path, text, -1,
                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                   0644, &local)) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "HBM ledger '%s' cannot be written: %s",
                     ledger->path, local->message);
         return FALSE;
-    }
-    /* and the rename itself reaches the disk with the directory */
-    if ((dirfd = open(ledger->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(dirfd);
-        close(dirfd);
     }
     return TRUE;
 }
