@@ -58,7 +58,7 @@ spm_reconcile_job_free(gpointer data)
     g_free(job);
 }
 
-/* The holding of one running domain; FALSE when it cannot be told (keep the old one). */
+/* The holding of one running domain; FALSE when the XML cannot tell (keep the old one). */
 static gboolean
 spm_reconcile_domain(virDomainPtr dom, const SpmPlanPolicy *policy, SpmLedgerHolding **out)
 {
@@ -71,14 +71,17 @@ spm_reconcile_domain(virDomainPtr dom, const SpmPlanPolicy *policy, SpmLedgerHol
     char uuid[VIR_UUID_STRING_BUFLEN];
 
     *out = NULL;
-    if (!xml)
+    /*
+     * Without virt-spm metadata the XML cannot tell what it holds (a guest
+     * whose plan lives elsewhere, as Nova's): it runs, so what the hook
+     * reserved for it stays.
+     */
+    if (!xml || !strstr(xml, SPM_XMLNS))
         return FALSE;
-    if (!strstr(xml, SPM_XMLNS))
-        return TRUE; /* no SPM: holds nothing */
     if (!(doc = spm_xml_read_memory(xml, strlen(xml), "live domain XML", &error)))
         goto fail;
     if (!spm_xml_metadata_element(xmlDocGetRootElement(doc)))
-        return TRUE;
+        return FALSE;
     /* what it runs with: the plan of its metadata under its recorded policy, as the audit */
     spm_audit_strip_live_memory(doc, NULL);
     if (!spm_convert_recorded_policy(doc, policy, &effective, &error) ||
