@@ -335,6 +335,26 @@ spm_ledger_holdings(SpmLedger *ledger)
     return ledger->holdings;
 }
 
+/* {"domain", "uuid" (with @h), "device", "nodeset", "bytes"} */
+static void
+spm_ledger_build_request(JsonBuilder *b, const SpmLedgerHolding *h, const SpmLedgerRequest *r)
+{
+    json_builder_begin_object(b);
+    if (h) {
+        json_builder_set_member_name(b, "domain");
+        json_builder_add_string_value(b, h->domain);
+        json_builder_set_member_name(b, "uuid");
+        json_builder_add_string_value(b, h->uuid);
+    }
+    json_builder_set_member_name(b, "device");
+    json_builder_add_string_value(b, r->device);
+    json_builder_set_member_name(b, "nodeset");
+    json_builder_add_string_value(b, r->nodeset);
+    json_builder_set_member_name(b, "bytes");
+    json_builder_add_int_value(b, (gint64)r->bytes);
+    json_builder_end_object(b);
+}
+
 static JsonNode *
 spm_ledger_holdings_to_json(GPtrArray *holdings)
 {
@@ -356,14 +376,7 @@ spm_ledger_holdings_to_json(GPtrArray *holdings)
         for (guint j = 0; j < h->requests->len; j++) {
             const SpmLedgerRequest *r = h->requests->pdata[j];
 
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "device");
-            json_builder_add_string_value(b, r->device);
-            json_builder_set_member_name(b, "nodeset");
-            json_builder_add_string_value(b, r->nodeset);
-            json_builder_set_member_name(b, "bytes");
-            json_builder_add_int_value(b, (gint64)r->bytes);
-            json_builder_end_object(b);
+            spm_ledger_build_request(b, NULL, r);
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
@@ -430,26 +443,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmLedgerSlack, spm_ledger_slack_clear)
 static SpmNodeBits
 spm_ledger_bits_lenient(const SpmHostInventory *inv, const char *nodeset)
 {
-    g_auto(GStrv) parts = g_strsplit(nodeset, ",", -1);
+    g_autoptr(GArray) ids = spm_host_list_parse(nodeset);
     SpmNodeBits bits = 0;
 
-    for (guint i = 0; parts[i]; i++) {
-        guint64 a, b;
-        char *dash = strchr(parts[i], '-');
+    for (guint i = 0; i < ids->len; i++) {
+        int idx = spm_host_inventory_index(inv, g_array_index(ids, guint, i));
 
-        if (dash)
-            *dash = '\0';
-        if (!g_ascii_string_to_unsigned(parts[i], 10, 0, G_MAXUINT, &a, NULL))
-            continue;
-        b = a;
-        if (dash && !g_ascii_string_to_unsigned(dash + 1, 10, a, G_MAXUINT, &b, NULL))
-            continue;
-        for (guint j = 0; j < inv->nodes->len; j++) {
-            guint id = g_array_index(inv->nodes, SpmHostNode, j).id;
-
-            if (id >= a && id <= b)
-                bits |= 1u << j;
-        }
+        if (idx >= 0)
+            bits |= 1u << idx;
     }
     return bits;
 }
@@ -826,18 +827,7 @@ spm_ledger_to_json(SpmLedger *ledger, const SpmHostInventory *inv)
                     continue;
                 if (bits == (1u << i))
                     reserved += r->bytes;
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "domain");
-                json_builder_add_string_value(b, hd->domain);
-                json_builder_set_member_name(b, "uuid");
-                json_builder_add_string_value(b, hd->uuid);
-                json_builder_set_member_name(b, "device");
-                json_builder_add_string_value(b, r->device);
-                json_builder_set_member_name(b, "nodeset");
-                json_builder_add_string_value(b, r->nodeset);
-                json_builder_set_member_name(b, "bytes");
-                json_builder_add_int_value(b, (gint64)r->bytes);
-                json_builder_end_object(b);
+                spm_ledger_build_request(b, hd, r);
             }
         }
         json_builder_end_array(b);
