@@ -3,11 +3,11 @@
  */
 #include "spm-libvirt-version.h"
 #include "spm-config.h"
+#include "spm-run.h"
 
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <gio/gio.h>
 
 #define SPM_VERSION_GROUP "libvirt"
 
@@ -26,66 +26,25 @@ spm_libvirt_stamp(const char *exe, const struct stat *st)
                            (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
 }
 
-typedef struct {
-    GMainLoop *loop;
-    char *output;
-    gboolean done;
-} SpmVersionRun;
-
-static void
-spm_libvirt_version_done(GObject *source, GAsyncResult *result, gpointer opaque)
-{
-    SpmVersionRun *run = opaque;
-
-    g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, &run->output, NULL, NULL);
-    run->done = TRUE;
-    g_main_loop_quit(run->loop);
-}
-
-static gboolean
-spm_libvirt_version_timeout(gpointer opaque)
-{
-    g_main_loop_quit(((SpmVersionRun *)opaque)->loop);
-    return G_SOURCE_REMOVE;
-}
-
 /* "libvirtd (libvirt) 9.0.0" -> 9000000; 0 when it does not answer so */
 static guint
 spm_libvirt_version_run(const char *exe)
 {
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GMainLoop) loop = g_main_loop_new(context, FALSE);
-    g_autoptr(GSource) timeout = g_timeout_source_new(SPM_LIBVIRT_VERSION_TIMEOUT_MS);
-    g_autoptr(GSubprocess) proc = NULL;
-    SpmVersionRun run = { .loop = loop };
+    const char *argv[] = { exe, "--version", NULL };
+    g_autofree char *output = NULL;
     const char *p;
     guint version = 0;
 
-    g_main_context_push_thread_default(context);
-    proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                            NULL, exe, "--version", NULL);
-    if (proc) {
-        g_subprocess_communicate_utf8_async(proc, NULL, NULL, spm_libvirt_version_done, &run);
-        g_source_set_callback(timeout, spm_libvirt_version_timeout, &run, NULL);
-        g_source_attach(timeout, context);
-        g_main_loop_run(loop);
-        g_source_destroy(timeout);
-        if (!run.done) {
-            g_subprocess_force_exit(proc);
-            while (!run.done)
-                g_main_context_iteration(context, TRUE);
-        }
-    }
-    g_main_context_pop_thread_default(context);
-
-    if (run.output && (p = strstr(run.output, "(libvirt) "))) {
-        g_autofree char *v = g_strndup(p + strlen("(libvirt) "),
-                                       strcspn(p + strlen("(libvirt) "), " \n"));
+    if (!spm_run_capture(argv, FALSE, SPM_LIBVIRT_VERSION_TIMEOUT_MS, &output, NULL) ||
+        !(p = strstr(output, "(libvirt) ")))
+        return 0;
+    p += strlen("(libvirt) ");
+    {
+        g_autofree char *v = g_strndup(p, strcspn(p, " \n"));
 
         if (!spm_config_parse_version(v, &version))
-            version = 0;
+            return 0;
     }
-    g_free(run.output);
     return version;
 }
 
