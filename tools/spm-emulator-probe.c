@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <gio/gio.h>
 
 #define SPM_PROBE_GROUP "probe"
 
