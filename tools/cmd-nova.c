@@ -1,8 +1,7 @@
 /*
- * cmd-nova.c: virt-spm nova SUBCOMMAND -- the OpenStack Nova family.
- *
- * Each sub-command lives in a file of its own (cmd-nova-*.c); this table
- * only dispatches on the word after "nova".
+ * cmd-nova.c: `virt-spm nova SUBCOMMAND`: the OpenStack Nova commands
+ * (docs/nova.md).  Each sub-command lives in a file of its own
+ * (cmd-nova-*.c); this only dispatches on the first word.
  */
 #include <stdio.h>
 
@@ -11,7 +10,7 @@
 
 static const SpmCommand spm_nova_commands[] = {
     { "provider-config", spm_cmd_nova_provider_config, "[--output FILE] [--reserved GIB]",
-      "Placement provider file for this host's HBM" },
+      "print the Placement provider file of this host's HBM (CUSTOM_SPM_HBM_GIB, CUSTOM_SPM_MEMORY)" },
 };
 
 gboolean
@@ -26,11 +25,15 @@ spm_cmd_nova(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError *
     if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
         printf("Usage: virt-spm nova SUBCOMMAND [ARGS...]\n\nSub-commands:\n");
         for (gsize i = 0; i < G_N_ELEMENTS(spm_nova_commands); i++)
-            printf("  %-16s %-34s %s\n", spm_nova_commands[i].name, spm_nova_commands[i].args,
-                   spm_nova_commands[i].summary);
+            printf("  %-16s %s\n      %s\n", spm_nova_commands[i].name,
+                   spm_nova_commands[i].args, spm_nova_commands[i].summary);
         return TRUE;
     }
-    g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE, "nova: %s sub-command '%s' (try 'virt-spm nova --help')",
-                argc >= 2 ? "unknown" : "missing", argc >= 2 ? argv[1] : "");
+    if (argc < 2)
+        g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE,
+                    "nova: missing a sub-command (try 'virt-spm nova --help')");
+    else
+        g_set_error(error, SPM_ERROR, SPM_ERROR_USAGE,
+                    "nova: unknown sub-command '%s' (try 'virt-spm nova --help')", argv[1]);
     return FALSE;
 }

@@ -41,9 +41,8 @@ gboolean spm_cmd_argv(int argc, char **argv, const SpmGlobalOptions *g, int *st,
 /* cmd-host.c: the HBM inventory and ledger (offline) */
 gboolean spm_cmd_host(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 
-/* cmd-nova.c: dispatch of `virt-spm nova SUBCOMMAND`; one cmd-nova-*.c per sub-command */
+/* cmd-nova.c dispatches `virt-spm nova SUBCOMMAND`; cmd-nova-provider.c */
 gboolean spm_cmd_nova(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
-/* cmd-nova-provider.c */
 gboolean spm_cmd_nova_provider_config(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 
 /* cmd-libvirt.c */
