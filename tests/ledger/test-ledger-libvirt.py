@@ -57,7 +57,7 @@ def ok(what):
 def take_run_lock():
     """One libvirt test program at a time restarts libvirtd (test-libvirt-real does the same)."""
     fd = os.open(RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    t.wait_for(RUN_LOCK, lambda: _try_lock(fd), 600, 0.1)
+    t.wait_for(RUN_LOCK, lambda: _try_lock(fd), 1200, 0.1)
     return fd
 
 
