@@ -297,6 +297,8 @@ def case_daemon(env):
     st = env.daemon.status()
     assert sorted(h["domain"] for h in st["ledger"]["holdings"]) == sorted([a, b]), st["ledger"]
     assert st["ledger"]["nodes"][0]["free"] == 256 << 20, st["ledger"]
+    p = t.run(t.VIRT_SPM, "status", env=env.daemon.env)
+    assert "HBM node 0: 256 MiB free of 1280 MiB, 2 holders" in p.stdout, p.stdout
     ok("virt-spm status --json reports the ledger")
 
     # SIGKILL; meanwhile /run loses b's holding and keeps one of a guest that crashed long ago
