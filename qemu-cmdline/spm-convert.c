@@ -775,6 +775,17 @@ spm_convert_check_current(xmlDocPtr doc,
                           gboolean *has_spm,
                           GError **error)
 {
+    return spm_convert_check_current_plan(doc, policy, has_spm, NULL, NULL, error);
+}
+
+gboolean
+spm_convert_check_current_plan(xmlDocPtr doc,
+                               const SpmPlanPolicy *policy,
+                               gboolean *has_spm,
+                               SpmPlan **plan_out,
+                               SpmDomainDef **def_out,
+                               GError **error)
+{
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
     g_autoptr(xmlDoc) fresh = NULL;
@@ -819,5 +830,9 @@ spm_convert_check_current(xmlDocPtr doc,
     }
     start = spm_find_run(have, expected);
     g_assert(start >= 0);
+    if (plan_out && def_out) {
+        *plan_out = g_steal_pointer(&plan);
+        *def_out = g_steal_pointer(&def);
+    }
     return TRUE;
 }

@@ -52,4 +52,16 @@ gboolean spm_convert_check_current(xmlDocPtr doc,
                                    gboolean *has_spm,
                                    GError **error);
 
+/*
+ * The same, and the plan it checked against (for the host HBM ledger):
+ * @plan_out borrows @def_out; both are set only on success with SPM
+ * metadata, and both or neither must be given.
+ */
+gboolean spm_convert_check_current_plan(xmlDocPtr doc,
+                                        const SpmPlanPolicy *policy,
+                                        gboolean *has_spm,
+                                        SpmPlan **plan_out,
+                                        SpmDomainDef **def_out,
+                                        GError **error);
+
 G_END_DECLS

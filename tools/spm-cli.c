@@ -14,12 +14,13 @@ const SpmCommand spm_cli_commands[] = {
     { "plan", NULL, "FILE [--json]", "print where QEMU will place every memory device" },
     { "convert", NULL, "FILE [--reverse]", "print the libvirt-ready XML (or the user's form back)" },
     { "argv", NULL, "FILE", "print the QEMU arguments virt-spm generates" },
-    { "nova", NULL, "flavor ...", "OpenStack Nova: flavor properties for SPM memory" },
     { "define", NULL, "FILE", "convert and define a domain in libvirt" },
     { "dumpxml", NULL, "DOMAIN", "print a defined domain in the user's form" },
     { "edit", NULL, "DOMAIN", "edit a domain in the user's form, as virsh edit" },
     { "audit", NULL, "DOMAIN | --qmp PATH --plan FILE", "compare a running guest with its plan" },
     { "status", NULL, "[--json]", "every SPM domain and its last audit verdict" },
+    { "host", NULL, "[--json]", "HBM nodes: capacity, reserved, free, holders" },
+    { "nova", NULL, "flavor|provider-config ...", "OpenStack Nova: flavor properties, Placement provider file" },
 };
 const gsize spm_cli_ncommands = G_N_ELEMENTS(spm_cli_commands);
 

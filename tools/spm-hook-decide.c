@@ -5,6 +5,7 @@
 #include "spm-hook-decide.h"
 #include "spm-convert.h"
 #include "spm-error.h"
+#include "spm-ledger-domain.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"
 
@@ -17,6 +18,8 @@ spm_hook_decision_clear(SpmHookDecision *decision)
     g_clear_pointer(&decision->message, g_free);
     g_clear_pointer(&decision->domain, g_free);
     g_clear_pointer(&decision->uuid, g_free);
+    g_clear_pointer(&decision->holding, spm_ledger_holding_free);
+    decision->release = FALSE;
     decision->event = NULL;
     decision->action = SPM_HOOK_ALLOW;
 }
@@ -103,12 +106,15 @@ spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
 static void
 spm_hook_decide_start(xmlDocPtr doc,
                       const char *name,
+                      const char *uuid,
                       const SpmHookFacts *facts,
                       SpmHookDecision *decision)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) drivers = NULL;
     g_autofree char *emulator = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(SpmDomainDef) def = NULL;
     SpmPlanPolicy policy = *facts->policy;
     gboolean has_spm = FALSE;
 
@@ -119,7 +125,7 @@ spm_hook_decide_start(xmlDocPtr doc,
      * Its messages name the argument or device and say how to repair it.
      */
     policy.host.libvirt_version = facts->libvirt_version;
-    if (!spm_convert_check_current(doc, &policy, &has_spm, &error)) {
+    if (!spm_convert_check_current_plan(doc, &policy, &has_spm, &plan, &def, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
@@ -159,6 +165,11 @@ spm_hook_decide_start(xmlDocPtr doc,
             return;
         }
     }
+
+    /* what the start takes from the host HBM ledger (the caller reserves) */
+    decision->holding = spm_ledger_holding_from_plan(plan, uuid ? uuid : name, name);
+    if (decision->holding->requests->len == 0)
+        g_clear_pointer(&decision->holding, spm_ledger_holding_free);
 }
 
 void
@@ -172,10 +183,12 @@ spm_hook_decide(const char *op,
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *name = NULL;
+    g_autofree char *uuid = NULL;
     xmlNodePtr root;
     gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
     gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
     gboolean restore = g_str_equal(op, "restore") && g_str_equal(subop, "begin");
+    gboolean release = FALSE;
     const char *event = NULL;
 
     memset(decision, 0, sizeof(*decision));
@@ -185,6 +198,8 @@ spm_hook_decide(const char *op,
         event = "started";
     else if (g_str_equal(op, "stopped") && g_str_equal(subop, "end"))
         event = "stopped";
+    else if (g_str_equal(op, "release") && g_str_equal(subop, "end"))
+        release = TRUE;
     else if (!start && !migrate && !restore)
         return;
 
@@ -193,7 +208,7 @@ spm_hook_decide(const char *op,
         return;
 
     if (!(doc = spm_xml_read_memory(xml, xml_len, "domain XML on standard input", &error))) {
-        if (!event)
+        if (!event && !release)
             spm_hook_refuse(decision, "refusing to %s the domain: %s", op, error->message);
         return;
     }
@@ -205,11 +220,19 @@ spm_hook_decide(const char *op,
     if (!name)
         name = g_strdup("?");
 
-    if (event) {
+    uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
+
+    if (release) {
+        /* the domain is gone: its HBM goes back to the ledger */
+        decision->release = TRUE;
+        decision->domain = g_steal_pointer(&name);
+        decision->uuid = g_steal_pointer(&uuid);
+    } else if (event) {
         decision->action = SPM_HOOK_NOTIFY;
         decision->event = event;
+        decision->release = g_str_equal(event, "stopped");
         decision->domain = g_steal_pointer(&name);
-        decision->uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
+        decision->uuid = g_steal_pointer(&uuid);
     } else if (migrate) {
         spm_hook_refuse(decision,
                         "refusing to migrate domain '%s': spm-memory is not migratable "
@@ -219,6 +242,6 @@ spm_hook_decide(const char *op,
                         "refusing to restore domain '%s': spm-memory is not migratable, so a "
                         "saved state of it cannot be restored; start the domain afresh", name);
     } else {
-        spm_hook_decide_start(doc, name, facts, decision);
+        spm_hook_decide_start(doc, name, uuid, facts, decision);
     }
 }

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 #include "spm-plan.h"
+#include "spm-ledger.h"
 
 G_BEGIN_DECLS
 
@@ -47,7 +48,11 @@ typedef struct {
     char *message;                  /* REFUSE: one line, no newline */
     const char *event;              /* NOTIFY: "started" or "stopped" */
     char *domain;                   /* NOTIFY: domain name */
-    char *uuid;                     /* NOTIFY: domain UUID (may be NULL) */
+    char *uuid;                     /* NOTIFY, release: domain UUID (may be NULL) */
+    /* ALLOW of prepare begin: the host HBM this start reserves (the SPM
+     * devices that bind host nodes); NULL when there is nothing to reserve */
+    SpmLedgerHolding *holding;
+    gboolean release;               /* stopped/release end: free uuid's HBM */
 } SpmHookDecision;
 
 void spm_hook_decision_clear(SpmHookDecision *decision);

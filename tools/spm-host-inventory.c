@@ -99,17 +99,13 @@ spm_host_node_memtotal(const char *sysfs_root, guint id, guint64 *bytes, GError 
     return TRUE;
 }
 
-/* Node ids of a kernel list file ("0-3,5\n"); an absent file is an empty list. */
-static GArray *
-spm_host_read_list(const char *path)
+GArray *
+spm_host_list_parse(const char *text)
 {
-    g_autofree char *text = NULL;
     GArray *ids = g_array_new(FALSE, FALSE, sizeof(guint));
-    g_auto(GStrv) parts = NULL;
+    g_autofree char *copy = g_strstrip(g_strdup(text));
+    g_auto(GStrv) parts = g_strsplit(copy, ",", -1);
 
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return ids;
-    parts = g_strsplit(g_strstrip(text), ",", -1);
     for (guint i = 0; parts[i]; i++) {
         guint64 a, b;
         char *dash = strchr(parts[i], '-');
@@ -128,6 +124,17 @@ spm_host_read_list(const char *path)
         }
     }
     return ids;
+}
+
+/* Node ids of a kernel list file; an absent file is an empty list. */
+static GArray *
+spm_host_read_list(const char *path)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return g_array_new(FALSE, FALSE, sizeof(guint));
+    return spm_host_list_parse(text);
 }
 
 static gboolean

@@ -75,6 +75,14 @@ int spm_host_inventory_index(const SpmHostInventory *inv, guint id);
 gboolean spm_host_nodeset_parse(const SpmHostInventory *inv, const char *what,
                                 const char *nodeset, SpmNodeBits *bits, GError **error);
 
+/*
+ * The ids of a plain node list ("0-3,5", the kernel's format), leniently:
+ * parts that are not numbers or ranges of 0..1023 are skipped.  For what
+ * virt-spm wrote itself or the kernel reports; user input goes through
+ * spm_host_nodeset_parse().
+ */
+GArray *spm_host_list_parse(const char *text);
+
 /* Inventory bits to the shortest nodeset string of kernel ids, "2-3,5". */
 char *spm_host_nodeset_format(const SpmHostInventory *inv, SpmNodeBits bits);
 

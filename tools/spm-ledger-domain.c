@@ -1,6 +1,8 @@
 /*
  * spm-ledger-domain.c: domains to ledger requests; automatic node choice
  */
+#include <stdio.h>
+
 #include "spm-ledger-domain.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
@@ -115,5 +117,59 @@ spm_ledger_assign_doc(SpmLedger *ledger, const SpmHostInventory *inv, xmlDocPtr 
     }
     if (assigned)
         *assigned = nodes->len;
+    return TRUE;
+}
+
+/* The SPM <memory> elements of @doc whose source names neither nodes nor a path. */
+static GPtrArray *
+spm_ledger_unbound(xmlDocPtr doc)
+{
+    xmlNodePtr devices = spm_xml_child(xmlDocGetRootElement(doc), "devices");
+    GPtrArray *out = g_ptr_array_new();
+
+    for (xmlNodePtr n = devices ? devices->children : NULL; n; n = n->next) {
+        g_autofree char *model = NULL;
+        xmlNodePtr source;
+
+        if (!spm_xml_is_element(n, "memory") || !(model = spm_xml_prop(n, "model")) ||
+            !g_str_equal(model, "spm"))
+            continue;
+        source = spm_xml_child(n, "source");
+        if (!source || (!spm_xml_child(source, "nodemask") && !spm_xml_child(source, "path")))
+            g_ptr_array_add(out, n);
+    }
+    return out;
+}
+
+gboolean
+spm_ledger_assign_config(GKeyFile *kf, xmlDocPtr doc, gboolean quiet, GError **error)
+{
+    g_autoptr(SpmHostInventory) inv = spm_host_inventory_load(kf, NULL, error);
+    g_autoptr(SpmLedger) ledger = NULL;
+    g_autoptr(GPtrArray) unbound = NULL;
+
+    if (!inv)
+        return FALSE;
+    if (spm_host_inventory_is_empty(inv))
+        return TRUE;
+    unbound = spm_ledger_unbound(doc);
+    if (unbound->len == 0)
+        return TRUE;
+    if (!(ledger = spm_ledger_open(NULL, SPM_LEDGER_READ, error)) ||
+        !spm_ledger_assign_doc(ledger, inv, doc, NULL, error))
+        return FALSE;
+    for (guint i = 0; !quiet && i < unbound->len; i++) {
+        xmlNodePtr n = unbound->pdata[i];
+        xmlNodePtr alias = spm_xml_child(n, "alias");
+        g_autofree char *name = alias ? spm_xml_prop(alias, "name") : NULL;
+        g_autofree char *mask = spm_xml_text_or_null(spm_xml_child(spm_xml_child(n, "source"),
+                                                                   "nodemask"));
+
+        g_autofree char *which = name ? g_strdup_printf("'%s'", name)
+                                      : g_strdup_printf("#%u without alias", i + 1);
+
+        fprintf(stderr, "note: SPM memory %s: host nodes %s chosen from [host] spm_nodes "
+                "(first fit); the definition keeps them\n", which, mask ? mask : "?");
+    }
     return TRUE;
 }

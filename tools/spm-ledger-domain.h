@@ -45,4 +45,12 @@ gboolean spm_ledger_assign_doc(SpmLedger *ledger,
                                guint *assigned,
                                GError **error);
 
+/*
+ * For `virt-spm define/edit`: spm_ledger_assign_doc() with the inventory
+ * of @kf ([host] spm_nodes) and the current ledger (read-only), printing
+ * "note: ..." lines on stderr for each choice unless @quiet.  TRUE and
+ * nothing changed without an inventory.
+ */
+gboolean spm_ledger_assign_config(GKeyFile *kf, xmlDocPtr doc, gboolean quiet, GError **error);
+
 G_END_DECLS

@@ -83,6 +83,8 @@ spm_ledger_holding_copy(const SpmLedgerHolding *h)
 {
     SpmLedgerHolding *copy = spm_ledger_holding_new(h->uuid, h->domain);
 
+    copy->reserved_at = h->reserved_at;
+
     for (guint i = 0; i < h->requests->len; i++) {
         const SpmLedgerRequest *r = h->requests->pdata[i];
 
@@ -99,6 +101,24 @@ spm_ledger_refusal_clear(SpmLedgerRefusal *refusal)
     g_clear_pointer(&refusal->nodeset, g_free);
     g_clear_pointer(&refusal->holders, g_free);
     refusal->asked = refusal->free = 0;
+}
+
+char **
+spm_ledger_refusal_fields(const SpmLedgerRefusal *refusal, const char *message)
+{
+    GPtrArray *f = g_ptr_array_new();
+
+    g_ptr_array_add(f, g_strdup_printf("MESSAGE=%s", message));
+    g_ptr_array_add(f, g_strdup("PRIORITY=4")); /* LOG_WARNING */
+    g_ptr_array_add(f, g_strdup("SYSLOG_IDENTIFIER=virt-spm"));
+    g_ptr_array_add(f, g_strdup_printf("DOMAIN_NAME=%s", refusal->domain ? refusal->domain : ""));
+    g_ptr_array_add(f, g_strdup_printf("SPM_DEVICE=%s", refusal->device ? refusal->device : ""));
+    g_ptr_array_add(f, g_strdup_printf("SPM_HOST_NODE=%s", refusal->nodeset ? refusal->nodeset : ""));
+    g_ptr_array_add(f, g_strdup_printf("SPM_ASKED=%" G_GUINT64_FORMAT, refusal->asked));
+    g_ptr_array_add(f, g_strdup_printf("SPM_FREE=%" G_GUINT64_FORMAT, refusal->free));
+    g_ptr_array_add(f, g_strdup_printf("SPM_HOLDERS=%s", refusal->holders ? refusal->holders : ""));
+    g_ptr_array_add(f, NULL);
+    return (char **)g_ptr_array_free(f, FALSE);
 }
 
 const char *
@@ -182,6 +202,14 @@ spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
             return spm_ledger_corrupt(error, ledger->path,
                                       "holding %u lacks uuid, domain or devices", i);
         h = spm_ledger_holding_new(uuid, domain);
+        if (json_object_has_member(ho, "reserved_at")) {
+            JsonNode *tn = json_object_get_member(ho, "reserved_at");
+
+            if (!JSON_NODE_HOLDS_VALUE(tn) || json_node_get_value_type(tn) != G_TYPE_INT64)
+                return spm_ledger_corrupt(error, ledger->path,
+                                          "reserved_at of holding %u is not a number", i);
+            h->reserved_at = json_node_get_int(tn);
+        }
         devices = json_node_get_array(dn);
         for (guint j = 0; j < json_array_get_length(devices); j++) {
             JsonNode *rn = json_array_get_element(devices, j);
@@ -307,6 +335,26 @@ spm_ledger_holdings(SpmLedger *ledger)
     return ledger->holdings;
 }
 
+/* {"domain", "uuid" (with @h), "device", "nodeset", "bytes"} */
+static void
+spm_ledger_build_request(JsonBuilder *b, const SpmLedgerHolding *h, const SpmLedgerRequest *r)
+{
+    json_builder_begin_object(b);
+    if (h) {
+        json_builder_set_member_name(b, "domain");
+        json_builder_add_string_value(b, h->domain);
+        json_builder_set_member_name(b, "uuid");
+        json_builder_add_string_value(b, h->uuid);
+    }
+    json_builder_set_member_name(b, "device");
+    json_builder_add_string_value(b, r->device);
+    json_builder_set_member_name(b, "nodeset");
+    json_builder_add_string_value(b, r->nodeset);
+    json_builder_set_member_name(b, "bytes");
+    json_builder_add_int_value(b, (gint64)r->bytes);
+    json_builder_end_object(b);
+}
+
 static JsonNode *
 spm_ledger_holdings_to_json(GPtrArray *holdings)
 {
@@ -321,19 +369,14 @@ spm_ledger_holdings_to_json(GPtrArray *holdings)
         json_builder_add_string_value(b, h->uuid);
         json_builder_set_member_name(b, "domain");
         json_builder_add_string_value(b, h->domain);
+        json_builder_set_member_name(b, "reserved_at");
+        json_builder_add_int_value(b, h->reserved_at);
         json_builder_set_member_name(b, "devices");
         json_builder_begin_array(b);
         for (guint j = 0; j < h->requests->len; j++) {
             const SpmLedgerRequest *r = h->requests->pdata[j];
 
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "device");
-            json_builder_add_string_value(b, r->device);
-            json_builder_set_member_name(b, "nodeset");
-            json_builder_add_string_value(b, r->nodeset);
-            json_builder_set_member_name(b, "bytes");
-            json_builder_add_int_value(b, (gint64)r->bytes);
-            json_builder_end_object(b);
+            spm_ledger_build_request(b, NULL, r);
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
@@ -349,7 +392,6 @@ spm_ledger_commit(SpmLedger *ledger, GError **error)
     g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
     g_autoptr(GError) local = NULL;
-    int dirfd;
 
     if (ledger->mode != SPM_LEDGER_WRITE) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
@@ -365,18 +407,16 @@ spm_ledger_commit(SpmLedger *ledger, GError **error)
     root = json_builder_get_root(b);
     text = json_to_string(root, TRUE);
 
-    /* glib writes a temporary file, fsyncs it and renames it over the old one */
+    /*
+     * glib writes a temporary file, fsyncs it, renames it over the old one
+     * and (DURABLE) fsyncs the directory: a crash leaves one whole ledger
+     */
     if (!g_file_set_contents_full(ledger->path, text, -1,
                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                   0644, &local)) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "HBM ledger '%s' cannot be written: %s",
                     ledger->path, local->message);
         return FALSE;
-    }
-    /* and the rename itself reaches the disk with the directory */
-    if ((dirfd = open(ledger->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(dirfd);
-        close(dirfd);
     }
     return TRUE;
 }
@@ -403,26 +443,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmLedgerSlack, spm_ledger_slack_clear)
 static SpmNodeBits
 spm_ledger_bits_lenient(const SpmHostInventory *inv, const char *nodeset)
 {
-    g_auto(GStrv) parts = g_strsplit(nodeset, ",", -1);
+    g_autoptr(GArray) ids = spm_host_list_parse(nodeset);
     SpmNodeBits bits = 0;
 
-    for (guint i = 0; parts[i]; i++) {
-        guint64 a, b;
-        char *dash = strchr(parts[i], '-');
+    for (guint i = 0; i < ids->len; i++) {
+        int idx = spm_host_inventory_index(inv, g_array_index(ids, guint, i));
 
-        if (dash)
-            *dash = '\0';
-        if (!g_ascii_string_to_unsigned(parts[i], 10, 0, G_MAXUINT, &a, NULL))
-            continue;
-        b = a;
-        if (dash && !g_ascii_string_to_unsigned(dash + 1, 10, a, G_MAXUINT, &b, NULL))
-            continue;
-        for (guint j = 0; j < inv->nodes->len; j++) {
-            guint id = g_array_index(inv->nodes, SpmHostNode, j).id;
-
-            if (id >= a && id <= b)
-                bits |= 1u << j;
-        }
+        if (idx >= 0)
+            bits |= 1u << idx;
     }
     return bits;
 }
@@ -630,6 +658,7 @@ spm_ledger_reserve(SpmLedger *ledger,
     }
 
     spm_ledger_release(ledger, uuid, NULL);
+    holding->reserved_at = g_get_real_time();
     if (holding->requests->len)
         g_ptr_array_add(ledger->holdings, g_steal_pointer(&holding));
     return TRUE;
@@ -661,6 +690,42 @@ spm_ledger_replace(SpmLedger *ledger, GPtrArray *holdings)
         if (h->requests->len)
             g_ptr_array_add(ledger->holdings, spm_ledger_holding_copy(h));
     }
+}
+
+void
+spm_ledger_reconcile(SpmLedger *ledger, GPtrArray *running, GHashTable *keep,
+                      gint64 stale_before, guint *dropped)
+{
+    g_autoptr(GHashTable) fresh = g_hash_table_new(g_str_hash, g_str_equal);
+    guint n = 0;
+
+    for (guint i = 0; i < running->len; i++)
+        g_hash_table_add(fresh, ((SpmLedgerHolding *)running->pdata[i])->uuid);
+
+    for (guint i = ledger->holdings->len; i-- > 0;) {
+        const SpmLedgerHolding *h = ledger->holdings->pdata[i];
+
+        if (keep && g_hash_table_contains(keep, h->uuid))
+            continue;
+        if (g_hash_table_contains(fresh, h->uuid) || h->reserved_at < stale_before) {
+            if (!g_hash_table_contains(fresh, h->uuid))
+                n++;
+            g_ptr_array_remove_index(ledger->holdings, i);
+        }
+    }
+    for (guint i = 0; i < running->len; i++) {
+        const SpmLedgerHolding *h = running->pdata[i];
+        SpmLedgerHolding *copy;
+
+        if (!h->requests->len)
+            continue;
+        copy = spm_ledger_holding_copy(h);
+        if (!copy->reserved_at)
+            copy->reserved_at = g_get_real_time();
+        g_ptr_array_add(ledger->holdings, copy);
+    }
+    if (dropped)
+        *dropped = n;
 }
 
 gboolean
@@ -762,18 +827,7 @@ spm_ledger_to_json(SpmLedger *ledger, const SpmHostInventory *inv)
                     continue;
                 if (bits == (1u << i))
                     reserved += r->bytes;
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "domain");
-                json_builder_add_string_value(b, hd->domain);
-                json_builder_set_member_name(b, "uuid");
-                json_builder_add_string_value(b, hd->uuid);
-                json_builder_set_member_name(b, "device");
-                json_builder_add_string_value(b, r->device);
-                json_builder_set_member_name(b, "nodeset");
-                json_builder_add_string_value(b, r->nodeset);
-                json_builder_set_member_name(b, "bytes");
-                json_builder_add_int_value(b, (gint64)r->bytes);
-                json_builder_end_object(b);
+                spm_ledger_build_request(b, hd, r);
             }
         }
         json_builder_end_array(b);

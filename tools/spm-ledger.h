@@ -48,6 +48,7 @@ typedef struct {
     char *uuid;                 /* the key: one holding per domain */
     char *domain;               /* name, for messages */
     GPtrArray *requests;        /* SpmLedgerRequest * */
+    gint64 reserved_at;         /* g_get_real_time() of the reservation; 0 = unknown */
 } SpmLedgerHolding;
 
 /* Why a reservation was refused, for the journal's structured fields. */
@@ -111,6 +112,22 @@ void spm_ledger_release(SpmLedger *ledger, const char *uuid, gboolean *had);
  */
 void spm_ledger_replace(SpmLedger *ledger, GPtrArray *holdings);
 
+/*
+ * Reconcile with what runs (virt-spmd): each holding of @running
+ * (SpmLedgerHolding *, computed from the live XML of a running domain)
+ * replaces that domain's; holdings of the UUIDs in @keep (running domains
+ * whose holding could not be computed; nullable) stay as they are; every
+ * other holding belongs to a domain that does not run and is dropped --
+ * unless it was reserved at or after @stale_before (real time, µs): a
+ * start whose prepare hook reserved after the caller listed the running
+ * domains.  *@dropped (nullable) counts the holdings dropped.
+ */
+void spm_ledger_reconcile(SpmLedger *ledger,
+                          GPtrArray *running,
+                          GHashTable *keep,
+                          gint64 stale_before,
+                          guint *dropped);
+
 /* Write the ledger atomically and durably.  The lock stays held. */
 gboolean spm_ledger_commit(SpmLedger *ledger, GError **error);
 
@@ -144,6 +161,14 @@ gboolean spm_ledger_choose(SpmLedger *ledger,
  * "holdings": [...], "consistent": bool}.
  */
 JsonNode *spm_ledger_to_json(SpmLedger *ledger, const SpmHostInventory *inv);
+
+/*
+ * The journal fields of a refusal ("MESSAGE=...", "PRIORITY=4",
+ * "SYSLOG_IDENTIFIER=virt-spm", "DOMAIN_NAME=", "SPM_DEVICE=",
+ * "SPM_HOST_NODE=" (the node set), "SPM_ASKED=" and "SPM_FREE=" (bytes),
+ * "SPM_HOLDERS="), for sd_journal_sendv().
+ */
+char **spm_ledger_refusal_fields(const SpmLedgerRefusal *refusal, const char *message);
 
 void spm_ledger_request_clear(SpmLedgerRequest *req);
 void spm_ledger_holding_free(SpmLedgerHolding *holding);

@@ -190,6 +190,16 @@ test_reserve_refuse(Fixture *f, gconstpointer data)
     g_assert_cmpstr(refusal.nodeset, ==, "2");
     g_assert_cmpuint(refusal.asked, ==, GiB);
     g_assert_cmpuint(refusal.free, ==, 0);
+    {
+        g_auto(GStrv) fields = spm_ledger_refusal_fields(&refusal, err->message);
+
+        g_assert_true(g_strv_contains((const char *const *)fields, "DOMAIN_NAME=vm3"));
+        g_assert_true(g_strv_contains((const char *const *)fields, "SPM_DEVICE=ua-big"));
+        g_assert_true(g_strv_contains((const char *const *)fields, "SPM_HOST_NODE=2"));
+        g_assert_true(g_strv_contains((const char *const *)fields, "SPM_ASKED=1073741824"));
+        g_assert_true(g_strv_contains((const char *const *)fields, "SPM_FREE=0"));
+        g_assert_true(g_str_has_prefix(fields[0], "MESSAGE=device 'ua-big' asks 1 GiB"));
+    }
     g_clear_error(&err);
 
     /* above capacity */

@@ -116,7 +116,14 @@ class Env:
 
     def install(self):
         self.put_wrapper()
-        self.daemon = spmtest.Daemon(self.dir, self.conf)
+        # virt-spmd audits with a configuration of its own: without [host]
+        # spm_nodes it leaves the ledger (reconciled from every running
+        # domain on this shared host) alone
+        daemon_conf = os.path.join(self.dir, "virt-spmd.conf")
+        with open(daemon_conf, "w") as f:
+            f.write("[test]\nstand_in_driver = pc-dimm\n")
+        self.daemon = spmtest.Daemon(self.dir, daemon_conf)
+        self.daemon.env["VIRT_SPM_LEDGER_DIR"] = self.ledger_dir
         hook = os.path.join(self.dir, "hook")
         with open(hook, "w") as f:
             f.write("#!/bin/sh\n# virt-spm hook of test run %d (test-nova-libvirt); removed by the test\n"
