@@ -125,6 +125,8 @@ spm_hook_nova_reserve(SpmLedger *ledger, const SpmHostInventory *inv, const SpmP
                               reqs->len, &refusal, error);
 }
 
+static gboolean spm_hook_nova_release(GKeyFile *kf, const char *uuid, gboolean always);
+
 /* prepare begin: plan, reserve, store. */
 static void
 spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFacts *facts,
@@ -147,8 +149,8 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     gboolean has_device = FALSE;
     guint64 ram;
 
-    /* A plan from an earlier run never applies to this one. */
-    spm_hook_nova_drop_plan(uuid);
+    /* A plan or a holding from an earlier run never applies to this one. */
+    spm_hook_nova_release(kf, uuid, TRUE);
 
     if (!(cfg = spm_nova_config_load(kf, &error)) ||
         !(req = spm_nova_request_resolve(cfg, inst, &source, &error))) {
@@ -230,26 +232,35 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     }
 }
 
-/* stopped/release end: the plan and the reservation go. */
+/*
+ * stopped/release end: the plan and the reservation go; TRUE when there was
+ * a plan.  @always: release a holding even without a plan (prepare begin:
+ * the domain does not run, so whatever it holds is left from a run whose
+ * stop the hook never saw).
+ */
 static gboolean
-spm_hook_nova_release(const char *uuid)
+spm_hook_nova_release(GKeyFile *kf, const char *uuid, gboolean always)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(SpmLedger) ledger = NULL;
+    g_autoptr(SpmHostInventory) inv = NULL;
     gboolean had_plan = spm_hook_nova_drop_plan(uuid);
     gboolean had = FALSE;
 
-    if (!had_plan)
+    if (!had_plan && !always)
         return FALSE;
+    /* no inventory, no ledger: nothing was reserved */
+    if (!(inv = spm_host_inventory_load(kf, NULL, NULL)) || spm_host_inventory_is_empty(inv))
+        return had_plan;
     /* a stop cannot be refused: problems are reported, virt-spmd reconciles */
     if (!(ledger = spm_ledger_open(NULL, SPM_LEDGER_WRITE, &error))) {
         g_printerr("virt-spm: releasing the HBM of domain %s: %s\n", uuid, error->message);
-        return TRUE;
+        return had_plan;
     }
     spm_ledger_release(ledger, uuid, &had);
     if (had && !spm_ledger_commit(ledger, &error))
         g_printerr("virt-spm: releasing the HBM of domain %s: %s\n", uuid, error->message);
-    return TRUE;
+    return had_plan;
 }
 
 void
@@ -315,7 +326,7 @@ spm_hook_nova_decide(const char *op,
         }
     } else if ((g_str_equal(op, "stopped") || g_str_equal(op, "release")) &&
                g_str_equal(subop, "end")) {
-        if (spm_hook_nova_release(uuid) && g_str_equal(op, "stopped")) {
+        if (spm_hook_nova_release(kf, uuid, FALSE) && g_str_equal(op, "stopped")) {
             decision->action = SPM_HOOK_NOTIFY;
             decision->event = "stopped";
             decision->domain = g_steal_pointer(&name);
