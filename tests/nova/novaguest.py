@@ -36,7 +36,7 @@ class FlavorWithExtraSpecs(vconfig.LibvirtConfigGuestMetaNovaFlavor):
         return meta
 
 
-def domain_xml(name, flavor, extra_specs=None, memory_mib=512, vcpus=2):
+def domain_xml(name, flavor, extra_specs=None, memory_mib=512, vcpus=2, numa_cell=False):
     """The domain XML of instance @name of @flavor, as Nova's driver builds it."""
     guest = vconfig.LibvirtConfigGuest()
     guest.virt_type = "qemu"          # TCG: runs on any test machine
@@ -90,6 +90,14 @@ def domain_xml(name, flavor, extra_specs=None, memory_mib=512, vcpus=2):
     cpu.sockets = vcpus
     cpu.cores = 1
     cpu.threads = 1
+    if numa_cell:
+        # hw:numa_nodes=1: one guest NUMA cell, as Nova's _get_guest_numa_config writes it
+        cell = vconfig.LibvirtConfigGuestCPUNUMACell()
+        cell.id = 0
+        cell.cpus = set(range(vcpus))
+        cell.memory = memory_mib * 1024
+        cpu.numa = vconfig.LibvirtConfigGuestCPUNUMA()
+        cpu.numa.cells.append(cell)
     guest.cpu = cpu
 
     serial = vconfig.LibvirtConfigGuestSerial()

@@ -216,9 +216,9 @@ def launch(xml):
         return str(e)
 
 
-def start_case(env, name, flavor, extra_specs, expect_devices, stand_in):
+def start_case(env, name, flavor, extra_specs, expect_devices, stand_in, numa_cell=False):
     import novaguest
-    uuid, xml = novaguest.domain_xml(name, flavor, extra_specs)
+    uuid, xml = novaguest.domain_xml(name, flavor, extra_specs, numa_cell=numa_cell)
     check("<emulator>" not in xml and "maxMemory" not in xml and "qemu:commandline" not in xml
           and 'model="spm"' not in xml and "virt-spm.org" not in xml, "%s: Nova's XML has no emulator, maxMemory, "
           "qemu:commandline or SPM element" % name)
@@ -323,6 +323,9 @@ def main():
             start_case(env, PREFIX + "later", "spmtest.later",
                        {"hw:cpu_policy": "shared", "spm:devices": "1", "spm:size": "1GiB",
                         "spm:0.host_nodes": "0"}, [1024 * MiB], True)
+        if want("numa"):
+            # hw:numa_nodes=1: libvirt writes the -numa cell itself; SPM nodes follow it
+            start_case(env, PREFIX + "numa", "spmtest.hbm2", None, [512 * MiB] * 2, True, numa_cell=True)
         if want("profile"):
             start_case(env, PREFIX + "profile", "spmtest.prof", {"spm:profile": "hbm1"}, [1024 * MiB], True)
 
