@@ -84,10 +84,7 @@ spm_hook_generated_drivers(xmlNodePtr root)
     return g_steal_pointer(&drivers);
 }
 
-static void
-spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static void
+void
 spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
 {
     va_list ap;

@@ -58,6 +58,9 @@ typedef struct {
 void spm_hook_decision_clear(SpmHookDecision *decision);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmHookDecision, spm_hook_decision_clear)
 
+/* Make @decision a refusal: "virt-spm: " and the message, on one line. */
+void spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
 /*
  * The cheap test the hook does before parsing anything: can @xml (not
  * NUL-terminated, @len bytes) hold virt-spm metadata at all?

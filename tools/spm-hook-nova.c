@@ -28,20 +28,6 @@ spm_hook_nova_mentions(const char *xml, gsize len)
            memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) == NULL;
 }
 
-static void G_GNUC_PRINTF(2, 3)
-spm_hook_nova_refuse(SpmHookDecision *decision, const char *fmt, ...)
-{
-    g_autofree char *text = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    text = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_strdelimit(text, "\r\n", ' ');
-    decision->action = SPM_HOOK_REFUSE;
-    decision->message = g_strdup_printf("virt-spm: %s", text);
-}
-
 /* Remove both plan files of @uuid; TRUE when there was a plan. */
 static gboolean
 spm_hook_nova_drop_plan(const char *uuid)
@@ -154,18 +140,18 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
 
     if (!(cfg = spm_nova_config_load(kf, &error)) ||
         !(req = spm_nova_request_resolve(cfg, inst, &source, &error))) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
     if (req->devices->len == 0)
         return;     /* the flavor asks for nothing: never touched */
 
     if (!(def = spm_domain_def_parse(doc, &error))) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
     if (!spm_hook_nova_is_wrapper(def->emulator, cfg->wrapper)) {
-        spm_hook_nova_refuse(decision,
+        spm_hook_refuse(decision,
                              "refusing to start domain '%s': %s asks for SPM memory, but its "
                              "emulator '%s' is not the virt-spm wrapper '%s' (install the "
                              "libvirtd/virtqemud drop-in and restart the daemon, docs/nova.md)",
@@ -174,7 +160,7 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     }
     ram = def->memory;
     if (!spm_nova_request_apply(req, def, &error)) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s: %s",
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
                              name, source, error->message);
         return;
     }
@@ -186,11 +172,11 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     if (!(inv = spm_host_inventory_load(kf, NULL, &error)) ||
         (!spm_host_inventory_is_empty(inv) &&
          !(ledger = spm_ledger_open(NULL, SPM_LEDGER_WRITE, &error)))) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
     if (ledger && !spm_ledger_assign_def(ledger, inv, def, NULL, &error)) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s: spm:devices=%u: %s",
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s: spm:devices=%u: %s",
                              name, source, req->devices->len, error->message);
         return;
     }
@@ -199,7 +185,7 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     if (!(plan = spm_plan_build(def, &policy, &error)) ||
         !(edits = spm_nova_argv_edits(def, plan, ram, &error)) ||
         !(json = spm_hook_nova_plan_json(plan, &error))) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s: %s",
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
                              name, source, error->message);
         return;
     }
@@ -207,19 +193,19 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     emulator = spm_nova_real_qemu(cfg);
     driver = plan->stand_in_driver ? plan->stand_in_driver : "spm-memory";
     if (!facts->probe(emulator, driver, &has_device, facts->probe_opaque, &error)) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': cannot tell whether "
+        spm_hook_refuse(decision, "refusing to start domain '%s': cannot tell whether "
                              "emulator '%s' has the '%s' device: %s",
                              name, emulator, driver, error->message);
         return;
     }
     if (!has_device) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s asks for SPM memory, "
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s asks for SPM memory, "
                              "but emulator '%s' has no '%s' device", name, source, emulator, driver);
         return;
     }
 
     if (ledger && !spm_hook_nova_reserve(ledger, inv, plan, uuid, name, &error)) {
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s: %s",
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
                              name, source, error->message);
         return;
     }
@@ -227,7 +213,7 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
         !spm_hook_nova_write(uuid, "plan", edits, &error) ||
         (ledger && !spm_ledger_commit(ledger, &error))) {
         spm_hook_nova_drop_plan(uuid);
-        spm_hook_nova_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
 }
@@ -299,7 +285,7 @@ spm_hook_nova_decide(const char *op,
     uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
     if (!name || !uuid || !g_uuid_string_is_valid(uuid)) {
         if (start)
-            spm_hook_nova_refuse(decision, "refusing to start Nova domain '%s': it has no valid "
+            spm_hook_refuse(decision, "refusing to start Nova domain '%s': it has no valid "
                                  "<uuid>", name ? name : "?");
         return;
     }
@@ -313,7 +299,7 @@ spm_hook_nova_decide(const char *op,
 
         /* what the flavor asks for cannot move: refuse whenever it asks (or cannot tell) */
         if (!req || req->devices->len > 0)
-            spm_hook_nova_refuse(decision, "refusing to %s domain '%s': its flavor '%s' asks for "
+            spm_hook_refuse(decision, "refusing to %s domain '%s': its flavor '%s' asks for "
                                  "SPM memory, which is not migratable (cold-migrate or resize "
                                  "to a host with the same HBM inventory instead)",
                                  op, name, inst->flavor ? inst->flavor : "?");

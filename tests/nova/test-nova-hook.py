@@ -14,22 +14,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, finish  # noqa: E402
+
 BUILD = os.environ["SPM_BUILD_ROOT"]
 FRONT = os.path.join(BUILD, "conf", "virt-spm")
 HELPER = os.path.join(BUILD, "tools", "virt-spm-hook-helper")
 WRAPPER = os.path.join(BUILD, "tools", "virt-spm-qemu")
 UUID = "6a1c9d1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f"
 
-failures = []
-n = 0
-
-
-def check(cond, what):
-    global n
-    n += 1
-    print(("ok %d - " if cond else "not ok %d - ") % n + what)
-    if not cond:
-        failures.append(what)
 
 
 def domain(flavor, extra=None, emulator=WRAPPER, name="instance-0000002a", nova=True):
@@ -139,8 +132,7 @@ def main():
         check(p.returncode == 0 and p.stderr == b"", "a domain without Nova metadata is not Nova's")
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    print("1..%d" % n)
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

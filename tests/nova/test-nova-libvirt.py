@@ -28,6 +28,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, finish  # noqa: E402
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("SPM_SOURCE_ROOT", ""), "tests", "daemon"))
@@ -43,14 +46,6 @@ SPM_QEMU = os.path.expanduser("~/.cache/spm-qemu/qemu-10.2.2/build/qemu-system-x
 PREFIX = "spmtest-nova-%d-" % os.getpid()
 MiB = 1 << 20
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok - " if cond else "not ok - ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def need():
@@ -359,9 +354,7 @@ def main():
     finally:
         env.remove()
         fcntl.flock(lock, fcntl.LOCK_UN)
-    if failures:
-        print("# %d failed" % len(failures))
-        sys.exit(1)
+    finish()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, finish  # noqa: E402
+
 BUILD = os.environ["SPM_BUILD_ROOT"]
 WRAPPER = os.path.join(BUILD, "tools", "virt-spm-qemu")
 UUID = "142e7aec-cbbf-41ee-9e73-6ae195e7e78a"
@@ -21,16 +24,6 @@ with open(os.environ["FAKE_QEMU_OUT"], "wb") as f:
     f.write(b"\\0".join(os.fsencode(a) for a in sys.argv))
 """
 
-failures = []
-n = 0
-
-
-def check(cond, what):
-    global n
-    n += 1
-    print(("ok %d - " if cond else "not ok %d - ") % n + what)
-    if not cond:
-        failures.append(what)
 
 
 class Setup:
@@ -143,8 +136,7 @@ def main():
               "DIR/../real/NAME runs, probes unchanged")
     finally:
         shutil.rmtree(s.dir, ignore_errors=True)
-    print("1..%d" % n)
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":
