@@ -337,8 +337,7 @@ def case_daemon(env):
     t.wait_for("libvirtd to stop", lambda: not any(t.alive(p) for p in pids), 60)
     for pid in qemu_of(a):
         os.kill(pid, signal.SIGKILL)
-    subprocess.run(["libvirtd", "-d"], check=False)
-    t.wait_for("libvirtd", t.libvirt_alive, 60, 0.1)
+    t.ensure_libvirtd()  # starts it the harness's way, and waits for it
     t.wait_for("ledger equal to the running guests", lambda: env.held() == env.running() == [b], 60)
     t.wait_for("virt-spmd reconnected", lambda: env.daemon.status()["connections"] >= 2, 60)
     t.wait_for("ledger after the reconnect", lambda: env.held() == env.running() == [b], 30)

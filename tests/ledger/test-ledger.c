@@ -90,6 +90,40 @@ test_inventory_parse(void)
     rm_rf(sysfs);
 }
 
+/* The most nodes the ledger accounts exactly, and node choice over all of them. */
+static void
+test_inventory_max(void)
+{
+    g_autoptr(GString) v = g_string_new(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SpmHostInventory) inv = NULL;
+    g_autoptr(SpmHostInventory) too_many = NULL;
+    g_autofree char *dir = g_dir_make_tmp("spm-ledger-XXXXXX", &err);
+    g_autoptr(SpmLedger) l = NULL;
+    g_auto(GStrv) sets = NULL;
+    guint64 sizes[] = { 17 * GiB, 15 * GiB, 100 * GiB };
+
+    for (guint i = 0; i < SPM_HOST_MAX_NODES; i++)
+        g_string_append_printf(v, "%s%u:1GiB", i ? "," : "", 100 + 2 * i);
+    inv = spm_host_inventory_parse(v->str, "/nonexistent", &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(inv->nodes->len, ==, SPM_HOST_MAX_NODES);
+    l = spm_ledger_open(dir, SPM_LEDGER_READ, &err);
+    g_assert_no_error(err);
+    g_assert_false(spm_ledger_choose(l, inv, sizes, 3, &sets, &err));
+    g_assert_nonnull(strstr(err->message, "SPM device 0 (17 GiB)"));
+    g_clear_error(&err);
+    g_assert_true(spm_ledger_choose(l, inv, sizes + 1, 1, &sets, &err));
+    /* sparse ids: no ranges */
+    g_assert_cmpstr(sets[0], ==, "100,102,104,106,108,110,112,114,116,118,120,122,124,126,128");
+
+    g_string_append(v, ",999:1GiB");
+    too_many = spm_host_inventory_parse(v->str, "/nonexistent", &err);
+    g_assert_null(too_many);
+    g_assert_cmpstr(err->message, ==, "[host] spm_nodes: more than 16 host nodes");
+    rm_rf(dir);
+}
+
 static void
 test_inventory_bad(void)
 {
@@ -439,6 +473,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/inventory/parse", test_inventory_parse);
     g_test_add_func("/inventory/bad", test_inventory_bad);
+    g_test_add_func("/inventory/max", test_inventory_max);
     g_test_add("/ledger/reserve-refuse", Fixture, NULL, fixture_setup, test_reserve_refuse, fixture_teardown);
     g_test_add("/ledger/node-sets", Fixture, NULL, fixture_setup, test_node_sets, fixture_teardown);
     g_test_add("/ledger/choose", Fixture, NULL, fixture_setup, test_choose, fixture_teardown);
