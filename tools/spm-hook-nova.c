@@ -5,6 +5,7 @@
 #include "spm-hook-nova.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
+#include "spm-hook-ledger.h"
 #include "spm-host-inventory.h"
 #include "spm-ledger-domain.h"
 #include "spm-ledger.h"
@@ -107,8 +108,12 @@ spm_hook_nova_reserve(SpmLedger *ledger, const SpmHostInventory *inv, const SpmP
 
     for (guint i = 0; i < holding->requests->len; i++)
         g_array_append_val(reqs, *(SpmLedgerRequest *)holding->requests->pdata[i]);
-    return spm_ledger_reserve(ledger, inv, uuid, name, (SpmLedgerRequest *)reqs->data,
-                              reqs->len, &refusal, error);
+    if (spm_ledger_reserve(ledger, inv, uuid, name, (SpmLedgerRequest *)reqs->data,
+                           reqs->len, &refusal, error))
+        return TRUE;
+    if (refusal.domain)
+        spm_ledger_journal_refusal(&refusal, (*error)->message);
+    return FALSE;
 }
 
 static gboolean spm_hook_nova_release(GKeyFile *kf, const char *uuid, gboolean always);
@@ -152,16 +157,16 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     }
     if (!spm_hook_nova_is_wrapper(def->emulator, cfg->wrapper)) {
         spm_hook_refuse(decision,
-                             "refusing to start domain '%s': %s asks for SPM memory, but its "
-                             "emulator '%s' is not the virt-spm wrapper '%s' (install the "
-                             "libvirtd/virtqemud drop-in and restart the daemon, docs/nova.md)",
-                             name, source, def->emulator ? def->emulator : "(none)", cfg->wrapper);
+                        "refusing to start domain '%s': %s asks for SPM memory, but its "
+                        "emulator '%s' is not the virt-spm wrapper '%s' (install the "
+                        "libvirtd/virtqemud drop-in and restart the daemon, docs/nova.md)",
+                        name, source, def->emulator ? def->emulator : "(none)", cfg->wrapper);
         return;
     }
     ram = def->memory;
     if (!spm_nova_request_apply(req, def, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
-                             name, source, error->message);
+                        name, source, error->message);
         return;
     }
 
@@ -177,7 +182,7 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     }
     if (ledger && !spm_ledger_assign_def(ledger, inv, def, NULL, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s: spm:devices=%u: %s",
-                             name, source, req->devices->len, error->message);
+                        name, source, req->devices->len, error->message);
         return;
     }
 
@@ -186,7 +191,7 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
         !(edits = spm_nova_argv_edits(def, plan, ram, &error)) ||
         !(json = spm_hook_nova_plan_json(plan, &error))) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
-                             name, source, error->message);
+                        name, source, error->message);
         return;
     }
 
@@ -194,19 +199,19 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     driver = plan->stand_in_driver ? plan->stand_in_driver : "spm-memory";
     if (!facts->probe(emulator, driver, &has_device, facts->probe_opaque, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': cannot tell whether "
-                             "emulator '%s' has the '%s' device: %s",
-                             name, emulator, driver, error->message);
+                        "emulator '%s' has the '%s' device: %s",
+                        name, emulator, driver, error->message);
         return;
     }
     if (!has_device) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s asks for SPM memory, "
-                             "but emulator '%s' has no '%s' device", name, source, emulator, driver);
+                        "but emulator '%s' has no '%s' device", name, source, emulator, driver);
         return;
     }
 
     if (ledger && !spm_hook_nova_reserve(ledger, inv, plan, uuid, name, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
-                             name, source, error->message);
+                        name, source, error->message);
         return;
     }
     if (!spm_hook_nova_write(uuid, "json", json, &error) ||
@@ -286,7 +291,7 @@ spm_hook_nova_decide(const char *op,
     if (!name || !uuid || !g_uuid_string_is_valid(uuid)) {
         if (start)
             spm_hook_refuse(decision, "refusing to start Nova domain '%s': it has no valid "
-                                 "<uuid>", name ? name : "?");
+                            "<uuid>", name ? name : "?");
         return;
     }
     plan = spm_nova_plan_path(uuid, "plan");
@@ -300,9 +305,9 @@ spm_hook_nova_decide(const char *op,
         /* what the flavor asks for cannot move: refuse whenever it asks (or cannot tell) */
         if (!req || req->devices->len > 0)
             spm_hook_refuse(decision, "refusing to %s domain '%s': its flavor '%s' asks for "
-                                 "SPM memory, which is not migratable (cold-migrate or resize "
-                                 "to a host with the same HBM inventory instead)",
-                                 op, name, inst->flavor ? inst->flavor : "?");
+                            "SPM memory, which is not migratable (cold-migrate or resize "
+                            "to a host with the same HBM inventory instead)",
+                            op, name, inst->flavor ? inst->flavor : "?");
     } else if (g_str_equal(op, "started") && g_str_equal(subop, "begin")) {
         if (g_file_test(plan, G_FILE_TEST_EXISTS)) {
             decision->action = SPM_HOOK_NOTIFY;
