@@ -24,7 +24,7 @@ gboolean spm_hook_ledger_reserve(const SpmConfig *config,
 /* Free what @uuid holds; problems go to stderr (a stop cannot be refused). */
 void spm_hook_ledger_release(const char *uuid, const char *domain);
 
-/* Journal a refusal with its structured fields (also used by virt-spmd). */
+/* Journal a refusal with its structured fields (spm_ledger_refusal_fields()). */
 void spm_ledger_journal_refusal(const SpmLedgerRefusal *refusal, const char *message);
 
 G_END_DECLS

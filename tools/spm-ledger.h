@@ -12,8 +12,8 @@
  * file, fsync, rename, fsync of DIR), so a crash leaves the old or the new
  * ledger, never half of one.  A file that cannot be read or parsed is an
  * error, never an empty ledger: a start is then refused, not admitted on a
- * guess (repair: `virt-spm host --rebuild`, or remove the file while no
- * domain with SPM devices runs).
+ * guess (repair: restart virt-spmd, which sets the file aside and rebuilds
+ * it from the running domains, or remove it while no SPM domain runs).
  *
  * Accounting.  Each reservation is (device id, host node set, bytes).  A
  * device bound to several nodes ("2-3") may take its bytes from any of
