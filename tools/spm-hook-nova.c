@@ -195,6 +195,13 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
         return;
     }
 
+    /* the huge pages the plan takes, before QEMU fails with "Cannot allocate memory" */
+    if (facts->check_pages && !facts->check_pages(plan, def, facts->check_pages_opaque, &error)) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
+                        name, source, error->message);
+        return;
+    }
+
     emulator = spm_nova_real_qemu(cfg);
     driver = plan->stand_in_driver ? plan->stand_in_driver : "spm-memory";
     if (!facts->probe(emulator, driver, &has_device, facts->probe_opaque, &error)) {

@@ -58,7 +58,7 @@ spm_hook_interesting(const char *op, const char *subop, int *may_refuse)
  * flavor; its other calls only when the hook stored a plan for its UUID.
  */
 static int
-spm_hook_nova_wanted(const char *op, const char *xml, size_t len, int may_refuse)
+spm_hook_nova_wanted(const char *op, const char *xml, size_t len)
 {
     static const char nova_ns[] = "http://openstack.org/xmlns/libvirt/nova/";
     const char *dir = getenv("VIRT_SPM_NOVA_PLAN_DIR");
@@ -67,7 +67,7 @@ spm_hook_nova_wanted(const char *op, const char *xml, size_t len, int may_refuse
 
     if (!memmem(xml, len, nova_ns, strlen(nova_ns)))
         return 0;
-    if (may_refuse)
+    if (strcmp(op, "prepare") == 0 || strcmp(op, "migrate") == 0 || strcmp(op, "restore") == 0)
         return 1;
     /* libvirt writes <uuid> once, at the top of <domain> */
     uuid = memmem(xml, len, "<uuid>", 6);
@@ -79,7 +79,6 @@ spm_hook_nova_wanted(const char *op, const char *xml, size_t len, int may_refuse
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-'))
             return 0;
     }
-    (void)op;
     snprintf(path, sizeof(path), "%s/%.36s.plan", dir && *dir ? dir : VIRT_SPM_RUNDIR "/nova", uuid + 6);
     return access(path, F_OK) == 0;
 }
@@ -138,7 +137,7 @@ main(int argc, char **argv)
         return may_refuse ? 1 : 0;
     }
     if (!memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) &&
-        !spm_hook_nova_wanted(argv[2], xml, len, may_refuse)) {
+        !spm_hook_nova_wanted(argv[2], xml, len)) {
         free(xml);
         return 0;
     }
