@@ -232,6 +232,19 @@ spm_hook_decide_start(xmlDocPtr doc,
         g_clear_pointer(&decision->holding, spm_ledger_holding_free);
 }
 
+/* <domain id='N'>: the run the event is about (the daemon audits each
+ * run once, however many notifications announce it). */
+gint64
+spm_hook_run_id(xmlNodePtr root)
+{
+    g_autofree char *id = spm_xml_prop(root, "id");
+    guint64 v;
+
+    if (!id || !g_ascii_string_to_unsigned(id, 10, 0, G_MAXINT32, &v, NULL))
+        return -1;
+    return (gint64) v;
+}
+
 void
 spm_hook_decide(const char *op,
                 const char *subop,
@@ -254,6 +267,7 @@ spm_hook_decide(const char *op,
 
     memset(decision, 0, sizeof(*decision));
     decision->action = SPM_HOOK_ALLOW;
+    decision->run_id = -1;
 
     if (g_str_equal(op, "started") && g_str_equal(subop, "begin"))
         event = "started";
@@ -302,6 +316,7 @@ spm_hook_decide(const char *op,
         decision->release = g_str_equal(event, "stopped");
         decision->domain = g_steal_pointer(&name);
         decision->uuid = g_steal_pointer(&uuid);
+        decision->run_id = spm_hook_run_id(root);
     } else if (migrate) {
         spm_hook_refuse(decision,
                         "refusing to migrate domain '%s': spm-memory is not migratable "

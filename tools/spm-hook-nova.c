@@ -284,6 +284,7 @@ spm_hook_nova_decide(const char *op,
 
     memset(decision, 0, sizeof(*decision));
     decision->action = SPM_HOOK_ALLOW;
+    decision->run_id = -1;
     *handled = FALSE;
     if (!spm_hook_nova_mentions(xml, xml_len))
         return;
@@ -321,6 +322,7 @@ spm_hook_nova_decide(const char *op,
             decision->event = "started";
             decision->domain = g_steal_pointer(&name);
             decision->uuid = g_steal_pointer(&uuid);
+            decision->run_id = spm_hook_run_id(root);
         }
     } else if ((g_str_equal(op, "stopped") || g_str_equal(op, "release")) &&
                g_str_equal(subop, "end")) {
@@ -329,6 +331,7 @@ spm_hook_nova_decide(const char *op,
             decision->event = "stopped";
             decision->domain = g_steal_pointer(&name);
             decision->uuid = g_steal_pointer(&uuid);
+            decision->run_id = spm_hook_run_id(root);
         }
     }
 }
