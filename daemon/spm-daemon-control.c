@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "spm-daemon.h"
+#include "spm-daemon-ledger.h"
 #include "spm-error.h"
 #include "spm-json-guard.h"
 
@@ -152,6 +153,7 @@ spm_control_status(SpmDaemon *d)
     json_object_set_int_member(o, "start_duplicates", d->start_duplicates);
     json_object_set_int_member(o, "domain_checks", d->domain_checks);
     json_object_set_array_member(o, "domains", arr);
+    json_object_set_member(o, "ledger", spm_daemon_ledger_status(d));
     return node;
 }
 

@@ -24,6 +24,7 @@
 
 #include "spm-audit-domain.h"
 #include "spm-daemon.h"
+#include "spm-daemon-ledger.h"
 #include "spm-error.h"
 
 typedef struct {
@@ -151,6 +152,8 @@ spm_event_main(gpointer data)
         spm_daemon_domain_check(d, m->uuid);    /* still known while it runs */
         break;
     }
+    /* a crashed QEMU's reservation goes; a start's is confirmed */
+    spm_daemon_ledger_reconcile(d);
     return G_SOURCE_REMOVE;
 }
 
@@ -451,6 +454,7 @@ spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
     spm_daemon_log(LOG_INFO, "connected to %s (connection %u)", d->uri, d->connections);
     spm_daemon_update_status(d);
     spm_daemon_scan(d);
+    spm_daemon_ledger_reconcile(d);
     spm_daemon_pump(d);
 }
 

@@ -15,6 +15,7 @@
 #include "spm-config.h"
 #include "spm-control.h"
 #include "spm-error.h"
+#include "spm-units.h"
 #include "spm-json-guard.h"
 #include "spm-libvirt-conn.h"
 #include "virt-spm-commands.h"
@@ -213,6 +214,33 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
     return spm_verdict_status(v, st, error);
 }
 
+/* One line per HBM node of the daemon's ledger (`virt-spm host` has the details). */
+static void
+spm_status_print_ledger(JsonObject *ledger)
+{
+    JsonArray *nodes;
+
+    if (!ledger)
+        return;
+    if (json_object_has_member(ledger, "error")) {
+        printf("HBM ledger: %s\n", json_object_get_string_member(ledger, "error"));
+        return;
+    }
+    nodes = json_object_get_array_member(ledger, "nodes");
+    for (guint i = 0; nodes && i < json_array_get_length(nodes); i++) {
+        JsonObject *n = json_array_get_object_element(nodes, i);
+        g_autofree char *cap = spm_units_format(json_object_get_int_member(n, "capacity"));
+        g_autofree char *fr = spm_units_format(json_object_get_int_member(n, "free"));
+
+        printf("HBM node %" G_GINT64_FORMAT ": %s free of %s, %u holders\n",
+               json_object_get_int_member(n, "id"), fr, cap,
+               json_array_get_length(json_object_get_array_member(n, "holders")));
+    }
+    if (json_object_has_member(ledger, "reconcile_error"))
+        printf("HBM ledger: last reconciliation failed: %s\n",
+               json_object_get_string_member(ledger, "reconcile_error"));
+}
+
 gboolean
 spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error)
 {
@@ -270,5 +298,6 @@ spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
         if (v && v->error)
             printf("  error: %s\n", v->error);
     }
+    spm_status_print_ledger(json_object_get_object_member(o, "ledger"));
     return TRUE;
 }

@@ -15,6 +15,7 @@
 #include "spm-config.h"
 #include "spm-convert.h"
 #include "spm-error.h"
+#include "spm-ledger-domain.h"
 #include "spm-libvirt-conn.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"
@@ -75,7 +76,10 @@ spm_libvirt_define_doc(const SpmGlobalOptions *g, virConnectPtr conn, const SpmC
     g_autofree char *xml = NULL;
     virDomainPtr dom;
 
-    if (!spm_convert_forward(doc, &config->policy, &plan, &def, error))
+    /* SPM devices without a host nodemask get free HBM nodes, kept in the definition */
+    if (!spm_convert_reverse(doc, error) ||
+        !spm_ledger_assign_config(config->keyfile, doc, g->quiet, error) ||
+        !spm_convert_forward(doc, &config->policy, &plan, &def, error))
         return NULL;
     xml = spm_xml_format(doc);
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);

@@ -19,6 +19,8 @@ const SpmCommand spm_cli_commands[] = {
     { "edit", NULL, "DOMAIN", "edit a domain in the user's form, as virsh edit" },
     { "audit", NULL, "DOMAIN | --qmp PATH --plan FILE", "compare a running guest with its plan" },
     { "status", NULL, "[--json]", "every SPM domain and its last audit verdict" },
+    { "host", NULL, "[--json]", "HBM nodes: capacity, reserved, free, holders" },
+    { "nova", NULL, "flavor|provider-config ...", "OpenStack Nova: flavor properties, Placement provider file" },
 };
 const gsize spm_cli_ncommands = G_N_ELEMENTS(spm_cli_commands);
 

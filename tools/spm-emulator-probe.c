@@ -3,11 +3,11 @@
  */
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
+#include "spm-run.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <gio/gio.h>
 
 #define SPM_PROBE_GROUP "probe"
 
@@ -83,33 +83,6 @@ spm_emulator_cache_store(const char *cache_dir, const char *file, const char *em
         g_file_set_contents(file, data, -1, NULL);
 }
 
-typedef struct {
-    GMainLoop *loop;
-    char *output;
-    GError *error;
-    gboolean timed_out;
-} SpmProbeRun;
-
-static void
-spm_emulator_probe_done(GObject *source, GAsyncResult *result, gpointer opaque)
-{
-    SpmProbeRun *run = opaque;
-
-    g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result,
-                                         &run->output, NULL, &run->error);
-    g_main_loop_quit(run->loop);
-}
-
-static gboolean
-spm_emulator_probe_timeout(gpointer opaque)
-{
-    SpmProbeRun *run = opaque;
-
-    run->timed_out = TRUE;
-    g_main_loop_quit(run->loop);
-    return G_SOURCE_REMOVE;
-}
-
 /* SPM_EMULATOR_PROBE_TIMEOUT_MS, or $SPM_HOOK_PROBE_TIMEOUT_MS for tests. */
 static guint
 spm_emulator_probe_timeout_ms(void)
@@ -127,72 +100,27 @@ static gboolean
 spm_emulator_probe_run(const char *emulator, const char *driver,
                        gboolean *has_device, GError **error)
 {
-    g_autoptr(GMainContext) context = g_main_context_new();
-    g_autoptr(GMainLoop) loop = g_main_loop_new(context, FALSE);
-    guint timeout_ms = spm_emulator_probe_timeout_ms();
-    g_autoptr(GSource) timeout = g_timeout_source_new(timeout_ms);
-    g_autoptr(GSubprocess) proc = NULL;
     g_autofree char *arg = g_strdup_printf("%s,help", driver);
     g_autofree char *header = g_strdup_printf("%s options:", driver);
     g_autofree char *first_line = NULL;
-    SpmProbeRun run = { .loop = loop };
-    GError *local = NULL;
+    g_autofree char *output = NULL;
+    const char *argv[] = { emulator, "-device", arg, NULL };
 
-    g_main_context_push_thread_default(context);
-    /* stdin stays /dev/null: the hook's own stdin is libvirt's XML */
-    proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                            &local, emulator, "-device", arg, NULL);
-    if (proc) {
-        g_subprocess_communicate_utf8_async(proc, NULL, NULL, spm_emulator_probe_done, &run);
-        g_source_set_callback(timeout, spm_emulator_probe_timeout, &run, NULL);
-        g_source_attach(timeout, context);
-        g_main_loop_run(loop);
-        g_source_destroy(timeout);
-        if (run.timed_out) {
-            g_subprocess_force_exit(proc);
-            /* the pending communicate finishes once the pipe closes */
-            while (!run.output && !run.error)
-                g_main_context_iteration(context, TRUE);
-        }
-    }
-    g_main_context_pop_thread_default(context);
-
-    if (!proc) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot run '%s': %s",
-                    emulator, local->message);
-        g_error_free(local);
+    if (!spm_run_capture(argv, TRUE, spm_emulator_probe_timeout_ms(), &output, error))
         return FALSE;
-    }
-    if (run.timed_out) {
-        g_clear_error(&run.error);
-        g_free(run.output);
-        g_set_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT,
-                    "'%s -device %s' gave no answer within %u ms",
-                    emulator, arg, timeout_ms);
-        return FALSE;
-    }
-    if (run.error) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "reading '%s -device %s': %s",
-                    emulator, arg, run.error->message);
-        g_error_free(run.error);
-        g_free(run.output);
-        return FALSE;
-    }
 
     /* QEMU 7.2 exits 0 either way: the text tells */
-    if (strstr(run.output, header) && strstr(run.output, "memdev")) {
+    if (strstr(output, header) && strstr(output, "memdev")) {
         *has_device = TRUE;
-    } else if (strstr(run.output, "not found")) {
+    } else if (strstr(output, "not found")) {
         *has_device = FALSE;
     } else {
-        first_line = g_strndup(run.output, strcspn(run.output, "\n"));
+        first_line = g_strndup(output, strcspn(output, "\n"));
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
                     "'%s -device %s' answered '%s', not QEMU's device help",
                     emulator, arg, first_line);
-        g_free(run.output);
         return FALSE;
     }
-    g_free(run.output);
     return TRUE;
 }
 

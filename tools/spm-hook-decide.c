@@ -6,6 +6,7 @@
 #include "spm-convert.h"
 #include "spm-memdir.h"
 #include "spm-error.h"
+#include "spm-ledger-domain.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"
 
@@ -18,6 +19,8 @@ spm_hook_decision_clear(SpmHookDecision *decision)
     g_clear_pointer(&decision->message, g_free);
     g_clear_pointer(&decision->domain, g_free);
     g_clear_pointer(&decision->uuid, g_free);
+    g_clear_pointer(&decision->holding, spm_ledger_holding_free);
+    decision->release = FALSE;
     g_clear_pointer(&decision->make_dirs, g_ptr_array_unref);
     g_clear_pointer(&decision->dac_label, g_free);
     g_clear_pointer(&decision->selinux_label, g_free);
@@ -86,10 +89,7 @@ spm_hook_generated_drivers(xmlNodePtr root)
     return g_steal_pointer(&drivers);
 }
 
-static void
-spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static void
+void
 spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
 {
     va_list ap;
@@ -159,6 +159,7 @@ spm_hook_decide_dirs(xmlDocPtr doc,
 static void
 spm_hook_decide_start(xmlDocPtr doc,
                       const char *name,
+                      const char *uuid,
                       const SpmHookFacts *facts,
                       SpmHookDecision *decision)
 {
@@ -224,11 +225,16 @@ spm_hook_decide_start(xmlDocPtr doc,
             return;
         }
     }
+
+    /* what the start takes from the host HBM ledger (the caller reserves) */
+    decision->holding = spm_ledger_holding_from_plan(plan, uuid ? uuid : name, name);
+    if (decision->holding->requests->len == 0)
+        g_clear_pointer(&decision->holding, spm_ledger_holding_free);
 }
 
 /* <domain id='N'>: the run the event is about (the daemon audits each
  * run once, however many notifications announce it). */
-static gint64
+gint64
 spm_hook_run_id(xmlNodePtr root)
 {
     g_autofree char *id = spm_xml_prop(root, "id");
@@ -250,6 +256,7 @@ spm_hook_decide(const char *op,
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *name = NULL;
+    g_autofree char *uuid = NULL;
     xmlNodePtr root;
     gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
     gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
@@ -274,7 +281,7 @@ spm_hook_decide(const char *op,
         return;
 
     if (!(doc = spm_xml_read_memory(xml, xml_len, "domain XML on standard input", &error))) {
-        if (!event)
+        if (!event && !release)
             spm_hook_refuse(decision, "refusing to %s the domain: %s", op, error->message);
         return;
     }
@@ -286,6 +293,8 @@ spm_hook_decide(const char *op,
     if (!name)
         name = g_strdup("?");
 
+    uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
+
     /*
      * After a stop: every directory virt-spm may have made for the domain,
      * from the host's facts rather than a plan, so that a domain whose plan
@@ -295,14 +304,18 @@ spm_hook_decide(const char *op,
         decision->remove_dirs = spm_memdir_candidates(&facts->policy->host, name);
 
     if (release) {
-        return;
+        /* the domain is gone: its HBM goes back to the ledger */
+        decision->release = TRUE;
+        decision->domain = g_steal_pointer(&name);
+        decision->uuid = g_steal_pointer(&uuid);
     } else if (launch) {
         spm_hook_decide_dirs(doc, facts, decision);
     } else if (event) {
         decision->action = SPM_HOOK_NOTIFY;
         decision->event = event;
+        decision->release = g_str_equal(event, "stopped");
         decision->domain = g_steal_pointer(&name);
-        decision->uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
+        decision->uuid = g_steal_pointer(&uuid);
         decision->run_id = spm_hook_run_id(root);
     } else if (migrate) {
         spm_hook_refuse(decision,
@@ -313,6 +326,6 @@ spm_hook_decide(const char *op,
                         "refusing to restore domain '%s': spm-memory is not migratable, so a "
                         "saved state of it cannot be restored; start the domain afresh", name);
     } else {
-        spm_hook_decide_start(doc, name, facts, decision);
+        spm_hook_decide_start(doc, name, uuid, facts, decision);
     }
 }

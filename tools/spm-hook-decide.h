@@ -12,7 +12,9 @@
 #pragma once
 
 #include <glib.h>
+#include <libxml/tree.h>
 #include "spm-plan.h"
+#include "spm-ledger.h"
 
 G_BEGIN_DECLS
 
@@ -60,7 +62,11 @@ typedef struct {
     char *message;                  /* REFUSE: one line, no newline */
     const char *event;              /* NOTIFY: "started" or "stopped" */
     char *domain;                   /* NOTIFY: domain name */
-    char *uuid;                     /* NOTIFY: domain UUID (may be NULL) */
+    char *uuid;                     /* NOTIFY, release: domain UUID (may be NULL) */
+    /* ALLOW of prepare begin: the host HBM this start reserves (the SPM
+     * devices that bind host nodes); NULL when there is nothing to reserve */
+    SpmLedgerHolding *holding;
+    gboolean release;               /* stopped/release end: free uuid's HBM */
     gint64 run_id;                  /* NOTIFY: libvirt domain id of the run; -1 = none */
     /*
      * start begin, ALLOW: per-domain directories to create before QEMU
@@ -78,6 +84,12 @@ typedef struct {
 
 void spm_hook_decision_clear(SpmHookDecision *decision);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmHookDecision, spm_hook_decision_clear)
+
+/* <domain id='N'> of a running domain's XML: the run an event is about; -1 = none. */
+gint64 spm_hook_run_id(xmlNodePtr root);
+
+/* Make @decision a refusal: "virt-spm: " and the message, on one line. */
+void spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /*
  * The cheap test the hook does before parsing anything: can @xml (not

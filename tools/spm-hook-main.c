@@ -3,10 +3,8 @@
  * domains with SPM metadata (the front end virt-spm-hook.c passes them on).
  *
  * It never calls libvirt: libvirt waits for the hook while holding the
- * domain, so any call back would deadlock.  The libvirt version comes from
- * virGetVersion(), which needs no connection: it is the version of the
- * libvirt library installed with the daemon (distributions build the
- * library and the QEMU driver from one source package at one version).
+ * domain, so any call back would deadlock.  It does not even load libvirt:
+ * the daemon's version comes from the daemon's binary (spm-libvirt-version.h).
  *
  * Environment, for tests: SPM_HOOK_CONFIG (configuration file),
  * SPM_HOOK_CACHE_DIR (emulator probe cache), SPM_HOOK_LIBVIRT_VERSION
@@ -19,13 +17,15 @@
 #include <unistd.h>
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
-#include <libvirt/libvirt.h>
 
 #include "spm-config.h"
 #include "spm-control.h"
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
 #include "spm-hook-decide.h"
+#include "spm-hook-nova.h"
+#include "spm-hook-ledger.h"
+#include "spm-libvirt-version.h"
 #include "spm-hugepages.h"
 #include "spm-memdir.h"
 #include "spm-xml.h"
@@ -83,16 +83,17 @@ spm_hook_remove_dirs(const char *domain, const SpmHookDecision *decision)
 }
 
 static guint
-spm_hook_libvirt_version(void)
+spm_hook_libvirt_version(const SpmConfig *config)
 {
     const char *env = g_getenv("SPM_HOOK_LIBVIRT_VERSION");
-    unsigned long version = 0;
+    guint version;
 
     if (env && *env)
         return (guint)g_ascii_strtoull(env, NULL, 10);
-    if (virGetVersion(&version, NULL, NULL) < 0)
-        return 0;
-    return (guint)version;
+    /* the daemon that runs us; run by hand, what the configuration says */
+    if ((version = spm_libvirt_daemon_version(NULL, spm_emulator_cache_dir())))
+        return version;
+    return config->policy.host.libvirt_version;
 }
 
 static char *
@@ -143,18 +144,29 @@ main(int argc, char **argv)
         }
         return 0;
     }
-    facts.libvirt_version = spm_hook_libvirt_version();
+    facts.libvirt_version = spm_hook_libvirt_version(config);
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
     facts.check_pages = spm_hook_check_pages;
 
-    spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
+    {
+        gboolean nova = FALSE;
+
+        /* Nova's domains: their flavor decides (spm-hook-nova.h) */
+        spm_hook_nova_decide(argv[2], argv[3], xml, len, &facts, config->keyfile, &nova, &decision);
+        if (!nova)
+            spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
+    }
+
+    if (decision.release)
+        spm_hook_ledger_release(decision.uuid, decision.domain);
 
     if (decision.remove_dirs)
         spm_hook_remove_dirs(argv[1], &decision);
     switch (decision.action) {
     case SPM_HOOK_ALLOW:
-        if (decision.make_dirs && !spm_hook_make_dirs(&decision, &error)) {
+        if ((decision.holding && !spm_hook_ledger_reserve(config, decision.holding, &error)) ||
+            (decision.make_dirs && !spm_hook_make_dirs(&decision, &error))) {
             fprintf(stderr, "virt-spm: refusing to start domain '%s': %s\n",
                     argv[1], error->message);
             return 1;

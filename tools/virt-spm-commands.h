@@ -38,6 +38,14 @@ gboolean spm_cmd_plan(int argc, char **argv, const SpmGlobalOptions *g, int *st,
 gboolean spm_cmd_convert(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 gboolean spm_cmd_argv(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 
+/* cmd-host.c: the HBM inventory and ledger (offline) */
+gboolean spm_cmd_host(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
+
+/* cmd-nova.c dispatches `virt-spm nova SUBCOMMAND`; cmd-nova-flavor.c, cmd-nova-provider.c */
+gboolean spm_cmd_nova(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
+gboolean spm_cmd_nova_flavor(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
+gboolean spm_cmd_nova_provider_config(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
+
 /* cmd-libvirt.c */
 gboolean spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 gboolean spm_cmd_dumpxml(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);

@@ -52,6 +52,37 @@ spm_hook_interesting(const char *op, const char *subop, int *may_refuse)
     return 0;
 }
 
+/*
+ * A Nova domain (no virt-spm metadata; its flavor decides, docs/nova.md):
+ * its start, migration and restore go to the helper, which resolves the
+ * flavor; its other calls only when the hook stored a plan for its UUID.
+ */
+static int
+spm_hook_nova_wanted(const char *op, const char *xml, size_t len)
+{
+    static const char nova_ns[] = "http://openstack.org/xmlns/libvirt/nova/";
+    const char *dir = getenv("VIRT_SPM_NOVA_PLAN_DIR");
+    const char *uuid;
+    char path[4096];
+
+    if (!memmem(xml, len, nova_ns, strlen(nova_ns)))
+        return 0;
+    if (strcmp(op, "prepare") == 0 || strcmp(op, "migrate") == 0 || strcmp(op, "restore") == 0)
+        return 1;
+    /* libvirt writes <uuid> once, at the top of <domain> */
+    uuid = memmem(xml, len, "<uuid>", 6);
+    if (!uuid || (size_t)(xml + len - uuid) < 6 + 36 + 7 || memcmp(uuid + 6 + 36, "</uuid>", 7) != 0)
+        return 0;
+    for (size_t i = 0; i < 36; i++) {
+        char c = uuid[6 + i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-'))
+            return 0;
+    }
+    snprintf(path, sizeof(path), "%s/%.36s.plan", dir && *dir ? dir : VIRT_SPM_RUNDIR "/nova", uuid + 6);
+    return access(path, F_OK) == 0;
+}
+
 /* Read all of standard input: libvirt writes the whole XML before waiting. */
 static char *
 spm_hook_read_stdin(size_t *len)
@@ -105,7 +136,8 @@ main(int argc, char **argv)
         fprintf(stderr, "virt-spm: out of memory reading the domain XML\n");
         return may_refuse ? 1 : 0;
     }
-    if (!memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS))) {
+    if (!memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) &&
+        !spm_hook_nova_wanted(argv[2], xml, len)) {
         free(xml);
         return 0;
     }

@@ -16,6 +16,8 @@ static const SpmCommand spm_offline_commands[] = {
     { "plan", spm_cmd_plan, NULL, NULL },
     { "convert", spm_cmd_convert, NULL, NULL },
     { "argv", spm_cmd_argv, NULL, NULL },
+    { "host", spm_cmd_host, NULL, NULL },
+    { "nova", spm_cmd_nova, NULL, NULL },
 };
 
 /*

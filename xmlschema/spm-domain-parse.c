@@ -182,19 +182,6 @@ spm_parse_yesno(xmlNodePtr node, const char *path, const char *attr,
                            "unknown value '%s' (yes, no)", value);
 }
 
-/* libvirt's node set syntax: "0-3,^2,5". */
-static gboolean
-spm_is_nodeset(const char *s)
-{
-    if (!s || !*s)
-        return FALSE;
-    for (const char *p = s; *p; p++) {
-        if (!g_ascii_isdigit(*p) && *p != '-' && *p != ',' && *p != '^')
-            return FALSE;
-    }
-    return g_ascii_isdigit(s[0]) || s[0] == '^';
-}
-
 /* ---- one memory device ------------------------------------------------- */
 
 static gboolean
@@ -207,7 +194,7 @@ spm_mem_source_parse(xmlNodePtr source, const char *prefix, SpmMemDevice *dev,
         g_autofree char *path = g_strdup_printf("%s/source/nodemask", prefix);
         g_autofree char *mask = spm_xml_text(n);
 
-        if (!spm_is_nodeset(mask))
+        if (!spm_nodeset_is_valid(mask))
             return spm_parse_error(error, SPM_ERROR_INVALID, n, path,
                                    "'%s' is not a node set such as '0-3,5'", mask);
         dev->source.nodemask = g_steal_pointer(&mask);

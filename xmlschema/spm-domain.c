@@ -122,3 +122,15 @@ spm_domain_def_count_model(const SpmDomainDef *def, SpmMemModel model)
     }
     return n;
 }
+
+gboolean
+spm_nodeset_is_valid(const char *s)
+{
+    if (!s || !*s)
+        return FALSE;
+    for (const char *p = s; *p; p++) {
+        if (!g_ascii_isdigit(*p) && *p != '-' && *p != ',' && *p != '^')
+            return FALSE;
+    }
+    return g_ascii_isdigit(s[0]) || s[0] == '^';
+}

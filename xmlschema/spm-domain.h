@@ -152,6 +152,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmNumaCell, spm_numa_cell_free)
  */
 gboolean spm_mem_alias_is_user(const char *alias);
 
+/* libvirt's node set syntax ("0-3,^2,5"): the check <nodemask> gets. */
+gboolean spm_nodeset_is_valid(const char *nodeset);
+
 /* Number of devices of @model in @def. */
 guint spm_domain_def_count_model(const SpmDomainDef *def, SpmMemModel model);
 

@@ -158,7 +158,7 @@ spm_test_start_libvirtd(GError **error)
 {
     /* a clean environment: nothing of the test's (sanitizers, G_DEBUG) */
     const char *argv[] = { SPM_TEST_LIBVIRTD, "-d", NULL };
-    const char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+    const char *envp[] = { "PATH=" SPM_TEST_LIBVIRTD_PATH, "LC_ALL=C", NULL };
     g_autoptr(GError) err = NULL;
     int status;
 

@@ -19,6 +19,16 @@ G_BEGIN_DECLS
 #define SPM_TEST_LIBVIRTD_PIDFILE "/run/libvirtd.pid"
 #define SPM_TEST_QEMU_CONF "/etc/libvirt/qemu.conf"
 
+/*
+ * libvirtd's PATH in every test harness (this file, libvirtd-harness.sh,
+ * tests/daemon/spmtest.py): a test directory first, then the system's.
+ * The directory is normally absent; the Nova test (tests/nova) puts the
+ * emulator wrapper there as qemu-system-x86_64 for its run, as the systemd
+ * drop-in does on a real host (docs/nova.md).
+ */
+#define SPM_TEST_EMULATOR_DIR "/run/virt-spm-test/bin"
+#define SPM_TEST_LIBVIRTD_PATH SPM_TEST_EMULATOR_DIR ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* Seconds to wait for libvirtd to answer after starting it. */
 #define SPM_TEST_LIBVIRT_TIMEOUT_S 60
 

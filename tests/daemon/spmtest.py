@@ -119,6 +119,15 @@ def libvirt_alive():
     return libvirt_alive_quiet()
 
 
+# libvirtd's PATH in every harness (SPM_TEST_LIBVIRTD_PATH in
+# tests/common/spm-test-libvirt.h): the Nova test's emulator directory first.
+LIBVIRTD_PATH = "/run/virt-spm-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def start_libvirtd():
+    run("libvirtd", "-d", check=False, env=dict(os.environ, PATH=LIBVIRTD_PATH))
+
+
 def ensure_libvirtd():
     """SPEC.md section 5: configure qemu.conf once, start libvirtd if it is not running."""
     if os.geteuid() != 0:
@@ -133,7 +142,7 @@ def ensure_libvirtd():
         with open(conf, "a") as f:
             f.write("\n" + "\n".join(missing) + "\n")
     if not any(alive(p) for p in libvirtd_pids()):
-        run("libvirtd", "-d", check=False)
+        start_libvirtd()
     wait_for("libvirtd", libvirt_alive, 30)
 
 
@@ -157,7 +166,7 @@ def restart_libvirtd():
             pass
     wait_for("libvirtd to stop", lambda: not any(alive(p) for p in pids), 60)
     if not any(alive(p) for p in libvirtd_pids()):
-        run("libvirtd", "-d", check=False)
+        start_libvirtd()
     wait_for("libvirtd", libvirt_alive, 60, 0.1)
 
 

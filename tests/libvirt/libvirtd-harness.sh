@@ -22,6 +22,9 @@ PIDFILE=/run/libvirtd.pid
 LOCK=/run/lock/virt-spm-libvirtd.lock
 URI=qemu:///system
 DEADLINE_S=${SPM_LIBVIRTD_DEADLINE:-60}
+# libvirtd's PATH in every harness (SPM_TEST_LIBVIRTD_PATH in
+# tests/common/spm-test-libvirt.h): the Nova test's emulator directory first.
+LIBVIRTD_PATH=/run/virt-spm-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 die() { echo "libvirtd-harness: $*" >&2; exit 1; }
 
@@ -60,7 +63,7 @@ configure() {
 
 start_daemon() {
     daemon_answers >/dev/null 2>&1 && return 0
-    libvirtd -d 9>&-   # the daemon must not inherit the lock
+    PATH=$LIBVIRTD_PATH libvirtd -d 9>&-   # the daemon must not inherit the lock
     wait_for "libvirtd to answer on $URI" daemon_answers
 }
 
@@ -72,7 +75,7 @@ restart_daemon() {
     fi
     # Another program may have started one since: it read the hook
     # directory as it is now, which is all a restart is for.
-    libvirtd -d 9>&- 2>/dev/null ||   # the daemon must not inherit the lock
+    PATH=$LIBVIRTD_PATH libvirtd -d 9>&- 2>/dev/null ||   # the daemon must not inherit the lock
         echo "libvirtd-harness: another libvirtd started meanwhile; using it" >&2
     wait_for "libvirtd to answer on $URI" daemon_answers
 }

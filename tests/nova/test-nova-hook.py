@@ -1,0 +1,139 @@
+"""The qemu hook's Nova path without libvirt: the front end and the helper
+run as libvirt runs them (NAME OP SUBOP - and the domain XML on stdin), on
+Nova domain XML as libvirt hands it over (<emulator> filled in).
+
+prepare begin stores the plan and reserves the HBM; stopped end removes
+and releases both; migrate and restore are refused; a flavor that asks for
+nothing, or a domain that is not Nova's, is left alone; every refusal is
+one line naming the flavor and the spec, and reserves nothing.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, finish  # noqa: E402
+
+BUILD = os.environ["SPM_BUILD_ROOT"]
+FRONT = os.path.join(BUILD, "conf", "virt-spm-qemu-hook")
+HELPER = os.path.join(BUILD, "tools", "virt-spm-hook-helper")
+WRAPPER = os.path.join(BUILD, "tools", "virt-spm-qemu")
+UUID = "6a1c9d1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f"
+
+
+
+def domain(flavor, extra=None, emulator=WRAPPER, name="instance-0000002a", nova=True):
+    specs = ""
+    if extra is not None:
+        specs = "<nova:extraSpecs>%s</nova:extraSpecs>" % "".join(
+            '<nova:extraSpec name="%s">%s</nova:extraSpec>' % kv for kv in extra.items())
+    meta = ('<metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">'
+            '<nova:package version="26.2.2"/><nova:name>vm1</nova:name>'
+            '<nova:flavor name="%s"><nova:memory>512</nova:memory><nova:vcpus>2</nova:vcpus>%s'
+            '</nova:flavor></nova:instance></metadata>' % (flavor, specs)) if nova else ""
+    return ('<domain type="qemu"><name>%s</name><uuid>%s</uuid><memory unit="KiB">524288</memory>'
+            '<vcpu placement="static">2</vcpu>%s<os><type arch="x86_64" machine="pc-q35-7.2">hvm</type>'
+            '</os><features><acpi/><apic/></features><devices><emulator>%s</emulator></devices>'
+            '</domain>' % (name, UUID, meta, emulator))
+
+
+def main():
+    if not os.access("/usr/bin/qemu-system-x86_64", os.X_OK):
+        print("# SKIP the hook probes QEMU for the stand-in device: qemu-system-x86 is not installed")
+        sys.exit(77)
+    d = tempfile.mkdtemp(prefix="spm-nova-hook-")
+    try:
+        plans = os.path.join(d, "plans")
+        ledger = os.path.join(d, "ledger")
+        flavors = os.path.join(d, "flavors.d")
+        os.makedirs(flavors)
+        with open(os.path.join(flavors, "gpu.hbm.2x.conf"), "w") as f:
+            f.write("[spm]\ndevices = 2\nsize = 1GiB\n")
+        conf = os.path.join(d, "virt-spm.conf")
+        with open(conf, "w") as f:
+            f.write("[host]\nspm_nodes = 0:2GiB, 1:1GiB\n[nova]\nwrapper = %s\nflavors_dir = %s\n"
+                    "profiles_dir = %s\n[test]\nstand_in_driver = pc-dimm\n"
+                    % (WRAPPER, flavors, os.path.join(d, "profiles.d")))
+        env = {"PATH": "/usr/bin:/bin", "SPM_HOOK_HELPER": HELPER, "SPM_HOOK_CONFIG": conf,
+               "SPM_HOOK_CACHE_DIR": os.path.join(d, "cache"), "SPM_HOOK_LIBVIRT_VERSION": "9000000",
+               "VIRT_SPM_NOVA_PLAN_DIR": plans, "VIRT_SPM_LEDGER_DIR": ledger,
+               "VIRT_SPM_CONTROL_SOCKET": os.path.join(d, "nobody.sock")}
+        plan = os.path.join(plans, UUID + ".plan")
+
+        def hook(xml, op, subop):
+            return subprocess.run([FRONT, "instance-0000002a", op, subop, "-"], input=xml.encode(),
+                                  capture_output=True, env=env, timeout=60)
+
+        def holdings():
+            try:
+                with open(os.path.join(ledger, "ledger.json")) as f:
+                    return {h["uuid"]: h for h in json.load(f)["holdings"]}
+            except FileNotFoundError:
+                return {}
+
+        # Nova 26: the flavor's name -> flavors.d
+        p = hook(domain("gpu.hbm.2x"), "prepare", "begin")
+        check(p.returncode == 0 and p.stderr == b"", "prepare begin of a Nova 26 SPM flavor (%s)" % p.stderr)
+        text = open(plan).read() if os.path.exists(plan) else ""
+        check(text.startswith("virt-spm-nova-plan 1\nuuid " + UUID) and "add pc-dimm," in text and
+              "m-set size=524288k," in text, "the wrapper's plan is stored")
+        j = json.load(open(os.path.join(plans, UUID + ".json")))
+        check([x["id"] for x in j["devices"]] == ["ua-spm0", "ua-spm1"] and
+              j.get("stand_in_driver") == "pc-dimm", "the audit's plan is stored")
+        h = holdings().get(UUID)
+        check(h is not None and [r["nodeset"] for r in h["devices"]] == ["0", "0"],
+              "the ledger chose host node 0 for both devices (first fit) and holds them")
+        check(hook(domain("gpu.hbm.2x"), "started", "begin").returncode == 0,
+              "started begin (virt-spmd away: ignored)")
+        check(hook(domain("gpu.hbm.2x"), "migrate", "begin").returncode == 1, "migrate begin refused")
+        p = hook(domain("gpu.hbm.2x"), "restore", "begin")
+        check(p.returncode == 1 and b"not migratable" in p.stderr, "restore begin refused")
+        p = hook(domain("gpu.hbm.2x"), "stopped", "end")
+        check(p.returncode == 0 and not os.path.exists(plan) and UUID not in holdings(),
+              "stopped end removes the plan and releases the HBM")
+        check(hook(domain("gpu.hbm.2x"), "release", "end").returncode == 0, "release end after it")
+
+        # later Nova: the extra specs in the XML; spm:0.host_nodes fixed, device 1 chosen
+        p = hook(domain("gpu.x", {"hw:cpu_policy": "shared", "spm:devices": "2", "spm:size": "1GiB",
+                                  "spm:1.host_nodes": "0"}), "prepare", "begin")
+        h = holdings().get(UUID)
+        check(p.returncode == 0 and h and [r["nodeset"] for r in h["devices"]] == ["0", "0"],
+              "later Nova: extraSpecs, a fixed node and a chosen one (%s, %s)" % (p.stderr, h))
+
+        # a restart without a stop: the old plan never applies, the holding is replaced
+        p = hook(domain("m1.small"), "prepare", "begin")
+        check(p.returncode == 0 and not os.path.exists(plan),
+              "a flavor that asks for nothing: allowed, the stale plan removed")
+        hook(domain("m1.small"), "release", "end")
+
+        # refusals: one line naming the flavor and the spec, nothing reserved or stored
+        before = holdings()
+        for what, xml, words in (
+                ("unknown key", domain("gpu.x", {"spm:colour": "red"}), "spm:colour: unknown extra spec"),
+                ("bad size", domain("gpu.x", {"spm:size": "1XB"}), "spm:size: unknown unit 'XB'"),
+                ("too many", domain("gpu.x", {"spm:devices": "4", "spm:size": "1GiB"}),
+                 "spm:devices=4: SPM device 3 (1 GiB)"),
+                ("no profile", domain("gpu.x", {"spm:profile": "nope"}), "profile 'nope' does not exist"),
+                ("not the wrapper", domain("gpu.hbm.2x", emulator="/usr/bin/qemu-system-x86_64"),
+                 "is not the virt-spm wrapper")):
+            p = hook(xml, "prepare", "begin")
+            err = p.stderr.decode()
+            check(p.returncode == 1 and err.count("\n") == 1 and words in err and
+                  "refusing to start domain 'instance-0000002a'" in err and
+                  holdings() == before and not os.path.exists(plan),
+                  "refused (%s): %s" % (what, err.strip()))
+
+        # not Nova's: the front end passes it without the helper
+        env["SPM_HOOK_HELPER"] = "/nonexistent"
+        p = hook(domain("gpu.hbm.2x", nova=False), "prepare", "begin")
+        check(p.returncode == 0 and p.stderr == b"", "a domain without Nova metadata is not Nova's")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The emulator wrapper (tools/virt-spm-qemu.c) against a fake QEMU.
+
+The fake records the argv it got, byte for byte.  Probes and guests
+without a plan must reach it unchanged; a guest with a stored plan gets the
+plan's edits; a plan that does not fit libvirt's arguments is refused
+(exit 1, one line on stderr) before any QEMU runs.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, finish  # noqa: E402
+
+BUILD = os.environ["SPM_BUILD_ROOT"]
+WRAPPER = os.path.join(BUILD, "tools", "virt-spm-qemu")
+UUID = "142e7aec-cbbf-41ee-9e73-6ae195e7e78a"
+MAGIC = "virt-spm-nova-plan 1"
+FAKE = """#!%s
+import os, sys
+with open(os.environ["FAKE_QEMU_OUT"], "wb") as f:
+    f.write(b"\\0".join(os.fsencode(a) for a in sys.argv))
+"""
+
+
+
+class Setup:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="spm-wrapper-")
+        self.bin = os.path.join(self.dir, "bin")          # the wrapper, as the drop-in has it
+        self.again = os.path.join(self.dir, "again")      # the wrapper once more: skipped
+        self.qemu = os.path.join(self.dir, "qemu")        # the "real" QEMU
+        self.plans = os.path.join(self.dir, "plans")
+        for d in (self.bin, self.again, self.qemu, self.plans):
+            os.makedirs(d)
+        self.wrapper = os.path.join(self.bin, "qemu-system-x86_64")
+        shutil.copy2(WRAPPER, self.wrapper)
+        os.symlink(self.wrapper, os.path.join(self.again, "qemu-system-x86_64"))
+        self.fake = os.path.join(self.qemu, "qemu-system-x86_64")
+        with open(self.fake, "w") as f:
+            f.write(FAKE % sys.executable)
+        os.chmod(self.fake, 0o755)
+        self.out = os.path.join(self.dir, "argv")
+
+    def run(self, args, argv0=None):
+        if os.path.exists(self.out):
+            os.unlink(self.out)
+        env = {"PATH": "%s:%s:%s:/usr/bin:/bin" % (self.bin, self.again, self.qemu),
+               "FAKE_QEMU_OUT": self.out, "VIRT_SPM_NOVA_PLAN_DIR": self.plans}
+        p = subprocess.run([os.fsencode(a) for a in args], executable=self.wrapper, env=env,
+                           capture_output=True)
+        got = None
+        if os.path.exists(self.out):
+            got = open(self.out, "rb").read().split(b"\0")
+        return p, got
+
+    def plan(self, text, uuid=UUID):
+        with open(os.path.join(self.plans, uuid + ".plan"), "w") as f:
+            f.write(text)
+
+
+LIBVIRT_ARGS = ["-name", "guest=vm,,1,debug-threads=on", "-S",
+                "-machine", "pc-q35-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram",
+                "-accel", "tcg", "-m", "512",
+                "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram","size":536870912}',
+                "-smp", "2,sockets=2,cores=1,threads=1", "-uuid", UUID, "-display", "none"]
+
+PLAN = "\n".join([MAGIC, "uuid " + UUID, "name guest=vm,,1", "m 512",
+                  "m-set size=524288k,slots=1,maxmem=3145728k", "numa 0",
+                  "machine-drop memory-backend=pc.ram",
+                  "add -numa", "add node,nodeid=0,cpus=0-1,memdev=pc.ram",
+                  "add -numa", "add node,nodeid=1",
+                  "add -object", "add memory-backend-ram,id=memua-spm0,size=1073741824",
+                  "add -device", "add spm-memory,id=ua-spm0,memdev=memua-spm0,node=1,addr=0x100000000",
+                  ""])
+
+
+def main():
+    s = Setup()
+    try:
+        # probes and unplanned guests: byte for byte, argv[0] included
+        for args in (["-machine", "none,accel=kvm:tcg", "-qmp", "unix:/x,server=on", "-nodefaults"],
+                     ["-help"], ["-version"], ["-device", "spm-memory,help"],
+                     ["a\udcff", "", " two words ", "-uuid"],
+                     LIBVIRT_ARGS,
+                     ["-uuid", "../../../../etc/passwd", "-m", "512"],
+                     ["-uuid", UUID, "-uuid", UUID]):
+            p, got = s.run([s.wrapper] + args)
+            want = [os.fsencode(a) for a in [s.wrapper] + args]
+            # (the fake is a script: its argv[0] is its own path)
+            check(p.returncode == 0 and got is not None and got[1:] == want[1:],
+                  "passed through unchanged: %r" % args[:3])
+
+        # a guest with a plan: the edits, then the real QEMU (skipping the wrapper twice in PATH)
+        s.plan(PLAN)
+        p, got = s.run([s.wrapper] + LIBVIRT_ARGS)
+        want = [s.fake] + LIBVIRT_ARGS
+        want[want.index("512")] = "size=524288k,slots=1,maxmem=3145728k"
+        want[want.index("-machine") + 1] = "pc-q35-7.2,usb=off,dump-guest-core=off"
+        want += ["-numa", "node,nodeid=0,cpus=0-1,memdev=pc.ram", "-numa", "node,nodeid=1",
+                 "-object", "memory-backend-ram,id=memua-spm0,size=1073741824",
+                 "-device", "spm-memory,id=ua-spm0,memdev=memua-spm0,node=1,addr=0x100000000"]
+        check(p.returncode == 0 and got == [os.fsencode(a) for a in want],
+              "planned guest: -m, -machine and the SPM arguments edited (%s)" % p.stderr)
+
+        # the plan must belong to these arguments
+        bad = {
+            "-m": (PLAN.replace("m 512\n", "m 1024\n"), "its plan is for '-m 1024'"),
+            "-name": (PLAN.replace("name guest=vm,,1\n", "name guest=vm\n"), "-name"),
+            "uuid": (PLAN.replace("uuid " + UUID, "uuid 00000000-0000-0000-0000-000000000000"),
+                     "its plan belongs to domain 00000000"),
+            "numa": (PLAN.replace("numa 0\n", "numa 1\n"), "NUMA"),
+            "machine": (PLAN.replace("machine-drop memory-backend=pc.ram", "machine-drop memory-backend=x"),
+                        "drops 'memory-backend=x'"),
+            "magic": (PLAN.replace(MAGIC, "virt-spm-nova-plan 9"), "does not start with"),
+            "unknown": (PLAN + "colour red\n", "unknown line 'colour'"),
+            "truncated": (MAGIC + "\nuuid " + UUID + "\n", "lacks one of"),
+        }
+        for what, (text, msg) in bad.items():
+            s.plan(text)
+            p, got = s.run([s.wrapper] + LIBVIRT_ARGS)
+            err = p.stderr.decode()
+            check(p.returncode == 1 and got is None and err.count("\n") == 1 and msg in err and
+                  err.startswith("virt-spm: refusing to start domain " + UUID),
+                  "refused, one line, no QEMU run: %s (%s)" % (what, err.strip()))
+
+        # a QEMU installed beside the wrapper (DIR/../real/NAME) comes first
+        os.unlink(os.path.join(s.plans, UUID + ".plan"))
+        real = os.path.join(s.dir, "real")
+        os.makedirs(real)
+        os.symlink(s.fake, os.path.join(real, "qemu-system-x86_64"))
+        p, got = s.run([s.wrapper, "-version"])
+        check(p.returncode == 0 and got == [os.fsencode(s.bin + "/../real/qemu-system-x86_64"), b"-version"],
+              "DIR/../real/NAME runs, probes unchanged")
+    finally:
+        shutil.rmtree(s.dir, ignore_errors=True)
+    finish()
+
+
+if __name__ == "__main__":
+    main()

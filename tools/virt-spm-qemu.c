@@ -1,0 +1,315 @@
+/*
+ * virt-spm-qemu.c: the emulator wrapper for Nova guests with SPM memory.
+ *
+ * Installed as $libexecdir/virt-spm/bin/qemu-system-x86_64 and found first
+ * in libvirtd's/virtqemud's PATH (a systemd drop-in), so libvirt runs it
+ * for every domain without <emulator>, Nova's included, and for its
+ * capability probes.  Nova defines and starts at once (SPEC.md section 6):
+ * nothing can change the XML in between, so the hook plans the guest at
+ * prepare begin and stores an edit list for its UUID
+ * (qemu-cmdline/spm-nova-argv.h); this wrapper applies it and executes the
+ * real QEMU.  Every other run -- probes (-machine none, -help, -version,
+ * ...) and guests without a stored plan -- gets the real QEMU with its
+ * arguments byte for byte.
+ *
+ * It links nothing but the C library and never runs a shell: it sits on
+ * the start path of every guest.  A plan that does not fit the arguments
+ * libvirt wrote is refused: exit 1 and one line on stderr, which libvirt
+ * shows as the start error.
+ *
+ * The real QEMU is DIR/../real/NAME when the wrapper runs as DIR/NAME (a
+ * QEMU installed for libvirt's guests only, e.g. one with spm-memory), or
+ * else the next file NAME in PATH that is not this program, or else
+ * VIRT_SPM_REAL_QEMU.  libvirt probes QEMU's capabilities through the
+ * wrapper too, so its arguments always fit the QEMU that gets them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spm-build-config.h"
+
+#define SPM_NOVA_PLAN_MAGIC "virt-spm-nova-plan 1"
+#define SPM_WRAPPER_MAX_PLAN (256 * 1024)
+#define SPM_WRAPPER_MAX_ADD 512
+
+#ifndef VIRT_SPM_REAL_QEMU
+#define VIRT_SPM_REAL_QEMU "/usr/bin/qemu-system-x86_64"
+#endif
+
+static const char *spm_uuid_for_messages = "?";
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+spm_wrapper_refuse(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+    fprintf(stderr, "virt-spm: refusing to start domain %s: %s\n", spm_uuid_for_messages, msg);
+    exit(1);
+}
+
+/* 8-4-4-4-12 hexadecimal digits: nothing else reaches a file name. */
+static int
+spm_uuid_valid(const char *s)
+{
+    static const int dash[] = { 8, 13, 18, 23 };
+    size_t d = 0;
+
+    if (strlen(s) != 36)
+        return 0;
+    for (size_t i = 0; i < 36; i++) {
+        if (d < 4 && (int)i == dash[d]) {
+            if (s[i] != '-')
+                return 0;
+            d++;
+        } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+                     (s[i] >= 'A' && s[i] <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The value of the only -@opt in @argv, or NULL; *count says how many there were. */
+static int
+spm_find_opt(int argc, char **argv, const char *opt, int *count)
+{
+    int at = -1;
+
+    *count = 0;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], opt) == 0) {
+            (*count)++;
+            at = i + 1;
+            i++;
+        }
+    }
+    return at;
+}
+
+/* DIR/../real/NAME, or the next file NAME in PATH that is not us. */
+static const char *
+spm_real_qemu(const char *argv0, char *buf, size_t len)
+{
+    const char *base = strrchr(argv0, '/');
+    const char *path = getenv("PATH");
+    struct stat self, st;
+
+    if (base && snprintf(buf, len, "%.*s/../real/%s", (int)(base - argv0), argv0, base + 1) < (int)len &&
+        access(buf, X_OK) == 0)
+        return buf;
+    base = base ? base + 1 : argv0;
+    if (!path || !*base || stat("/proc/self/exe", &self) < 0)
+        return VIRT_SPM_REAL_QEMU;
+    while (*path) {
+        const char *end = strchrnul(path, ':');
+        int n = (int)(end - path);
+
+        if (n > 0 && snprintf(buf, len, "%.*s/%s", n, path, base) < (int)len &&
+            stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0 &&
+            !(st.st_dev == self.st_dev && st.st_ino == self.st_ino))
+            return buf;
+        path = *end ? end + 1 : end;
+    }
+    return VIRT_SPM_REAL_QEMU;
+}
+
+static void __attribute__((noreturn))
+spm_exec(const char *qemu, char **argv)
+{
+    execv(qemu, argv);
+    fprintf(stderr, "virt-spm: cannot run QEMU '%s': %s\n", qemu, strerror(errno));
+    exit(1);
+}
+
+/* Read the plan of @uuid; NULL when there is none (pass through). */
+static char *
+spm_read_plan(const char *uuid)
+{
+    char path[PATH_MAX];
+    char *buf;
+    size_t len = 0;
+    int fd;
+    const char *dir = getenv("VIRT_SPM_NOVA_PLAN_DIR");
+
+    /* libvirt passes QEMU no such variable: the tests of the wrapper alone set it */
+    if (!dir || !*dir)
+        dir = VIRT_SPM_RUNDIR "/nova";
+    snprintf(path, sizeof(path), "%s/%s.plan", dir, uuid);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return NULL;
+        spm_wrapper_refuse("cannot read its plan '%s': %s", path, strerror(errno));
+    }
+    if (!(buf = malloc(SPM_WRAPPER_MAX_PLAN + 1)))
+        spm_wrapper_refuse("out of memory");
+    for (;;) {
+        ssize_t n = read(fd, buf + len, SPM_WRAPPER_MAX_PLAN - len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            spm_wrapper_refuse("cannot read its plan '%s': %s", path, strerror(errno));
+        if (n == 0)
+            break;
+        len += n;
+        if (len == SPM_WRAPPER_MAX_PLAN)
+            spm_wrapper_refuse("its plan '%s' is larger than %d bytes", path, SPM_WRAPPER_MAX_PLAN);
+    }
+    close(fd);
+    buf[len] = '\0';
+    if (strlen(buf) != len)
+        spm_wrapper_refuse("its plan '%s' holds a NUL byte", path);
+    return buf;
+}
+
+/* Does the -machine value @value have the property @prop?  Where, in *at. */
+static char *
+spm_machine_find(char *value, const char *prop)
+{
+    size_t plen = strlen(prop);
+
+    for (char *p = strchr(value, ','); p; p = strchr(p + 1, ',')) {
+        /* a doubled comma is an escaped one inside a value */
+        if (p[1] == ',') {
+            p++;
+            continue;
+        }
+        if (strncmp(p + 1, prop, plen) == 0 && (p[1 + plen] == ',' || p[1 + plen] == '\0'))
+            return p;
+    }
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    char qemu_buf[PATH_MAX];
+    const char *qemu;
+    const char *uuid;
+    char *plan;
+    char **out;
+    int nout = 0;
+    int count;
+    int at;
+    int numa = 0;
+    int m_at, name_at, machine_at = -1;
+    char *adds[SPM_WRAPPER_MAX_ADD];
+    int nadd = 0;
+    char *m_set = NULL;
+    char *machine = NULL;
+    int have_magic = 0, have_uuid = 0, have_name = 0, have_m = 0, have_numa = 0;
+
+    /* Probes and guests without a plan: the real QEMU, arguments untouched. */
+    at = spm_find_opt(argc, argv, "-uuid", &count);
+    if (count != 1 || !spm_uuid_valid(argv[at]) || !(plan = spm_read_plan(argv[at])))
+        spm_exec(spm_real_qemu(argv[0], qemu_buf, sizeof(qemu_buf)), argv);
+    uuid = argv[at];
+    spm_uuid_for_messages = uuid;
+
+    m_at = spm_find_opt(argc, argv, "-m", &count);
+    if (count != 1)
+        spm_wrapper_refuse("libvirt wrote %d -m options, the plan needs exactly one", count);
+    name_at = spm_find_opt(argc, argv, "-name", &count);
+    if (count != 1)
+        spm_wrapper_refuse("libvirt wrote %d -name options, the plan needs exactly one", count);
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "-numa") == 0 && strncmp(argv[i + 1], "node,", 5) == 0)
+            numa++;
+        if (strcmp(argv[i], "-machine") == 0)
+            machine_at = i + 1;
+    }
+
+    for (char *line = plan, *next; line && *line; line = next) {
+        char *sp;
+
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!have_magic) {
+            if (strcmp(line, SPM_NOVA_PLAN_MAGIC) != 0)
+                spm_wrapper_refuse("its plan does not start with '%s'", SPM_NOVA_PLAN_MAGIC);
+            have_magic = 1;
+            continue;
+        }
+        if (!(sp = strchr(line, ' ')))
+            spm_wrapper_refuse("its plan has a line without a value: '%s'", line);
+        *sp++ = '\0';
+        if (strcmp(line, "uuid") == 0) {
+            if (strcasecmp(sp, uuid) != 0)
+                spm_wrapper_refuse("its plan belongs to domain %s", sp);
+            have_uuid = 1;
+        } else if (strcmp(line, "name") == 0) {
+            const char *v = argv[name_at];
+            size_t n = strlen(sp);
+
+            /* the name ends at a comma that is not doubled (QEMU's escape) */
+            if (strncmp(v, sp, n) != 0 || (v[n] != '\0' && (v[n] != ',' || v[n + 1] == ',')))
+                spm_wrapper_refuse("its plan is for '-name %s', libvirt wrote '-name %s'", sp, v);
+            have_name = 1;
+        } else if (strcmp(line, "m") == 0) {
+            if (strcmp(argv[m_at], sp) != 0)
+                spm_wrapper_refuse("its plan is for '-m %s', libvirt wrote '-m %s' "
+                                   "(the domain changed after the hook planned it)", sp, argv[m_at]);
+            have_m = 1;
+        } else if (strcmp(line, "m-set") == 0) {
+            m_set = sp;
+        } else if (strcmp(line, "numa") == 0) {
+            if (atoi(sp) != numa || strspn(sp, "0123456789") != strlen(sp))
+                spm_wrapper_refuse("its plan is for %s NUMA nodes from libvirt, libvirt wrote %d",
+                                   sp, numa);
+            have_numa = 1;
+        } else if (strcmp(line, "machine-drop") == 0) {
+            char *found;
+
+            if (machine_at < 0 || !(machine = strdup(argv[machine_at])))
+                spm_wrapper_refuse("its plan changes -machine, libvirt wrote none");
+            if (!(found = spm_machine_find(machine, sp)))
+                spm_wrapper_refuse("its plan drops '%s' from -machine, libvirt wrote '-machine %s'",
+                                   sp, argv[machine_at]);
+            memmove(found, found + 1 + strlen(sp), strlen(found + 1 + strlen(sp)) + 1);
+        } else if (strcmp(line, "add") == 0) {
+            if (nadd == SPM_WRAPPER_MAX_ADD)
+                spm_wrapper_refuse("its plan adds more than %d arguments", SPM_WRAPPER_MAX_ADD);
+            adds[nadd++] = sp;
+        } else {
+            spm_wrapper_refuse("its plan has an unknown line '%s'", line);
+        }
+    }
+    if (!have_uuid || !have_name || !have_m || !have_numa || !m_set)
+        spm_wrapper_refuse("its plan lacks one of uuid, name, m, m-set, numa");
+
+    if (!(out = calloc(argc + nadd + 1, sizeof(char *))))
+        spm_wrapper_refuse("out of memory");
+    for (int i = 0; i < argc; i++) {
+        if (i == m_at)
+            out[nout++] = m_set;
+        else if (machine && i == machine_at)
+            out[nout++] = machine;
+        else
+            out[nout++] = argv[i];
+    }
+    for (int i = 0; i < nadd; i++)
+        out[nout++] = adds[i];
+    out[nout] = NULL;
+
+    qemu = spm_real_qemu(argv[0], qemu_buf, sizeof(qemu_buf));
+    out[0] = (char *)qemu;
+    spm_exec(qemu, out);
+}
