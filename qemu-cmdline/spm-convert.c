@@ -755,7 +755,7 @@ spm_convert_recorded_policy(xmlDocPtr doc,
     xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
 
     *effective = *policy;
-    effective->host.firmware_version = g_strdup(policy->host.firmware_version);
+    spm_host_facts_copy(&effective->host, &policy->host);
     effective->stand_in_driver = g_strdup(policy->stand_in_driver);
     if (!meta)
         return TRUE;
@@ -773,18 +773,9 @@ gboolean
 spm_convert_check_current(xmlDocPtr doc,
                           const SpmPlanPolicy *policy,
                           gboolean *has_spm,
+                          SpmPlan **plan_out,
+                          SpmDomainDef **def_out,
                           GError **error)
-{
-    return spm_convert_check_current_plan(doc, policy, has_spm, NULL, NULL, error);
-}
-
-gboolean
-spm_convert_check_current_plan(xmlDocPtr doc,
-                               const SpmPlanPolicy *policy,
-                               gboolean *has_spm,
-                               SpmPlan **plan_out,
-                               SpmDomainDef **def_out,
-                               GError **error)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;

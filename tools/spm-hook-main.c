@@ -8,7 +8,9 @@
  *
  * Environment, for tests: SPM_HOOK_CONFIG (configuration file),
  * SPM_HOOK_CACHE_DIR (emulator probe cache), SPM_HOOK_LIBVIRT_VERSION
- * (e.g. 9000000 to act as libvirt 9.0.0), VIRT_SPM_CONTROL_SOCKET.
+ * (e.g. 9000000 to act as libvirt 9.0.0), SPM_HOOK_SYSFS_ROOT (a fake
+ * /sys for the huge page pools), VIRT_SPM_QEMU_CONF (libvirt's qemu.conf),
+ * VIRT_SPM_CONTROL_SOCKET.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,9 @@
 #include "spm-error.h"
 #include "spm-hook-decide.h"
 #include "spm-hook-ledger.h"
+#include "spm-hugepages.h"
 #include "spm-libvirt-version.h"
+#include "spm-memdir.h"
 #include "spm-xml.h"
 
 /* The hook hands events over; it never waits for the audit (SPEC: bounded). */
@@ -33,6 +37,48 @@ spm_hook_probe(const char *emulator, const char *driver, gboolean *has_device,
                gpointer opaque, GError **error)
 {
     return spm_emulator_probe(emulator, driver, spm_emulator_cache_dir(), has_device, error);
+}
+
+static gboolean
+spm_hook_check_pages(const SpmPlan *plan, const SpmDomainDef *def, gpointer opaque,
+                     GError **error)
+{
+    const char *root = g_getenv("SPM_HOOK_SYSFS_ROOT");
+
+    return spm_hugepages_check(plan, def, root && *root ? root : "/sys", error);
+}
+
+/* start begin: the directories QEMU will put its files in, or why not */
+static gboolean
+spm_hook_make_dirs(const SpmHookDecision *decision, GError **error)
+{
+    uid_t uid = 0;
+    gid_t gid = 0;
+
+    if (decision->dac_label &&
+        !spm_memdir_parse_dac_label(decision->dac_label, &uid, &gid, error))
+        return FALSE;
+    for (guint i = 0; i < decision->make_dirs->len; i++) {
+        if (!spm_memdir_create(decision->make_dirs->pdata[i], uid, gid, error))
+            return FALSE;
+        if (decision->selinux_label &&
+            !spm_memdir_set_selinux_label(decision->make_dirs->pdata[i],
+                                          decision->selinux_label, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* After a stop nothing can be refused: say what was left, and go on. */
+static void
+spm_hook_remove_dirs(const char *domain, const SpmHookDecision *decision)
+{
+    for (guint i = 0; i < decision->remove_dirs->len; i++) {
+        g_autoptr(GError) error = NULL;
+
+        if (!spm_memdir_remove(decision->remove_dirs->pdata[i], &error))
+            fprintf(stderr, "virt-spm: domain '%s': %s\n", domain, error->message);
+    }
 }
 
 static guint
@@ -81,7 +127,7 @@ main(int argc, char **argv)
         return 2;
     }
     may_refuse = g_str_equal(argv[2], "prepare") || g_str_equal(argv[2], "migrate") ||
-                 g_str_equal(argv[2], "restore");
+                 g_str_equal(argv[2], "restore") || g_str_equal(argv[2], "start");
 
     if (!(xml = spm_hook_read_stdin(&len, &error))) {
         fprintf(stderr, "virt-spm: reading the domain XML of '%s': %s\n", argv[1], error->message);
@@ -100,15 +146,20 @@ main(int argc, char **argv)
     facts.libvirt_version = spm_hook_libvirt_version(config);
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
+    facts.check_pages = spm_hook_check_pages;
 
     spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
 
     if (decision.release)
         spm_hook_ledger_release(decision.uuid, decision.domain);
+    if (decision.remove_dirs)
+        spm_hook_remove_dirs(argv[1], &decision);
 
     switch (decision.action) {
     case SPM_HOOK_ALLOW:
-        if (decision.holding && !spm_hook_ledger_reserve(config, decision.holding, &error)) {
+        /* prepare begin reserves host HBM; start begin makes the directories */
+        if ((decision.holding && !spm_hook_ledger_reserve(config, decision.holding, &error)) ||
+            (decision.make_dirs && !spm_hook_make_dirs(&decision, &error))) {
             fprintf(stderr, "virt-spm: refusing to start domain '%s': %s\n",
                     argv[1], error->message);
             return 1;
@@ -119,7 +170,7 @@ main(int argc, char **argv)
         return 1;
     case SPM_HOOK_NOTIFY:
         /* A daemon that is down or hung re-audits when it starts: ignore. */
-        spm_control_notify(decision.event, decision.domain, decision.uuid,
+        spm_control_notify(decision.event, decision.domain, decision.uuid, decision.run_id,
                            SPM_HOOK_NOTIFY_TIMEOUT_MS, NULL);
         return 0;
     }
