@@ -25,8 +25,8 @@
 #include "spm-hook-decide.h"
 #include "spm-hook-nova.h"
 #include "spm-hook-ledger.h"
-#include "spm-libvirt-version.h"
 #include "spm-hugepages.h"
+#include "spm-libvirt-version.h"
 #include "spm-memdir.h"
 #include "spm-xml.h"
 
@@ -160,11 +160,12 @@ main(int argc, char **argv)
 
     if (decision.release)
         spm_hook_ledger_release(decision.uuid, decision.domain);
-
     if (decision.remove_dirs)
         spm_hook_remove_dirs(argv[1], &decision);
+
     switch (decision.action) {
     case SPM_HOOK_ALLOW:
+        /* prepare begin reserves host HBM; start begin makes the directories */
         if ((decision.holding && !spm_hook_ledger_reserve(config, decision.holding, &error)) ||
             (decision.make_dirs && !spm_hook_make_dirs(&decision, &error))) {
             fprintf(stderr, "virt-spm: refusing to start domain '%s': %s\n",

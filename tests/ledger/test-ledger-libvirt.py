@@ -338,9 +338,17 @@ def case_daemon(env):
     for pid in qemu_of(a):
         os.kill(pid, signal.SIGKILL)
     t.ensure_libvirtd()  # starts it the harness's way, and waits for it
-    t.wait_for("ledger equal to the running guests", lambda: env.held() == env.running() == [b], 60)
-    t.wait_for("virt-spmd reconnected", lambda: env.daemon.status()["connections"] >= 2, 60)
-    t.wait_for("ledger after the reconnect", lambda: env.held() == env.running() == [b], 30)
+    seen = {}
+
+    def equal():
+        seen["held"], seen["running"] = env.held(), env.running()
+        return seen["held"] == seen["running"] == [b]
+    try:
+        t.wait_for("ledger equal to the running guests", equal, 60)
+        t.wait_for("virt-spmd reconnected", lambda: env.daemon.status()["connections"] >= 2, 60)
+        t.wait_for("ledger after the reconnect", equal, 30)
+    except AssertionError as e:
+        raise AssertionError("%s: %s; daemon log:\n%s" % (e, seen, env.daemon.log_text()[-3000:]))
     ok("libvirtd restarted with a guest's QEMU killed: the ledger equals the running guests")
     destroy(b)
     env.daemon.kill(signal.SIGTERM)
