@@ -23,6 +23,7 @@
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-xml.h"
+#include "spm-test-libvirt.h"
 
 #define URI "qemu:///system"
 
@@ -859,29 +860,6 @@ harness(const char *const *args)
     return r.status;
 }
 
-/*
- * One run at a time on this host: each run restarts libvirtd twice, which
- * breaks the connections of another run (another build directory, the
- * sanitizer build).  Wait for the lock with a deadline.
- */
-#define SPM_TEST_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
-
-static int
-take_run_lock(void)
-{
-    gint64 deadline = g_get_monotonic_time() + 300 * G_USEC_PER_SEC;
-    int fd = open(SPM_TEST_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-    if (fd < 0)
-        g_error("cannot open %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
-    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline)
-            g_error("cannot lock %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
-        g_usleep(50 * 1000);
-    }
-    return fd;
-}
-
 static char *
 lost_marker(void)
 {
@@ -985,7 +963,9 @@ main(int argc, char **argv)
     if (g_test_subprocess())
         return g_test_run();
 
-    run_lock = take_run_lock();
+    /* one run at a time on this host: each run restarts libvirtd twice */
+    if ((run_lock = spm_test_libvirt_run_lock(&error)) < 0)
+        g_error("%s", error->message);
     hook_name = g_strdup_printf("virt-spm-test-%d", (int)getpid());
     g_assert_true(g_file_set_contents(config_file, "[plan]\n", -1, NULL));
     write_wrapper();
