@@ -51,12 +51,23 @@ complete() {
         [ -s "$dir/guest/initrd.gz" ]
 }
 
+# The uninstalled binary looks for SeaBIOS and option ROMs in its bundle:
+# link Debian's there (again after a reconfigure emptied it).
+link_firmware() {
+    local datadir f
+    datadir=$(dirname "$(find "$src/build/qemu-bundle" -name trace-events-all -print -quit)")
+    for f in /usr/share/seabios/* /usr/share/qemu/*; do
+        [ -e "$datadir/$(basename "$f")" ] || ln -sfn "$f" "$datadir/"
+    done
+}
+
 # A build made before the stamp existed (the shared recipe builds the same
 # layout): adopt it, trusting that it came from this patch.
 if complete && [ ! -f "$stamp" ]; then
     echo "$sum" > "$stamp"
 fi
 if complete && [ "$(cat "$stamp")" = "$sum" ]; then
+    link_firmware
     log "up to date in $dir"
     exit 0
 fi
@@ -127,11 +138,7 @@ if ! has_spm_memory || ! has_kvm; then
     ninja -C "$src/build" qemu-system-x86_64 >"$dir/ninja.log" 2>&1 ||
         { tail -30 "$dir/ninja.log" >&2; exit 1; }
 fi
-# The uninstalled binary looks for SeaBIOS and option ROMs in its bundle.
-datadir=$(dirname "$(find "$src/build/qemu-bundle" -name trace-events-all -print -quit)")
-for f in /usr/share/seabios/* /usr/share/qemu/*; do
-    [ -e "$datadir/$(basename "$f")" ] || ln -sfn "$f" "$datadir/"
-done
+link_firmware
 has_spm_memory || { echo "$0: $qemu has no spm-memory device" >&2; exit 1; }
 
 if [ ! -s "$ovmf" ]; then
