@@ -865,8 +865,16 @@ dev_run_libvirt(void)
         rc = 1;
     }
     if (dev_daemon) {
+        /* virt-spmd ends cleanly on SIGTERM (and, under ASan, without leaks) */
         g_subprocess_send_signal(dev_daemon, SIGTERM);
         g_subprocess_wait(dev_daemon, NULL, NULL);
+        if (!g_subprocess_get_if_exited(dev_daemon) || g_subprocess_get_exit_status(dev_daemon)) {
+            g_autofree char *log = g_build_filename(dev_tmpdir, "virt-spmd.log", NULL);
+            g_autofree char *text = dev_read(log);
+
+            fprintf(stderr, "virt-spmd did not exit cleanly on SIGTERM: %s\n", text ? text : "");
+            rc = 1;
+        }
         g_clear_object(&dev_daemon);
     }
     /* domains a crashed case left behind */
