@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <libvirt/virterror.h>
 
@@ -282,4 +283,32 @@ spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name)
         spm_test_wait_ms(50);
     }
     g_message("domain %s could not be removed: %s", name, spm_test_libvirt_last_error());
+}
+
+int
+spm_test_libvirt_run_lock(GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_RUN_LOCK_S * G_USEC_PER_SEC;
+    int fd = open(SPM_TEST_LIBVIRT_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot open %s: %s",
+                    SPM_TEST_LIBVIRT_RUN_LOCK, g_strerror(errno));
+        return -1;
+    }
+    /* held by the caller for longer than this run: the package test runs
+     * debian/tests/libvirt while the package's hook is installed */
+    if (g_getenv("SPM_TEST_RUN_LOCK_HELD"))
+        return fd;
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot lock %s: %s",
+                        SPM_TEST_LIBVIRT_RUN_LOCK,
+                        errno == EWOULDBLOCK ? "held by another run too long" : g_strerror(errno));
+            close(fd);
+            return -1;
+        }
+        g_usleep(50 * 1000);
+    }
+    return fd;
 }

@@ -64,6 +64,17 @@ char *spm_test_libvirt_domain_name(const char *prefix, const char *what);
 /* Destroy and undefine the domain @name if it exists; errors ignored. */
 void spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name);
 
+/*
+ * Programs that install a hook restart libvirtd twice, which breaks the
+ * connections of another such run (another build directory, the sanitizer
+ * build): they take this lock first, waiting at most
+ * SPM_TEST_LIBVIRT_RUN_LOCK_S seconds.  Returns the descriptor to close,
+ * or -1 with @error set.
+ */
+#define SPM_TEST_LIBVIRT_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
+#define SPM_TEST_LIBVIRT_RUN_LOCK_S 600
+int spm_test_libvirt_run_lock(GError **error);
+
 /* The message of libvirt's last error in this thread ("" when none). */
 const char *spm_test_libvirt_last_error(void);
 

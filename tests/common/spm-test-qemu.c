@@ -32,10 +32,25 @@ struct _SpmTestQemu {
     guint next_id;
 };
 
+static char *spm_test_qemu_path;
+
+void
+spm_test_qemu_set_binary(const char *path)
+{
+    g_free(spm_test_qemu_path);
+    spm_test_qemu_path = g_strdup(path);
+}
+
+const char *
+spm_test_qemu_binary(void)
+{
+    return spm_test_qemu_path ? spm_test_qemu_path : SPM_TEST_QEMU_BINARY;
+}
+
 gboolean
 spm_test_qemu_available(void)
 {
-    return g_file_test(SPM_TEST_QEMU_BINARY, G_FILE_TEST_IS_EXECUTABLE);
+    return g_file_test(spm_test_qemu_binary(), G_FILE_TEST_IS_EXECUTABLE);
 }
 
 /* Runs in the child between fork and exec: async-signal-safe only. */
@@ -124,7 +139,7 @@ spm_test_qemu_argv(const char *const *args, const char *const *extra)
 {
     g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 
-    g_strv_builder_add(b, SPM_TEST_QEMU_BINARY);
+    g_strv_builder_add(b, spm_test_qemu_binary());
     g_strv_builder_addv(b, (const char **)args);
     if (extra)
         g_strv_builder_addv(b, (const char **)extra);
@@ -136,6 +151,17 @@ spm_test_qemu_run_to_exit(const char *const *args,
                           int *exit_status,
                           char **output,
                           GError **error)
+{
+    return spm_test_qemu_run_to_exit_within(args, SPM_TEST_QEMU_TIMEOUT_S, exit_status,
+                                            output, error);
+}
+
+gboolean
+spm_test_qemu_run_to_exit_within(const char *const *args,
+                                 guint timeout_s,
+                                 int *exit_status,
+                                 char **output,
+                                 GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *tmpdir = g_dir_make_tmp("spm-qemu-XXXXXX", &err);
@@ -159,14 +185,14 @@ spm_test_qemu_run_to_exit(const char *const *args,
         return FALSE;
     }
     ctx = g_main_context_new();
-    in_time = spm_test_qemu_wait_exit(proc, ctx, SPM_TEST_QEMU_TIMEOUT_S);
+    in_time = spm_test_qemu_wait_exit(proc, ctx, timeout_s);
     *exit_status = spm_test_qemu_status(proc);
     *output = spm_test_read_log(log_path);
     g_unlink(log_path);
     g_rmdir(tmpdir);
     if (!in_time) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT,
-                    "QEMU still running after %d s, killed", SPM_TEST_QEMU_TIMEOUT_S);
+                    "QEMU still running after %u s, killed", timeout_s);
         return FALSE;
     }
     return TRUE;

@@ -28,6 +28,13 @@ typedef struct _SpmTestQemu SpmTestQemu;
 gboolean spm_test_qemu_available(void);
 
 /*
+ * The binary every later start and run uses: SPM_TEST_QEMU_BINARY until a
+ * test sets another one (the spm-memory QEMU of the real-device tier).
+ */
+void spm_test_qemu_set_binary(const char *path);
+const char *spm_test_qemu_binary(void);
+
+/*
  * Start SPM_TEST_QEMU_BINARY with @args (without the binary itself) plus
  * the QMP monitor, read the greeting and negotiate capabilities.  If QEMU
  * exits instead, the error (SPM_ERROR_SYSTEM) carries its exit status and
@@ -70,6 +77,13 @@ gboolean spm_test_qemu_run_to_exit(const char *const *args,
                                    int *exit_status,
                                    char **output,
                                    GError **error);
+
+/* The same with a deadline of @timeout_s seconds (a guest that boots). */
+gboolean spm_test_qemu_run_to_exit_within(const char *const *args,
+                                          guint timeout_s,
+                                          int *exit_status,
+                                          char **output,
+                                          GError **error);
 
 /*
  * The device-memory region in `info mtree` output: every

@@ -164,7 +164,7 @@ main(int argc, char **argv)
         if (g_str_has_suffix(name, ".cmd"))
             g_ptr_array_add(names, g_strdup(name));
     }
-    /* the shared fixtures hold 19 configurations: losing some is a failure */
+    /* tests/fixtures/qemu-spm holds 19 configurations: losing some is a failure */
     if (names->len < 19)
         g_error("only %u fixtures in %s", names->len, dir);
     g_ptr_array_sort(names, fx_cmp_names);

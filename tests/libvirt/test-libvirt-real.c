@@ -27,6 +27,7 @@
 #include "spm-error.h"
 #include "spm-test-programs.h"
 #include "spm-xml.h"
+#include "spm-test-libvirt.h"
 
 #define URI "qemu:///system"
 
@@ -1043,15 +1044,18 @@ test_hugepages_file_prealloc(void)
 
 /*
  * A QEMU with the spm-memory device: $SPM_TEST_EMULATOR, else the one
- * /work/shared/spm-qemu/build.sh leaves in ~/.cache/spm-qemu when it is
- * complete (firmware linked); NULL if none.
+ * scripts/build-spm-qemu.sh leaves in $SPM_QEMU_DIR (default
+ * ~/.cache/spm-qemu) when it is complete (firmware linked); NULL if none.
  */
 static char *
 spm_memory_qemu(void)
 {
     const char *env = g_getenv("SPM_TEST_EMULATOR");
-    g_autofree char *cached = g_build_filename(g_get_home_dir(), ".cache", "spm-qemu",
-                                               "qemu-10.2.2", "build", "qemu-system-x86_64", NULL);
+    const char *qemu_dir = g_getenv("SPM_QEMU_DIR");
+    g_autofree char *base = qemu_dir && *qemu_dir
+        ? g_strdup(qemu_dir) : g_build_filename(g_get_home_dir(), ".cache", "spm-qemu", NULL);
+    g_autofree char *cached = g_build_filename(base, "qemu-10.2.2", "build",
+                                               "qemu-system-x86_64", NULL);
 
     g_autofree char *dir = g_path_get_dirname(cached);
     /* build.sh links SeaBIOS there last: without it the tree is being rebuilt */
@@ -1188,35 +1192,6 @@ harness(const char *const *args)
     return r.status;
 }
 
-/*
- * One run at a time on this host: each run restarts libvirtd twice, which
- * breaks the connections of another run (another build directory, the
- * sanitizer build).  Wait for the lock with a deadline.
- */
-#define SPM_TEST_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
-
-static int
-take_run_lock(void)
-{
-    gint64 deadline = g_get_monotonic_time() + 300 * G_USEC_PER_SEC;
-    int fd;
-
-    /* held by the caller for longer than this run: the package test runs
-     * debian/tests/libvirt while the package's hook is installed */
-    if (g_getenv("SPM_TEST_RUN_LOCK_HELD"))
-        return -1;
-    fd = open(SPM_TEST_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-    if (fd < 0)
-        g_error("cannot open %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
-    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline)
-            g_error("cannot lock %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
-        g_usleep(50 * 1000);
-    }
-    return fd;
-}
-
 static char *
 lost_marker(void)
 {
@@ -1339,7 +1314,9 @@ main(int argc, char **argv)
     if (g_test_subprocess())
         return g_test_run();
 
-    run_lock = take_run_lock();
+    /* one run at a time on this host: each run restarts libvirtd twice */
+    if ((run_lock = spm_test_libvirt_run_lock(&error)) < 0)
+        g_error("%s", error->message);
     hook_name = g_strdup_printf("virt-spm-test-%d", (int)getpid());
     g_assert_true(g_file_set_contents(config_file, "[plan]\n", -1, NULL));
     write_wrapper();

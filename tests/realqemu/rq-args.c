@@ -140,7 +140,7 @@ rq_plan_args(const RqDomain *d, const SpmDomainDef *def, const SpmPlan *plan, GE
         rq_args_dimm(b, pd->id, pd->backend.id, pd->backend.size, pd->node, pd->slot,
                      m->has_base ? m->base : 0);
     }
-    if (!(spm = spm_argv_build(plan, "pc-dimm", error)))
+    if (!(spm = spm_argv_build(plan, plan->stand_in_driver, error)))
         return NULL;
     g_strv_builder_addv(b, (const char **)spm);
     rq_args_tail(b);

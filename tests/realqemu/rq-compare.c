@@ -47,8 +47,9 @@ rq_json_u64(JsonObject *o, const char *member, guint64 *out)
 
 /*
  * query-memory-devices (the "return" array) against the plan: every
- * device planned, with the planned addr, size, node, slot and backend,
- * and every planned device reported.  All differences in one message.
+ * device planned, with the planned type (spm-memory, or pc-dimm for
+ * libvirt's DIMMs and stand-ins), addr, size, node, slot and backend, and
+ * every planned device reported.  All differences in one message.
  */
 gboolean
 rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
@@ -68,6 +69,8 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
         JsonObject *data = json_object_get_object_member(entry, "data");
         const char *id = data ? json_object_get_string_member_with_default(data, "id", NULL) : NULL;
         const SpmPlannedDevice *pd;
+        const char *expected_type;
+        gboolean real_spm;
         guint64 addr = 0, size = 0, node = 0, slot = 0;
         g_autofree char *memdev = NULL;
 
@@ -75,7 +78,9 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
             g_string_append_printf(bad, "; entry %u (%s) without data or id", i, type);
             continue;
         }
-        rq_json_u64(data, "addr", &addr);
+        /* pc-dimm says "addr" and has a slot, spm-memory says "memaddr" */
+        if (!rq_json_u64(data, "addr", &addr))
+            rq_json_u64(data, "memaddr", &addr);
         rq_json_u64(data, "size", &size);
         rq_json_u64(data, "node", &node);
         rq_json_u64(data, "slot", &slot);
@@ -86,8 +91,10 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
             continue;
         }
         g_hash_table_add(seen, (gpointer)pd->id);
-        if (!g_str_equal(type, "dimm"))
-            g_string_append_printf(bad, "; '%s': type %s, expected dimm (pc-dimm)", id, type);
+        real_spm = pd->model == SPM_MEM_MODEL_SPM && !plan->stand_in_driver;
+        expected_type = real_spm ? "spm-memory" : "dimm";
+        if (!g_str_equal(type, expected_type))
+            g_string_append_printf(bad, "; '%s': type %s, expected %s", id, type, expected_type);
         if (addr != pd->addr)
             g_string_append_printf(bad, "; '%s': QEMU addr 0x%" G_GINT64_MODIFIER "x, plan 0x%"
                                    G_GINT64_MODIFIER "x", id, addr, pd->addr);
@@ -97,10 +104,10 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
         if (node != pd->node)
             g_string_append_printf(bad, "; '%s': QEMU node %" G_GUINT64_FORMAT ", plan %u",
                                    id, node, pd->node);
-        if (pd->slot >= 0 && slot != (guint64)pd->slot)
+        if (!real_spm && pd->slot >= 0 && slot != (guint64)pd->slot)
             g_string_append_printf(bad, "; '%s': QEMU slot %" G_GUINT64_FORMAT ", plan %d",
                                    id, slot, pd->slot);
-        if (pd->slot < 0)
+        if (!real_spm && pd->slot < 0)
             g_string_append_printf(bad, "; '%s': plan has no slot for a pc-dimm (QEMU %"
                                    G_GUINT64_FORMAT ")", id, slot);
         memdev = g_strconcat("/objects/", pd->backend.id, NULL);

@@ -18,8 +18,9 @@ char *rq_plan_describe(const SpmPlan *plan);
 
 /*
  * query-memory-devices (its "return" array): every device planned, with
- * the planned addr, size, node, slot and backend (all pc-dimm here), and
- * every planned device reported.
+ * the planned type, addr, size, node, slot and backend (spm-memory for SPM
+ * devices unless the plan has a stand-in, pc-dimm for the rest), and every
+ * planned device reported.
  */
 gboolean rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error);
 

@@ -34,6 +34,13 @@ rq_append_size(GString *xml, const char *element, const char *attrs, guint64 byt
 char *
 rq_domain_xml(const RqDomain *d, const char *name)
 {
+    return rq_domain_xml_on(d, name, NULL);
+}
+
+char *
+rq_domain_xml_on(const RqDomain *d, const char *name, const RqHost *host)
+{
+    static const RqHost defaults = { NULL };
     g_autoptr(GString) xml = g_string_new(NULL);
     guint ncells = rq_domain_ncells(d);
     guint64 total = d->memory;
@@ -56,13 +63,25 @@ rq_domain_xml(const RqDomain *d, const char *name)
         rq_append_size(xml, "maxMemory", attrs, d->max_memory);
         g_string_append_c(xml, '\n');
     }
+    if (!host)
+        host = &defaults;
     g_string_append(xml, "  ");
     rq_append_size(xml, "memory", "", total);
+    if (d->memfd)
+        g_string_append(xml, "\n  <memoryBacking>\n    <source type='memfd'/>\n  </memoryBacking>");
     g_string_append_printf(xml, "\n  <vcpu placement='static'>%u</vcpu>\n", rq_domain_vcpus(d));
-    g_string_append_printf(xml,
-                           "  <os>\n    <type arch='x86_64' machine='%s'>hvm</type>\n  </os>\n"
-                           "  <features>\n    <acpi/>\n  </features>\n",
+    g_string_append_printf(xml, "  <os>\n    <type arch='x86_64' machine='%s'>hvm</type>\n",
                            d->i440fx ? "pc-i440fx-7.2" : "pc-q35-7.2");
+    if (host->loader)
+        g_string_append_printf(xml, "    <loader readonly='yes' type='rom'>%s</loader>\n",
+                               host->loader);
+    if (host->kernel)
+        g_string_append_printf(xml, "    <kernel>%s</kernel>\n", host->kernel);
+    if (host->initrd)
+        g_string_append_printf(xml, "    <initrd>%s</initrd>\n", host->initrd);
+    if (host->cmdline)
+        g_string_append_printf(xml, "    <cmdline>%s</cmdline>\n", host->cmdline);
+    g_string_append(xml, "  </os>\n  <features>\n    <acpi/>\n  </features>\n");
     if (ncells || d->phys_bits)
         g_string_append(xml, "  <cpu>\n");
     if (d->phys_bits)
@@ -77,14 +96,24 @@ rq_domain_xml(const RqDomain *d, const char *name)
     }
     if (ncells || d->phys_bits)
         g_string_append(xml, "  </cpu>\n");
-    g_string_append(xml, "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
-                         "    <controller type='usb' model='none'/>\n");
+    if (host->serial)
+        g_string_append(xml, "  <on_poweroff>destroy</on_poweroff>\n");
+    g_string_append_printf(xml, "  <devices>\n    <emulator>%s</emulator>\n"
+                           "    <controller type='usb' model='none'/>\n",
+                           host->emulator ? host->emulator : "/usr/bin/qemu-system-x86_64");
+    if (host->serial)
+        g_string_append_printf(xml, "    <serial type='file'>\n      <source path='%s'/>\n"
+                               "      <target port='0'/>\n    </serial>\n", host->serial);
     for (guint i = 0; i < RQ_MAX_DEVS && d->devs[i].kind; i++) {
         const RqDev *m = &d->devs[i];
         gboolean spm = m->kind == RQ_DEV_SPM;
 
-        g_string_append_printf(xml, "    <memory model='%s'>\n      <target>\n        ",
-                               spm ? "spm" : "dimm");
+        g_string_append_printf(xml, "    <memory model='%s'>\n", spm ? "spm" : "dimm");
+        if (m->file)
+            g_string_append_printf(xml, "      <source>\n        <path>%s/%s-%u</path>\n"
+                                   "      </source>\n",
+                                   host->file_dir ? host->file_dir : "/tmp", name, i);
+        g_string_append(xml, "      <target>\n        ");
         rq_append_size(xml, "size", "", m->size);
         g_string_append_printf(xml, "\n        <node>%u</node>\n      </target>\n", m->node);
         if (m->base || m->has_slot) {

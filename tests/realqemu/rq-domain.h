@@ -29,6 +29,7 @@ typedef struct {
     guint64 size;               /* bytes */
     guint node;
     guint64 base;               /* 0 = natural (no address@base) */
+    gboolean file;              /* SPM: <source><path> (memory-backend-file), see RqHost */
     gboolean has_slot;          /* dimm address@slot given */
     guint slot;
     const char *alias;          /* NULL = no <alias> */
@@ -42,6 +43,7 @@ typedef struct {
     guint64 max_memory;         /* <maxMemory>; 0 = none */
     guint slots;
     guint phys_bits;            /* <cpu><maxphysaddr mode='emulate' bits=>; 0 = none */
+    gboolean memfd;             /* <memoryBacking><source type='memfd'/> */
     RqDev devs[RQ_MAX_DEVS];    /* document order, ends at RQ_DEV_NONE */
 
     /* planner policy (virt-spm's configuration, not the XML); 0 = default */
@@ -62,8 +64,22 @@ typedef struct {
     const char *known_bug_libvirt;  /* the libvirt half only */
 } RqDomain;
 
+/* Where the domain runs and what it boots; every member may be NULL. */
+typedef struct {
+    const char *emulator;       /* <emulator>; NULL = /usr/bin/qemu-system-x86_64 */
+    const char *loader;         /* <loader type='rom'> (OVMF.fd); NULL = SeaBIOS */
+    const char *kernel;         /* <kernel>, <initrd>, <cmdline> (direct boot) */
+    const char *initrd;
+    const char *cmdline;
+    const char *serial;         /* <serial type='file'>: the guest's console */
+    const char *file_dir;       /* directory of the files of RqDev.file devices */
+} RqHost;
+
 /* The domain's XML, named @name. */
 char *rq_domain_xml(const RqDomain *d, const char *name);
+
+/* The same, run by @host (NULL = as rq_domain_xml). */
+char *rq_domain_xml_on(const RqDomain *d, const char *name, const RqHost *host);
 
 /* Number of cells (0 without <numa>) and of vCPUs (one per cell, at least 1). */
 guint rq_domain_ncells(const RqDomain *d);
