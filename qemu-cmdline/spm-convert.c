@@ -85,16 +85,56 @@ spm_unlink_free(xmlNodePtr node)
     xmlFreeNode(node);
 }
 
-/* Give @node and every element below it the namespace @ns (NULL: none). */
+/*
+ * Move @node and every element below it from namespace @from (NULL: none,
+ * else matched by URI) to @to.  Elements in any other namespace (another
+ * application's extension) keep theirs, so that reverse gives them back.
+ */
 static void
-spm_set_ns_recursive(xmlNodePtr node, xmlNsPtr ns)
+spm_move_ns_recursive(xmlNodePtr node, const char *from, xmlNsPtr to)
+{
+    for (xmlNodePtr c = node; c; c = c->next) {
+        gboolean match;
+
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        match = from ? c->ns && xmlStrEqual(c->ns->href, BAD_CAST from) : c->ns == NULL;
+        if (match)
+            xmlSetNs(c, to);
+        spm_move_ns_recursive(c->children, from, to);
+    }
+}
+
+/* Whether any element or attribute of the tree at @node uses @ns. */
+static gboolean
+spm_ns_in_use(xmlNodePtr node, xmlNsPtr ns)
 {
     for (xmlNodePtr c = node; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        xmlSetNs(c, ns);
-        spm_set_ns_recursive(c->children, ns);
+        if (c->ns == ns)
+            return TRUE;
+        for (xmlAttrPtr a = c->properties; a; a = a->next) {
+            if (a->ns == ns)
+                return TRUE;
+        }
+        if (spm_ns_in_use(c->children, ns))
+            return TRUE;
     }
+    return FALSE;
+}
+
+/* Comments and processing instructions between @node and the element before it. */
+static guint
+spm_count_nodes_before(xmlNodePtr node)
+{
+    guint n = 0;
+
+    for (xmlNodePtr c = node->prev; c && c->type != XML_ELEMENT_NODE; c = c->prev) {
+        if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE)
+            n++;
+    }
+    return n;
 }
 
 /*
@@ -110,21 +150,42 @@ spm_drop_ns_defs(xmlNodePtr node)
     }
 }
 
-/* Insert @node as the @index-th element child of @parent (or last). */
+/*
+ * Insert @node as the @index-th element child of @parent (or last), after
+ * @skip comments or processing instructions that follow the element before
+ * it: those were between that element and @node.
+ */
 static void
-spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index)
+spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index, guint skip)
 {
+    xmlNodePtr prev = NULL;     /* the (index-1)-th element, or none */
+    xmlNodePtr at;
     guint i = 0;
 
-    for (xmlNodePtr c = parent->children; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
-        if (i++ == index) {
-            xmlAddPrevSibling(c, node);
+    if (index > 0) {
+        for (xmlNodePtr c = parent->children; c; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE && ++i == index) {
+                prev = c;
+                break;
+            }
+        }
+        if (!prev) {
+            xmlAddChild(parent, node);
             return;
         }
     }
-    xmlAddChild(parent, node);
+    at = prev ? prev->next : parent->children;
+    for (; at && at->type != XML_ELEMENT_NODE; at = at->next) {
+        if (at->type != XML_COMMENT_NODE && at->type != XML_PI_NODE)
+            continue;
+        if (skip == 0)
+            break;
+        skip--;
+    }
+    if (at)
+        xmlAddPrevSibling(at, node);
+    else
+        xmlAddChild(parent, node);
 }
 
 /*
@@ -204,13 +265,17 @@ spm_meta_args(xmlNodePtr meta)
     return args;
 }
 
-/* Index where @needle starts as a contiguous run in @hay, or -1. */
+/*
+ * Index where @needle starts as a contiguous run in @hay, or -1.  The last
+ * such run: virt-spm appends its arguments after the user's, who may well
+ * have written the same ones themselves.
+ */
 static int
 spm_find_run(GPtrArray *hay, GPtrArray *needle)
 {
     if (needle->len == 0 || needle->len > hay->len)
         return -1;
-    for (guint i = 0; i + needle->len <= hay->len; i++) {
+    for (int i = (int)(hay->len - needle->len); i >= 0; i--) {
         guint j;
 
         for (j = 0; j < needle->len; j++) {
@@ -317,8 +382,10 @@ spm_reverse_commandline(xmlNodePtr root, xmlNodePtr meta, xmlNodePtr orig)
          * still ours, leave whatever the user added.
          */
         for (guint i = 0; i + 1 < ours->len; i += 2) {
-            for (guint j = 0; j + 1 < have->len; j++) {
-                if (g_ptr_array_index(nodes, j) &&
+            for (guint k = have->len; k >= 2; k--) {
+                guint j = k - 2;
+
+                if (g_ptr_array_index(nodes, j) && g_ptr_array_index(nodes, j + 1) &&
                     g_strcmp0(g_ptr_array_index(have, j), g_ptr_array_index(ours, i)) == 0 &&
                     g_strcmp0(g_ptr_array_index(have, j + 1), g_ptr_array_index(ours, i + 1)) == 0) {
                     spm_unlink_free(g_ptr_array_index(nodes, j));
@@ -340,12 +407,12 @@ spm_reverse_commandline(xmlNodePtr root, xmlNodePtr meta, xmlNodePtr orig)
         if (empty)
             spm_unlink_free(cmdline);
     }
-    if (g_strcmp0(added_ns, "yes") == 0 && !spm_find_commandline(root)) {
-        /* Drop the xmlns:qemu declaration we added, if nothing uses it. */
+    if (g_strcmp0(added_ns, "yes") == 0) {
+        /* Drop the declaration of the QEMU namespace we added, if nothing uses it. */
         xmlNsPtr *prev = &root->nsDef;
 
         for (xmlNsPtr ns = root->nsDef; ns; prev = &ns->next, ns = ns->next) {
-            if (xmlStrEqual(ns->href, BAD_CAST QEMU_XMLNS)) {
+            if (xmlStrEqual(ns->href, BAD_CAST QEMU_XMLNS) && !spm_ns_in_use(root, ns)) {
                 *prev = ns->next;
                 ns->next = NULL;
                 xmlFreeNs(ns);
@@ -370,8 +437,10 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
     /* Stored in document order with ascending positions: insert in order. */
     for (xmlNodePtr c = stored->children; c; c = c->next) {
         g_autofree char *pos = NULL;
+        g_autofree char *before = NULL;
         xmlNodePtr copy;
         guint64 index = G_MAXUINT;
+        guint64 skip = 0;
 
         if (!spm_node_is(c, "memory", SPM_XMLNS))
             continue;
@@ -382,11 +451,19 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
                         xmlGetLineNo(c), pos);
             return FALSE;
         }
+        before = spm_xml_prop(c, "nodesBefore");
+        if (before && !g_ascii_string_to_unsigned(before, 10, 0, G_MAXUINT, &skip, NULL)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "line %ld: metadata spm:memory nodesBefore '%s' is not a number",
+                        xmlGetLineNo(c), before);
+            return FALSE;
+        }
         copy = xmlDocCopyNode(c, root->doc, 1);
-        spm_set_ns_recursive(copy, NULL);
+        spm_move_ns_recursive(copy, SPM_XMLNS, NULL);
         spm_drop_ns_defs(copy);
         xmlUnsetProp(copy, BAD_CAST "position");
-        spm_insert_at_element_index(devices, copy, index);
+        xmlUnsetProp(copy, BAD_CAST "nodesBefore");
+        spm_insert_at_element_index(devices, copy, index, skip);
     }
     return TRUE;
 }
@@ -579,19 +656,44 @@ spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
     spm_forward_current_memory(root, orig, libvirt_total);
 }
 
+/*
+ * The QEMU namespace as declared on <domain>, or a new declaration there
+ * under "qemu" (or "qemu1", ... when the document binds "qemu" to
+ * something else).
+ */
+static xmlNsPtr
+spm_root_qemu_ns(xmlNodePtr root, xmlNodePtr orig)
+{
+    xmlNsPtr qns = xmlSearchNsByHref(root->doc, root, BAD_CAST QEMU_XMLNS);
+
+    for (guint i = 0; !qns; i++) {
+        g_autofree char *prefix = i ? g_strdup_printf("%s%u", QEMU_XMLNS_PREFIX, i)
+                                    : g_strdup(QEMU_XMLNS_PREFIX);
+
+        if (xmlSearchNs(root->doc, root, BAD_CAST prefix))
+            continue;
+        qns = xmlNewNs(root, BAD_CAST QEMU_XMLNS, BAD_CAST prefix);
+        spm_set_prop(orig, "addedQemuNamespace", "yes");
+    }
+    return qns;
+}
+
 static void
 spm_forward_commandline(xmlNodePtr root, xmlNodePtr orig, xmlNodePtr meta, GStrv argv)
 {
-    xmlNsPtr qns = xmlSearchNsByHref(root->doc, root, BAD_CAST QEMU_XMLNS);
-    xmlNodePtr cmdline;
+    xmlNodePtr cmdline = spm_find_commandline(root);
     xmlNodePtr margv = xmlNewChild(meta, meta->ns, BAD_CAST "argv", NULL);
+    xmlNsPtr qns;
 
-    if (!qns) {
-        qns = xmlNewNs(root, BAD_CAST QEMU_XMLNS, BAD_CAST QEMU_XMLNS_PREFIX);
-        spm_set_prop(orig, "addedQemuNamespace", "yes");
-    }
-    cmdline = spm_find_commandline(root);
-    if (!cmdline) {
+    /*
+     * The user's <commandline> may carry the QEMU namespace under any
+     * prefix or as its default namespace: our arguments use the very
+     * declaration it uses, found by URI, and declare nothing.
+     */
+    if (cmdline) {
+        qns = cmdline->ns;
+    } else {
+        qns = spm_root_qemu_ns(root, orig);
         cmdline = xmlNewDocNode(root->doc, qns, BAD_CAST "commandline", NULL);
         xmlAddChild(root, cmdline);
         spm_set_prop(orig, "createdCommandline", "yes");
@@ -618,6 +720,7 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
         return;
     for (xmlNodePtr c = devices->children; c; c = next) {
         g_autofree char *model = NULL;
+        guint before;
 
         next = c->next;
         if (c->type != XML_ELEMENT_NODE)
@@ -627,9 +730,12 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
             index++;
             continue;
         }
+        before = spm_count_nodes_before(c);
         xmlUnlinkNode(c);
-        spm_set_ns_recursive(c, meta->ns);
+        spm_move_ns_recursive(c, NULL, meta->ns);
         spm_set_prop_u64(c, "position", index++);
+        if (before)
+            spm_set_prop_u64(c, "nodesBefore", before);
         xmlAddChild(stored, c);
     }
 }
