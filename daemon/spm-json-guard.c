@@ -91,7 +91,10 @@ spm_json_guard_parse(const char *text, gsize len, guint max_depth, GError **erro
         return NULL;
     parser = json_parser_new_immutable();
     if (!json_parser_load_from_data(parser, text, len, &local)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "malformed JSON message: %s", local->message);
+        /* json-glib quotes the text around the error, newlines and all */
+        g_autofree char *shown = spm_error_printable(local->message, 160);
+
+        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "malformed JSON message: %s", shown);
         return NULL;
     }
     root = json_parser_get_root(parser);

@@ -124,14 +124,30 @@ spm_ns_in_use(xmlNodePtr node, xmlNsPtr ns)
     return FALSE;
 }
 
-/* Comments and processing instructions between @node and the element before it. */
+/* Whether @node is one reverse counts to put a device back: a comment, a
+ * processing instruction or a text that is not only white space. */
+static gboolean
+spm_is_counted(xmlNodePtr node)
+{
+    if (node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE)
+        return TRUE;
+    if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
+        for (const xmlChar *p = node->content; p && *p; p++) {
+            if (!g_ascii_isspace(*p))
+                return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Counted nodes between @node and the element before it. */
 static guint
 spm_count_nodes_before(xmlNodePtr node)
 {
     guint n = 0;
 
     for (xmlNodePtr c = node->prev; c && c->type != XML_ELEMENT_NODE; c = c->prev) {
-        if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE)
+        if (spm_is_counted(c))
             n++;
     }
     return n;
@@ -152,8 +168,8 @@ spm_drop_ns_defs(xmlNodePtr node)
 
 /*
  * Insert @node as the @index-th element child of @parent (or last), after
- * @skip comments or processing instructions that follow the element before
- * it: those were between that element and @node.
+ * @skip counted nodes (spm_is_counted) that follow the element before it:
+ * those were between that element and @node.
  */
 static void
 spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index, guint skip)
@@ -176,7 +192,7 @@ spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index, gui
     }
     at = prev ? prev->next : parent->children;
     for (; at && at->type != XML_ELEMENT_NODE; at = at->next) {
-        if (at->type != XML_COMMENT_NODE && at->type != XML_PI_NODE)
+        if (!spm_is_counted(at))
             continue;
         if (skip == 0)
             break;
@@ -492,7 +508,7 @@ spm_reverse_root(xmlNodePtr root, xmlNodePtr meta, GError **error)
             if (spm_child(root, "maxMemory", NULL))
                 spm_set_prop(spm_child(root, "maxMemory", NULL), "slots", slots);
         }
-        if (xmlHasProp(orig, BAD_CAST "memory"))
+        if (xmlHasProp(orig, BAD_CAST "memory") || xmlHasProp(orig, BAD_CAST "hadMemory"))
             spm_restore_scaled(root, orig, "memory", "memory", "memoryUnit",
                                spm_before_max_memory);
         spm_reverse_current_memory(root, orig);
@@ -651,6 +667,9 @@ spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
         if (!d->generated)
             libvirt_total += d->def ? d->def->size : d->size;
     }
+    /* libvirt accepts a domain whose NUMA cells alone give its memory */
+    if (!spm_child(root, "memory", NULL))
+        spm_set_prop(orig, "hadMemory", "no");
     spm_forward_scaled(root, orig, "memory", "memory", "memoryUnit",
                        libvirt_total, spm_before_max_memory);
     spm_forward_current_memory(root, orig, libvirt_total);
@@ -707,9 +726,41 @@ spm_forward_commandline(xmlNodePtr root, xmlNodePtr orig, xmlNodePtr meta, GStrv
     }
 }
 
+static gboolean
+spm_is_text(xmlNodePtr node, gboolean *blank)
+{
+    if (!node || (node->type != XML_TEXT_NODE && node->type != XML_CDATA_SECTION_NODE))
+        return FALSE;
+    for (const xmlChar *p = node->content; p && *p; p++) {
+        if (!g_ascii_isspace(*p))
+            *blank = FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * Text on both sides of a device would become one text once the device
+ * moves out, and reverse could not tell where to split it again.  libvirt's
+ * schema allows no text among the devices: refuse rather than lose it.
+ */
+static gboolean
+spm_check_movable(xmlNodePtr dev, GError **error)
+{
+    gboolean blank = TRUE;
+
+    if (spm_is_text(dev->prev, &blank) && spm_is_text(dev->next, &blank) && !blank) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "line %ld: devices: text on both sides of memory model 'spm' would merge "
+                    "when convert moves the device; libvirt allows no text among the devices",
+                    xmlGetLineNo(dev));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* Move every <devices><memory model='spm'> into @meta's spm:devices. */
-static void
-spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
+static gboolean
+spm_forward_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
 {
     xmlNodePtr devices = spm_child(root, "devices", NULL);
     xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
@@ -717,7 +768,7 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
     guint index = 0;            /* of c among the elements of the user's <devices> */
 
     if (!devices)
-        return;
+        return TRUE;
     for (xmlNodePtr c = devices->children; c; c = next) {
         g_autofree char *model = NULL;
         guint before;
@@ -730,6 +781,8 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
             index++;
             continue;
         }
+        if (!spm_check_movable(c, error))
+            return FALSE;
         before = spm_count_nodes_before(c);
         xmlUnlinkNode(c);
         spm_move_ns_recursive(c, NULL, meta->ns);
@@ -738,11 +791,12 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
             spm_set_prop_u64(c, "nodesBefore", before);
         xmlAddChild(stored, c);
     }
+    return TRUE;
 }
 
 static gboolean
 spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
-                 GStrv argv, const SpmPlanPolicy *policy)
+                 GStrv argv, const SpmPlanPolicy *policy, GError **error)
 {
     xmlNodePtr metadata = spm_child(root, "metadata", NULL);
     xmlNodePtr meta;
@@ -768,7 +822,8 @@ spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
     spm_set_prop_u64(meta, "guardGap", policy->guard_gap);
     spm_set_prop(meta, "strict", policy->strict ? "yes" : "no");
 
-    spm_forward_devices(root, meta);
+    if (!spm_forward_devices(root, meta, error))
+        return FALSE;
     orig = xmlNewChild(meta, ns, BAD_CAST "original", NULL);
     if (created_meta)
         spm_set_prop(orig, "createdMetadata", "yes");
@@ -815,7 +870,7 @@ spm_convert_forward(xmlDocPtr doc,
         return FALSE;
 
     if (spm_domain_def_count_model(def, SPM_MEM_MODEL_SPM) > 0 &&
-        !spm_forward_root(wroot, def, plan, argv, policy))
+        !spm_forward_root(wroot, def, plan, argv, policy, error))
         return FALSE;
 
     xmlUnlinkNode(wroot);
