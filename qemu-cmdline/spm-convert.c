@@ -353,6 +353,7 @@ spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
 {
     g_autofree char *cell = spm_xml_prop(orig, "synthesizedCell");
     g_autofree char *cpu_made = spm_xml_prop(orig, "synthesizedCpu");
+    g_autofree char *had_numa = spm_xml_prop(orig, "hadNuma");
     xmlNodePtr cpu = spm_child(root, "cpu", NULL);
     xmlNodePtr numa = spm_child(cpu, "numa", NULL);
 
@@ -369,7 +370,7 @@ spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
             break;
         }
     }
-    if (!spm_child(numa, "cell", NULL))
+    if (!spm_child(numa, "cell", NULL) && g_strcmp0(had_numa, "yes") != 0)
         spm_unlink_free(numa);
     if (g_strcmp0(cpu_made, "yes") == 0 && cpu->children == NULL && cpu->properties == NULL)
         spm_unlink_free(cpu);
@@ -572,6 +573,8 @@ spm_forward_numa(xmlNodePtr root, xmlNodePtr orig, const SpmDomainDef *def, cons
     numa = spm_child(cpu, "numa", NULL);
     if (!numa)
         numa = xmlNewChild(cpu, NULL, BAD_CAST "numa", NULL);
+    else
+        spm_set_prop(orig, "hadNuma", "yes");   /* a <numa> without cells: it stays */
     cell = xmlNewChild(numa, NULL, BAD_CAST "cell", NULL);
     spm_set_prop(cell, "id", "0");
     cpus = def->vcpus > 1 ? g_strdup_printf("0-%u", def->vcpus - 1) : g_strdup("0");
