@@ -476,7 +476,8 @@ spm_audit_complete(SpmDaemon *d, SpmDomainRecord *r, SpmAuditJob *job)
             v->latency_us = g_get_monotonic_time() - r->trigger_time;
         spm_verdict_free(r->last);
         r->last = v;
-        r->active = TRUE;
+        /* a STOPPED event that came while QEMU was being asked wins */
+        r->active = !r->stopped_in_audit;
         d->audits_done++;
         spm_daemon_state_save(d, r);
         spm_daemon_log_verdict(v, first);
@@ -579,6 +580,7 @@ spm_daemon_pump(SpmDaemon *d)
 
         r->queued = FALSE;
         r->auditing = TRUE;
+        r->stopped_in_audit = FALSE;
         d->running++;
         job->d = d;
         job->conn = d->conn;
@@ -652,6 +654,8 @@ spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name)
 {
     SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, uuid) : NULL;
 
+    if (r && r->auditing)
+        r->stopped_in_audit = TRUE;
     if (!r || !r->active)
         return;
     r->active = FALSE;
