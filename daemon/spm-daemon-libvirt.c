@@ -21,6 +21,7 @@
 #include "spm-audit-domain.h"
 #include "spm-daemon.h"
 #include "spm-error.h"
+#include "spm-libvirt-conn.h"
 
 typedef struct {
     SpmAuditWaiter func;
@@ -56,17 +57,10 @@ spm_daemon_connected(SpmDaemon *d)
     return d->conn != NULL;
 }
 
-static void
-spm_ignore_libvirt_error(void *data, virErrorPtr err)
-{
-    /* libvirt prints every error on stderr by default; ours are logged
-     * where they are handled */
-}
-
 void
 spm_daemon_libvirt_start(SpmDaemon *d)
 {
-    virSetErrorFunc(NULL, spm_ignore_libvirt_error);
+    spm_libvirt_quiet_errors();     /* errors are logged where they are handled */
     if (virEventRegisterDefaultImpl() < 0)
         spm_daemon_log(LOG_ERR, "cannot register libvirt's event loop");
     spm_event_thread_handle = g_thread_new("libvirt-events", spm_event_thread, NULL);
@@ -204,13 +198,11 @@ static void
 spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmDaemon *d = data;
-    virConnectPtr conn = virConnectOpen(d->uri);
-    virErrorPtr err;
+    GError *error = NULL;
+    virConnectPtr conn = spm_libvirt_open(d->uri, &error);
 
     if (!conn) {
-        err = virGetLastError();
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot connect to %s: %s",
-                                d->uri, err && err->message ? err->message : "unknown error");
+        g_task_return_error(task, error);
         return;
     }
     /* detect a hung libvirtd, not only a closed socket */
@@ -219,9 +211,8 @@ spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *ca
         virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                          VIR_DOMAIN_EVENT_CALLBACK(spm_lifecycle_cb),
                                          d, NULL) < 0) {
-        err = virGetLastError();
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot subscribe to %s: %s",
-                                d->uri, err && err->message ? err->message : "unknown error");
+        spm_libvirt_error(&error, "cannot subscribe to %s", d->uri);
+        g_task_return_error(task, error);
         virConnectClose(conn);
         return;
     }
@@ -691,14 +682,13 @@ static void
 spm_lookup_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmLookup *l = data;
-    virDomainPtr dom = virDomainLookupByUUIDString(l->conn, l->key);
+    GError *error = NULL;
+    virDomainPtr dom = spm_libvirt_lookup(l->conn, l->key, &error);
     SpmDomainId *id;
     char uuid[VIR_UUID_STRING_BUFLEN];
 
-    if (!dom)
-        dom = virDomainLookupByName(l->conn, l->key);
     if (!dom) {
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' not found", l->key);
+        g_task_return_error(task, error);
         return;
     }
     id = g_new0(SpmDomainId, 1);

@@ -13,7 +13,7 @@ SKIP = 77
 BUILD = os.environ.get("SPM_BUILD_ROOT", "")
 SOURCE = os.environ.get("SPM_SOURCE_ROOT", "")
 VIRT_SPM = os.path.join(BUILD, "tools", "virt-spm")
-VIRT_SPMD = os.path.join(BUILD, "tools", "virt-spmd")
+VIRT_SPMD = os.path.join(BUILD, "daemon", "virt-spmd")
 URI = "qemu:///system"
 LIBVIRT_SOCK = "/run/libvirt/libvirt-sock"
 QEMU_CONF_LINES = ['security_driver = "none"', 'stdio_handler = "file"',
@@ -72,7 +72,9 @@ def start_domain(name, timeout=180):
     deadline = time.monotonic() + timeout
     while True:
         r = virsh("start", name, check=False)
-        if r.returncode == 0:
+        # "already active": an earlier try started it, then libvirtd
+        # (restarted by another test) lost the reply and virsh tried again
+        if r.returncode == 0 or "Domain is already active" in r.stderr:
             return
         foreign = "Hook script execution failed" in r.stderr and "/hooks/qemu.d/virt-spm-test-" in r.stderr
         if not foreign:
