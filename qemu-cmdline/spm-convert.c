@@ -21,6 +21,7 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 
 #define SPM_META_VERSION "1"
 
@@ -129,15 +130,8 @@ spm_ns_in_use(xmlNodePtr node, xmlNsPtr ns)
 static gboolean
 spm_is_counted(xmlNodePtr node)
 {
-    if (node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE)
-        return TRUE;
-    if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
-        for (const xmlChar *p = node->content; p && *p; p++) {
-            if (!g_ascii_isspace(*p))
-                return TRUE;
-        }
-    }
-    return FALSE;
+    return node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE ||
+           (node->type == XML_TEXT_NODE && !spm_xml_is_blank_text(node));
 }
 
 /* Counted nodes between @node and the element before it. */
@@ -729,18 +723,6 @@ spm_forward_commandline(xmlNodePtr root, xmlNodePtr orig, xmlNodePtr meta, GStrv
     }
 }
 
-static gboolean
-spm_is_text(xmlNodePtr node, gboolean *blank)
-{
-    if (!node || (node->type != XML_TEXT_NODE && node->type != XML_CDATA_SECTION_NODE))
-        return FALSE;
-    for (const xmlChar *p = node->content; p && *p; p++) {
-        if (!g_ascii_isspace(*p))
-            *blank = FALSE;
-    }
-    return TRUE;
-}
-
 /*
  * Text on both sides of a device would become one text once the device
  * moves out, and reverse could not tell where to split it again.  libvirt's
@@ -749,9 +731,11 @@ spm_is_text(xmlNodePtr node, gboolean *blank)
 static gboolean
 spm_check_movable(xmlNodePtr dev, GError **error)
 {
-    gboolean blank = TRUE;
+    xmlNodePtr prev = dev->prev;
+    xmlNodePtr next = dev->next;
 
-    if (spm_is_text(dev->prev, &blank) && spm_is_text(dev->next, &blank) && !blank) {
+    if (prev && next && prev->type == XML_TEXT_NODE && next->type == XML_TEXT_NODE &&
+        !(spm_xml_is_blank_text(prev) && spm_xml_is_blank_text(next))) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                     "line %ld: devices: text on both sides of memory model 'spm' would merge "
                     "when convert moves the device; libvirt allows no text among the devices",

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,39 +28,7 @@ import spmtest as t  # noqa: E402
 
 
 def anon_kib(pid):
-    for line in open("/proc/%d/smaps_rollup" % pid):
-        if line.startswith("Anonymous:"):
-            return int(line.split()[1])
-    return -1
-
-
-retries = [0]
-
-
-def one(sock_path, line):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(30)
-    try:
-        deadline = time.monotonic() + 30
-        while True:     # as spm_control_request: a full backlog is EAGAIN
-            try:
-                s.connect(sock_path)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise
-                retries[0] += 1
-                time.sleep(0.002)
-        s.sendall(line)
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
-    finally:
-        s.close()
+    return t.smaps_rollup(pid).get("Anonymous", -1)
 
 
 def round_of(sock_path, requests, clients, name, dom_uuid):
@@ -89,7 +56,7 @@ def round_of(sock_path, requests, clients, name, dom_uuid):
                 return
             t0 = time.monotonic()
             try:
-                reply = one(sock_path, line)
+                reply = t.control_line(sock_path, line)
                 ok = reply.endswith(b"\n") and (b'"ok":true' in reply or
                                                 (b"not json" in line and b'"ok":false' in reply))
                 if not ok:
@@ -140,9 +107,9 @@ def main():
         again_kib = anon_kib(pid)
         pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))]  # noqa: E731
         print("control socket: %d requests from %d concurrent clients in %.2f s (%.0f requests/s); "
-              "latency median %.2f ms, p99 %.2f ms, max %.2f ms; %d failed%s; %d connects retried (backlog full)"
+              "latency median %.2f ms, p99 %.2f ms, max %.2f ms; %d failed%s"
               % (requests, clients, secs, requests / secs, statistics.median(lat), pct(0.99), lat[-1],
-                 len(fails), (": " + repr(fails[:3])) if fails else "", retries[0]))
+                 len(fails), (": " + repr(fails[:3])) if fails else ""))
         print("daemon anonymous memory: %d KiB at start, %d KiB after 1000 warm-up requests, "
               "%d KiB after %d more, %d KiB after %d more (growth over the last round: %+d KiB)"
               % (start_kib, warm_kib, after_kib, requests, again_kib, requests, again_kib - after_kib))

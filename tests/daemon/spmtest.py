@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -158,6 +159,45 @@ def move_stand_in(xml, device_id, delta):
     extra = ('<qemu:arg value="-set"/><qemu:arg value="device.%s.addr=%s"/>\n  </qemu:commandline>'
              % (device_id, hex(old + delta)))
     return xml.replace("</qemu:commandline>", extra, 1), old
+
+
+def smaps_rollup(pid):
+    """/proc/PID/smaps_rollup as {field: KiB}: Rss, Pss, Anonymous, ..."""
+    f = {}
+    for line in open("/proc/%d/smaps_rollup" % pid):
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            f[parts[0].rstrip(":")] = int(parts[1])
+    return f
+
+
+def control_line(sock_path, line, timeout=30):
+    """One request line on virt-spmd's control socket, on its own
+    connection, as virt-spm does; the reply line (bytes).  A full listen
+    backlog (EAGAIN at once on a UNIX socket) is retried until the timeout,
+    as spm_control_request does."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                s.connect(sock_path)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.002)
+        s.sendall(line)
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+    finally:
+        s.close()
 
 
 class Daemon:

@@ -19,7 +19,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,20 +40,8 @@ def report(fault, expected, observed, recovery_ms):
 
 
 def request(sock_path, obj, timeout=10):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock_path)
-        s.sendall(json.dumps(obj).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return json.loads(buf) if buf else None
-    finally:
-        s.close()
+    reply = t.control_line(sock_path, json.dumps(obj).encode() + b"\n", timeout)
+    return json.loads(reply) if reply else None
 
 
 class Hammer(threading.Thread):
@@ -183,6 +170,16 @@ def fault_state_dir_full_and_ro(work, config, name, dom_uuid):
         t.run("umount", "-l", mnt, check=False)
 
 
+def start_daemon(work, sub, config, name):
+    """A virt-spmd of its own, connected, with a verdict for @name."""
+    daemon = t.Daemon(os.path.join(work, sub), config)
+    os.makedirs(daemon.workdir)
+    daemon.start()
+    t.wait_for("connected", lambda: daemon.status()["connected"], 60, 0.05)
+    daemon.wait_verdict(name)
+    return daemon
+
+
 def qemu_pid(name):
     return int(open("/run/libvirt/qemu/%s.pid" % name).read().strip())
 
@@ -193,11 +190,7 @@ def audit_in_background(daemon, name):
 
 
 def fault_libvirtd_killed(work, config, name):
-    daemon = t.Daemon(os.path.join(work, "d3"), config)
-    os.makedirs(daemon.workdir)
-    daemon.start()
-    t.wait_for("connected", lambda: daemon.status()["connected"], 60, 0.05)
-    daemon.wait_verdict(name)
+    daemon = start_daemon(work, "d3", config, name)
     qpid = qemu_pid(name)
     try:
         os.kill(qpid, signal.SIGSTOP)
@@ -248,11 +241,7 @@ def fault_qemu_killed(work, config, name):
     # an error state after its restart
     t.virsh("destroy", name, check=False)
     t.start_domain(name)
-    daemon = t.Daemon(os.path.join(work, "d4"), config)
-    os.makedirs(daemon.workdir)
-    daemon.start()
-    t.wait_for("connected", lambda: daemon.status()["connected"], 60, 0.05)
-    daemon.wait_verdict(name)
+    daemon = start_daemon(work, "d4", config, name)
     qpid = qemu_pid(name)
     os.kill(qpid, signal.SIGSTOP)
     proc = audit_in_background(daemon, name)
