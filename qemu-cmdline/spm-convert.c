@@ -125,6 +125,30 @@ spm_ns_in_use(xmlNodePtr node, xmlNsPtr ns)
     return FALSE;
 }
 
+/*
+ * Drop the namespace declarations on @node that nothing in its tree uses
+ * any more: libxml2 puts the SPM namespace there when copying a device out
+ * of <spm:spm>.  One still used (a prefixed attribute, another
+ * application's element) stays, or its users would point at freed memory.
+ */
+static void
+spm_drop_unused_ns_defs(xmlNodePtr node)
+{
+    xmlNsPtr *prev = &node->nsDef;
+
+    while (*prev) {
+        xmlNsPtr ns = *prev;
+
+        if (spm_ns_in_use(node, ns)) {
+            prev = &ns->next;
+            continue;
+        }
+        *prev = ns->next;
+        ns->next = NULL;
+        xmlFreeNs(ns);
+    }
+}
+
 /* Whether @node is one reverse counts to put a device back: a comment, a
  * processing instruction or a text that is not only white space. */
 static gboolean
@@ -145,19 +169,6 @@ spm_count_nodes_before(xmlNodePtr node)
             n++;
     }
     return n;
-}
-
-/*
- * Drop namespace declarations libxml2 put on @node when copying it out of
- * its ancestors' scope; every element below uses its own ns pointer or none.
- */
-static void
-spm_drop_ns_defs(xmlNodePtr node)
-{
-    if (node->nsDef) {
-        xmlFreeNsList(node->nsDef);
-        node->nsDef = NULL;
-    }
 }
 
 /*
@@ -471,7 +482,7 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
         }
         copy = xmlDocCopyNode(c, root->doc, 1);
         spm_move_ns_recursive(copy, SPM_XMLNS, NULL);
-        spm_drop_ns_defs(copy);
+        spm_drop_unused_ns_defs(copy);
         xmlUnsetProp(copy, BAD_CAST "position");
         xmlUnsetProp(copy, BAD_CAST "nodesBefore");
         spm_insert_at_element_index(devices, copy, index, skip);
