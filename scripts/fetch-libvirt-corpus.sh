@@ -43,8 +43,12 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/libvirt-corpus.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-(cd "$WORK" && apt-get source --download-only "libvirt=$VERSION" >/dev/null)
-ORIG=$(ls "$WORK"/libvirt_"$UPSTREAM".orig.tar.* | head -1)
+# the installed version, else Debian 12's current one
+(cd "$WORK" && { apt-get source --download-only "libvirt=$VERSION" >/dev/null 2>&1 ||
+                 apt-get source --download-only libvirt/bookworm >/dev/null; })
+ORIG=$(ls "$WORK"/libvirt_*.orig.tar.* | head -1)
+UPSTREAM=$(basename "$ORIG"); UPSTREAM=${UPSTREAM#libvirt_}; UPSTREAM=${UPSTREAM%.orig.tar.*}
+DEST=$CACHE/libvirt-$UPSTREAM
 # Only the directories of domain XMLs.
 mkdir -p "$WORK/x"
 tar -C "$WORK/x" -xf "$ORIG" --wildcards --no-anchored \
