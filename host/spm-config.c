@@ -3,6 +3,7 @@
  */
 #include "spm-config.h"
 #include "spm-error.h"
+#include "spm-hugepages.h"
 #include "spm-units.h"
 
 #include <stdio.h>
@@ -94,7 +95,12 @@ spm_host_facts_detect(SpmHostFacts *facts)
      * Linking libvirt to ask it would cost more than the whole plan; the
      * hook, which must know for sure, asks virGetVersion() itself.
      */
+    const char *qemu_conf = g_getenv("VIRT_SPM_QEMU_CONF");
+
     facts->libvirt_version = LIBVIR_VERSION_NUMBER;
+    /* where libvirt keeps guest memory files and huge pages (spm-hugepages.h) */
+    spm_hugepages_detect(facts, qemu_conf && *qemu_conf ? qemu_conf : SPM_LIBVIRT_QEMU_CONF,
+                         "/proc/mounts");
 
     if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
         return;
@@ -159,6 +165,25 @@ spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error)
             g_free(config->policy.host.firmware_version);
             config->policy.host.firmware_version = g_steal_pointer(&fw);
         }
+    }
+    {
+        g_autofree char *dir = g_key_file_get_string(kf, "host", "memory_backing_dir", NULL);
+
+        if (dir) {
+            if (!g_path_is_absolute(dir)) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                            "[host] memory_backing_dir: '%s' is not an absolute path", dir);
+                return FALSE;
+            }
+            g_free(config->policy.host.memory_backing_dir);
+            config->policy.host.memory_backing_dir = g_steal_pointer(&dir);
+        }
+    }
+    if (g_key_file_has_key(kf, "host", "hugetlbfs_mount", NULL)) {
+        g_autofree char *mounts = g_key_file_get_string(kf, "host", "hugetlbfs_mount", NULL);
+
+        if (!spm_hugepages_parse_setting(mounts ? mounts : "", &config->policy.host, error))
+            return FALSE;
     }
     /* Tests only: run SPM devices as another driver on a QEMU without spm-memory. */
     if (g_key_file_has_key(kf, "test", "stand_in_driver", NULL)) {

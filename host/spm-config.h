@@ -38,8 +38,10 @@ gboolean spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **erro
 /* "1GiB", "2048KiB", "2097152": a size with an optional libvirt unit suffix. */
 gboolean spm_config_parse_size(const char *what, const char *value, guint64 *bytes, GError **error);
 
-/* Fill @facts from /proc/cpuinfo of this host (vendor, address sizes) and
- * the version of the libvirt virt-spm was built against. */
+/* Fill @facts from /proc/cpuinfo of this host (vendor, address sizes),
+ * the version of the libvirt virt-spm was built against, and libvirt's
+ * memory_backing_dir and hugetlbfs mounts (qemu.conf, or
+ * $VIRT_SPM_QEMU_CONF, and /proc/mounts). */
 void spm_host_facts_detect(SpmHostFacts *facts);
 
 /* "9.0.0" -> 9000000, libvirt's encoding; FALSE if not a version. */

@@ -112,13 +112,8 @@ spm_argv_parse_node(const char *nodemask, const char *text, guint *node,
     return TRUE;
 }
 
-/*
- * Append ",host-nodes=...,policy=bind" for a libvirt nodemask made of
- * numbers and ranges, strictly ascending and disjoint: "0,2-3".  libvirt's
- * exclusions ("^2") and anything else are refused.
- */
-static gboolean
-spm_argv_append_host_nodes(GString *buf, const char *nodemask, GError **error)
+gboolean
+spm_nodemask_parse(const char *nodemask, GArray *ranges, GError **error)
 {
     g_auto(GStrv) parts = g_strsplit(nodemask, ",", -1);
     gint64 prev_end = -1;
@@ -131,38 +126,52 @@ spm_argv_append_host_nodes(GString *buf, const char *nodemask, GError **error)
     for (guint i = 0; parts[i]; i++) {
         const char *part = parts[i];
         const char *dash = strchr(part, '-');
-        guint start;
-        guint end;
+        SpmNodeRange range;
 
         if (dash) {
             g_autofree char *first = g_strndup(part, dash - part);
 
-            if (!spm_argv_parse_node(nodemask, first, &start, error) ||
-                !spm_argv_parse_node(nodemask, dash + 1, &end, error))
+            if (!spm_argv_parse_node(nodemask, first, &range.first, error) ||
+                !spm_argv_parse_node(nodemask, dash + 1, &range.last, error))
                 return FALSE;
-            if (end < start) {
+            if (range.last < range.first) {
                 g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                             "nodemask '%s': range '%s' runs backwards",
                             nodemask, part);
                 return FALSE;
             }
         } else {
-            if (!spm_argv_parse_node(nodemask, part, &start, error))
+            if (!spm_argv_parse_node(nodemask, part, &range.first, error))
                 return FALSE;
-            end = start;
+            range.last = range.first;
         }
-        if ((gint64)start <= prev_end) {
+        if ((gint64)range.first <= prev_end) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                         "nodemask '%s': '%s' is not in ascending order",
                         nodemask, part);
             return FALSE;
         }
-        prev_end = end;
+        prev_end = range.last;
+        g_array_append_val(ranges, range);
+    }
+    return TRUE;
+}
 
-        if (start == end)
-            g_string_append_printf(buf, ",host-nodes=%u", start);
+/* Append ",host-nodes=...,policy=bind" for a libvirt nodemask. */
+static gboolean
+spm_argv_append_host_nodes(GString *buf, const char *nodemask, GError **error)
+{
+    g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(SpmNodeRange));
+
+    if (!spm_nodemask_parse(nodemask, ranges, error))
+        return FALSE;
+    for (guint i = 0; i < ranges->len; i++) {
+        const SpmNodeRange *r = &g_array_index(ranges, SpmNodeRange, i);
+
+        if (r->first == r->last)
+            g_string_append_printf(buf, ",host-nodes=%u", r->first);
         else
-            g_string_append_printf(buf, ",host-nodes=%u-%u", start, end);
+            g_string_append_printf(buf, ",host-nodes=%u-%u", r->first, r->last);
     }
     g_string_append(buf, ",policy=bind");
     return TRUE;

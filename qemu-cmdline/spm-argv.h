@@ -29,6 +29,20 @@ GStrv spm_argv_build(const SpmPlan *plan,
                      const char *stand_in_driver,
                      GError **error);
 
+/* One range of host NUMA nodes in a nodemask. */
+typedef struct {
+    guint first;
+    guint last;
+} SpmNodeRange;
+
+/*
+ * Parse a libvirt nodemask made of numbers and ranges, strictly ascending
+ * and disjoint ("0,2-3") into SpmNodeRange values appended to @ranges.
+ * libvirt's exclusions ("^2") and anything else are refused, naming the
+ * part that is wrong.
+ */
+gboolean spm_nodemask_parse(const char *nodemask, GArray *ranges, GError **error);
+
 /* Double every comma, QEMU's escape inside a key=value option value. */
 char *spm_qemu_opt_quote(const char *value);
 

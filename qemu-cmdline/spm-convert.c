@@ -914,7 +914,7 @@ spm_convert_recorded_policy(xmlDocPtr doc,
     xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
 
     *effective = *policy;
-    effective->host.firmware_version = g_strdup(policy->host.firmware_version);
+    spm_host_facts_copy(&effective->host, &policy->host);
     effective->stand_in_driver = g_strdup(policy->stand_in_driver);
     if (!meta)
         return TRUE;
@@ -932,6 +932,8 @@ gboolean
 spm_convert_check_current(xmlDocPtr doc,
                           const SpmPlanPolicy *policy,
                           gboolean *has_spm,
+                          SpmPlan **plan_out,
+                          SpmDomainDef **def_out,
                           GError **error)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -978,5 +980,9 @@ spm_convert_check_current(xmlDocPtr doc,
     }
     start = spm_find_run(have, expected);
     g_assert(start >= 0);
+    if (plan_out && def_out) {
+        *plan_out = g_steal_pointer(&plan);
+        *def_out = g_steal_pointer(&def);
+    }
     return TRUE;
 }

@@ -46,10 +46,14 @@ gboolean spm_convert_recorded_policy(xmlDocPtr doc,
  * <qemu:commandline> holds exactly the arguments the metadata gives today.
  * SPM_ERROR_MISMATCH names the first difference when they are stale or
  * missing; TRUE when @doc has no SPM metadata at all (*has_spm = FALSE).
+ * @plan_out and @def_out (nullable) get the fresh plan and the definition
+ * it borrows when there is SPM metadata and the arguments are current.
  */
 gboolean spm_convert_check_current(xmlDocPtr doc,
                                    const SpmPlanPolicy *policy,
                                    gboolean *has_spm,
+                                   SpmPlan **plan_out,
+                                   SpmDomainDef **def_out,
                                    GError **error);
 
 G_END_DECLS

@@ -16,8 +16,6 @@
 #define SPM_ANON_RAM_ALIGN     (2 * SPM_MiB)   /* QEMU_VMALLOC_ALIGN on x86_64 Linux */
 #define SPM_DEFAULT_HUGEPAGE   (2 * SPM_MiB)   /* x86_64 default huge page size */
 #define SPM_LIBVIRT_DIMM_ALIGN (2 * SPM_MiB)   /* libvirt rounds DIMM sizes to this */
-#define SPM_HUGETLBFS_DIR      "/dev/hugepages"
-#define SPM_LIBVIRT_RAM_DIR    "/var/lib/libvirt/qemu/ram"
 
 static const char *
 spm_libvirt_id_prefix(SpmMemModel model)
@@ -144,6 +142,79 @@ spm_plan_backend_clear(SpmBackend *backend)
     memset(backend, 0, sizeof(*backend));
 }
 
+/* The first hugetlbfs mount of @page, as libvirt picks it; NULL if none. */
+static const char *
+spm_plan_hugetlbfs_mount(const SpmPlanPolicy *policy, guint64 page)
+{
+    for (guint i = 0; i < policy->host.n_hugetlbfs; i++) {
+        if (policy->host.hugetlbfs[i].page_size == page)
+            return policy->host.hugetlbfs[i].path;
+    }
+    return NULL;
+}
+
+/*
+ * A per-domain directory in @base for an SPM device, or an error naming
+ * the domain name that cannot be one.
+ */
+static gboolean
+spm_plan_backend_domain_dir(const SpmDomainDef *def, const SpmPlannedDevice *pd,
+                            const char *base, SpmBackend *b, GError **error)
+{
+    b->mem_path = spm_plan_domain_dir(base, def->name);
+    if (!b->mem_path) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    SPM_PLAN_DEV_FMT " (line %u) needs a directory named after the domain, "
+                    "but name '%s' cannot be one (empty, '/', or over 200 bytes)",
+                    pd->id, pd->def->line, def->name ? def->name : "");
+        return FALSE;
+    }
+    b->domain_dir = TRUE;
+    return TRUE;
+}
+
+/*
+ * Huge pages of exactly @page bytes for an SPM device (docs/xml.md, "Huge
+ * pages").  memory-backend-memfd with hugetlb=on,hugetlbsize= is the
+ * default: the kernel takes the pages from the pool of that size
+ * (MFD_HUGE_*), no mount is needed and nothing stays on disk.  A domain that
+ * asks for files (<memoryBacking><source type='file'/>) or for discard-data,
+ * which only memory-backend-file has, gets a per-domain directory in the
+ * hugetlbfs mount of that page size, found as libvirt finds it: never a
+ * mount of another size, whose pool the kernel would drain instead.
+ */
+static gboolean
+spm_plan_backend_spm_hugepages(const SpmDomainDef *def, SpmPlannedDevice *pd,
+                               const SpmPlanPolicy *policy, guint64 page,
+                               gboolean wants_file, GError **error)
+{
+    SpmBackend *b = &pd->backend;
+    const char *mount;
+    g_autofree char *base = NULL;
+
+    if (!wants_file) {
+        b->kind = SPM_BACKEND_MEMFD;
+        b->hugetlb = TRUE;
+        b->hugetlbsize = page;
+        return TRUE;
+    }
+    if (!(mount = spm_plan_hugetlbfs_mount(policy, page))) {
+        g_autofree char *p = spm_units_format(page);
+
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    SPM_PLAN_DEV_FMT " (line %u) wants a file of %s huge pages, but no hugetlbfs "
+                    "mount has that page size (qemu.conf hugetlbfs_mount, /proc/mounts, or "
+                    "[host] hugetlbfs_mount in virt-spm.conf); mount one, or drop <source "
+                    "type='file'/> and <discard/> to get memory-backend-memfd",
+                    pd->id, pd->def->line, p);
+        return FALSE;
+    }
+    b->kind = SPM_BACKEND_FILE;
+    b->hugetlbfs = TRUE;
+    base = spm_plan_hugetlbfs_base(mount);
+    return spm_plan_backend_domain_dir(def, pd, base, b, error);
+}
+
 gboolean
 spm_plan_backend_fill(const SpmDomainDef *def,
                       const SpmPlanPolicy *policy,
@@ -153,6 +224,8 @@ spm_plan_backend_fill(const SpmDomainDef *def,
     const SpmMemDevice *m = pd->def;
     SpmBackend *b = &pd->backend;
     guint64 host_page = policy->host.host_page_size ? policy->host.host_page_size : 4 * SPM_KiB;
+    const char *backing_dir = policy->host.memory_backing_dir ?
+                              policy->host.memory_backing_dir : SPM_LIBVIRT_MEMORY_BACKING_DIR;
     guint64 page = 0;
     guint64 size = m->size;
     guint64 region;
@@ -166,20 +239,34 @@ spm_plan_backend_fill(const SpmDomainDef *def,
         page = def->hugepage_size ? def->hugepage_size : SPM_DEFAULT_HUGEPAGE;
     if (page == host_page)
         page = 0;                /* libvirt: the normal page size is no huge page */
+    discard = m->discard != SPM_TRISTATE_ABSENT ? m->discard : def->discard;
 
+    b->page_size = page ? page : host_page;
     if (m->source.path) {
         b->kind = SPM_BACKEND_FILE;
         b->mem_path = g_strdup(m->source.path);
         b->align = m->source.alignsize;
         b->region_align = m->source.alignsize ? m->source.alignsize : (page ? page : host_page);
+    } else if (page && m->model == SPM_MEM_MODEL_SPM) {
+        gboolean wants_file = def->backing == SPM_BACKING_FILE ||
+                              (def->backing != SPM_BACKING_MEMFD && discard != SPM_TRISTATE_ABSENT);
+
+        if (!spm_plan_backend_spm_hugepages(def, pd, policy, page, wants_file, error))
+            return FALSE;
+        b->region_align = page;
     } else if (page) {
+        /* libvirt's own devices, as libvirt 9.0 backs them */
         if (def->backing == SPM_BACKING_MEMFD) {
             b->kind = SPM_BACKEND_MEMFD;
             b->hugetlb = TRUE;
             b->hugetlbsize = page;
         } else {
+            const char *mount = spm_plan_hugetlbfs_mount(policy, page);
+
             b->kind = SPM_BACKEND_FILE;
-            b->mem_path = g_strdup(SPM_HUGETLBFS_DIR);
+            b->hugetlbfs = TRUE;
+            /* libvirt adds "/ID-NAME" below, ID known only at start */
+            b->mem_path = mount ? spm_plan_hugetlbfs_base(mount) : NULL;
         }
         b->region_align = page;
     } else if (def->backing == SPM_BACKING_MEMFD) {
@@ -187,7 +274,12 @@ spm_plan_backend_fill(const SpmDomainDef *def,
         b->region_align = host_page;
     } else if (def->backing == SPM_BACKING_FILE) {
         b->kind = SPM_BACKEND_FILE;
-        b->mem_path = g_strdup(SPM_LIBVIRT_RAM_DIR);
+        if (m->model == SPM_MEM_MODEL_SPM) {
+            if (!spm_plan_backend_domain_dir(def, pd, backing_dir, b, error))
+                return FALSE;
+        } else {
+            b->mem_path = g_strdup(backing_dir); /* libvirt: DIR/ID-NAME/ALIAS */
+        }
         b->region_align = host_page;
     } else {
         b->kind = SPM_BACKEND_RAM;
@@ -199,7 +291,6 @@ spm_plan_backend_fill(const SpmDomainDef *def,
         b->has_share = TRUE;
         b->share = access == SPM_ACCESS_SHARED;
     }
-    discard = m->discard != SPM_TRISTATE_ABSENT ? m->discard : def->discard;
     if (discard != SPM_TRISTATE_ABSENT) {
         b->has_discard_data = TRUE;
         b->discard_data = discard == SPM_TRISTATE_YES;

@@ -9,8 +9,10 @@
  *    "devices": [                                  sorted by addr
  *      {"id", "model", "addr", "size", "node", "align",
  *       "slot"                                     only when >= 0
- *       "backend": {"type", "id", "size", "align"},  align = the backend's
+ *       "backend": {"type", "id", "size", "align",  align = the backend's
  *                                                  align= property, 0 = unset
+ *                    "page_size",                  pages behind the memory
+ *                    "mem_path"},                  only when there is one
  *       "explicit_addr": bool, "generated": bool}],
  *    "numa_nodes": [{"id", "kind"}],               by id; kind "cell"|"spm"
  *    "warnings": ["..."],
@@ -28,8 +30,8 @@
  *   Machine: q35   RAM: 1 GiB below 4G, 0 above   phys-bits: 40
  *   Device memory: 0x100000000-0x5bfffffff (19 GiB)   maxMemory: 16 GiB, 4 slots
  *
- *   ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN
- *   ua-hbm0  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB
+ *   ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE   PATH
+ *   ua-hbm0  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB  ram      4 KiB  -
  *
  *   NUMA: 0 cell, 1 spm, 2 spm
  *   warning: <one line per warning>
@@ -141,6 +143,12 @@ spm_json_add_device(JsonBuilder *b, const SpmPlannedDevice *dev)
     spm_json_add_str(b, "id", dev->backend.id);
     spm_json_add_u64(b, "size", dev->backend.size);
     spm_json_add_u64(b, "align", dev->backend.align);
+    spm_json_add_u64(b, "page_size", dev->backend.page_size);
+    if (dev->backend.mem_path) {
+        g_autofree char *path = spm_format_utf8(dev->backend.mem_path);
+
+        spm_json_add_str(b, "mem_path", path);
+    }
     json_builder_end_object(b);
 
     spm_json_add_bool(b, "explicit_addr", dev->explicit_addr);
@@ -227,12 +235,28 @@ enum {
     COL_SIZE,
     COL_END,
     COL_ALIGN,
+    COL_BACKEND,
+    COL_PAGE,
+    COL_PATH,
     COL_LAST
 };
 
 static const char *const spm_table_headers[COL_LAST] = {
-    "ID", "MODEL", "NODE", "ADDRESS", "SIZE", "END", "ALIGN",
+    "ID", "MODEL", "NODE", "ADDRESS", "SIZE", "END", "ALIGN", "BACKEND", "PAGE", "PATH",
 };
+
+/* "memory-backend-memfd" -> "memfd" */
+static char *
+spm_table_backend(const SpmBackend *backend)
+{
+    const char *type = spm_backend_kind_qom_type(backend->kind);
+
+    if (!type)
+        return g_strdup("?");
+    if (g_str_has_prefix(type, "memory-backend-"))
+        type += strlen("memory-backend-");
+    return g_strdup(type);
+}
 
 /* "0" for nothing, else "1 GiB" */
 static char *
@@ -286,6 +310,11 @@ spm_table_devices(GString *out, const SpmPlan *plan)
             cells[COL_END] = g_strdup_printf("0x%016" G_GINT64_MODIFIER "x",
                                              dev->addr + dev->size - 1);
         cells[COL_ALIGN] = spm_table_size(dev->align);
+        cells[COL_BACKEND] = spm_table_backend(&dev->backend);
+        cells[COL_PAGE] = dev->backend.page_size ? spm_units_format(dev->backend.page_size)
+                                                 : g_strdup("-");
+        cells[COL_PATH] = dev->backend.mem_path ? spm_format_utf8(dev->backend.mem_path)
+                                                : g_strdup("-");
 
         for (guint c = 0; c < COL_LAST; c++)
             widths[c] = MAX(widths[c], (gsize)g_utf8_strlen(cells[c], -1));

@@ -42,8 +42,61 @@ spm_plan_policy_init(SpmPlanPolicy *policy)
 void
 spm_plan_policy_clear(SpmPlanPolicy *policy)
 {
-    g_clear_pointer(&policy->host.firmware_version, g_free);
+    spm_host_facts_clear(&policy->host);
     g_clear_pointer(&policy->stand_in_driver, g_free);
+}
+
+void
+spm_host_facts_set_hugetlbfs(SpmHostFacts *facts, const SpmHugetlbfs *mounts, guint n)
+{
+    for (guint i = 0; i < facts->n_hugetlbfs; i++)
+        g_free(facts->hugetlbfs[i].path);
+    g_clear_pointer(&facts->hugetlbfs, g_free);
+    facts->n_hugetlbfs = n;
+    if (n == 0)
+        return;
+    facts->hugetlbfs = g_new0(SpmHugetlbfs, n);
+    for (guint i = 0; i < n; i++) {
+        facts->hugetlbfs[i].page_size = mounts[i].page_size;
+        facts->hugetlbfs[i].path = g_strdup(mounts[i].path);
+    }
+}
+
+void
+spm_host_facts_copy(SpmHostFacts *dst, const SpmHostFacts *src)
+{
+    *dst = *src;
+    dst->firmware_version = g_strdup(src->firmware_version);
+    dst->memory_backing_dir = g_strdup(src->memory_backing_dir);
+    dst->hugetlbfs = NULL;
+    dst->n_hugetlbfs = 0;
+    spm_host_facts_set_hugetlbfs(dst, src->hugetlbfs, src->n_hugetlbfs);
+}
+
+void
+spm_host_facts_clear(SpmHostFacts *facts)
+{
+    spm_host_facts_set_hugetlbfs(facts, NULL, 0);
+    g_clear_pointer(&facts->firmware_version, g_free);
+    g_clear_pointer(&facts->memory_backing_dir, g_free);
+}
+
+char *
+spm_plan_domain_dir(const char *base, const char *name)
+{
+    g_autofree char *leaf = NULL;
+
+    /* a name libvirt accepts never has '/', but the XML may come from anywhere */
+    if (!name || !*name || strchr(name, '/') || strlen(name) > 200)
+        return NULL;
+    leaf = g_strconcat(SPM_PLAN_DOMAIN_DIR_PREFIX, name, NULL);
+    return g_build_filename(base, leaf, NULL);
+}
+
+char *
+spm_plan_hugetlbfs_base(const char *mount)
+{
+    return g_build_filename(mount, "libvirt", "qemu", NULL);
 }
 
 const char *

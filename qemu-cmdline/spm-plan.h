@@ -29,6 +29,15 @@ G_BEGIN_DECLS
  */
 #define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 9001000
 
+/* libvirt's memory_backing_dir when qemu.conf does not set it */
+#define SPM_LIBVIRT_MEMORY_BACKING_DIR "/var/lib/libvirt/qemu/ram"
+
+/* One hugetlbfs mount libvirt would use (qemu.conf hugetlbfs_mount, or /proc/mounts). */
+typedef struct {
+    guint64 page_size;          /* bytes */
+    char *path;                 /* mount point */
+} SpmHugetlbfs;
+
 /* Facts about the host and the tools, gathered by the caller (I/O). */
 typedef struct {
     gboolean host_cpu_amd;      /* host vendor, for KVM guests and host CPU models */
@@ -36,7 +45,31 @@ typedef struct {
     guint64 host_page_size;     /* 0 = 4 KiB */
     guint libvirt_version;      /* major * 1000000 + minor * 1000 + micro; 0 = unknown */
     char *firmware_version;     /* e.g. "edk2-2022.11", "seabios-1.16.2"; NULL = unknown */
+    /* libvirt's qemu.conf memory_backing_dir; NULL = SPM_LIBVIRT_MEMORY_BACKING_DIR */
+    char *memory_backing_dir;
+    SpmHugetlbfs *hugetlbfs;    /* in libvirt's order; the first of a page size wins */
+    guint n_hugetlbfs;
 } SpmHostFacts;
+
+/* Deep copy of @src into @dst (whose old contents are not freed). */
+void spm_host_facts_copy(SpmHostFacts *dst, const SpmHostFacts *src);
+/* Free what @facts owns and zero it. */
+void spm_host_facts_clear(SpmHostFacts *facts);
+/* Replace the hugetlbfs mounts of @facts by a copy of @mounts. */
+void spm_host_facts_set_hugetlbfs(SpmHostFacts *facts, const SpmHugetlbfs *mounts, guint n);
+
+/*
+ * The directory virt-spm creates before a start and removes after the stop
+ * for the file-backed SPM devices of domain @name, inside @base (libvirt's
+ * memory_backing_dir, or the "libvirt/qemu" directory libvirt keeps in each
+ * hugetlbfs mount): "BASE/virt-spm-NAME".  libvirt's own per-domain
+ * directories there are "ID-NAME" and always start with a digit, so the
+ * two never meet.  NULL when @name cannot be a directory name.
+ */
+char *spm_plan_domain_dir(const char *base, const char *name);
+#define SPM_PLAN_DOMAIN_DIR_PREFIX "virt-spm-"
+/* libvirt's directory inside a hugetlbfs mount: MOUNT/libvirt/qemu */
+char *spm_plan_hugetlbfs_base(const char *mount);
 
 /* What the administrator chose (configuration file, command line). */
 typedef struct {
@@ -84,6 +117,18 @@ typedef struct {
     guint64 hugetlbsize;        /* memfd hugetlbsize; 0 = unset */
     guint64 align;              /* align= property; 0 = unset */
     guint64 region_align;       /* the alignment QEMU will use for placement */
+    /*
+     * Size of the pages behind the memory: the huge page size for
+     * hugetlb memfd and hugetlbfs files, the host page size otherwise;
+     * for a <source><path> of the user's, the <pagesize> the user gave.
+     */
+    guint64 page_size;
+    gboolean hugetlbfs;         /* mem_path is in a hugetlbfs mount of page_size */
+    /*
+     * mem_path is a per-domain directory (spm_plan_domain_dir()) that the
+     * libvirt hook creates before QEMU starts and removes after it stops.
+     */
+    gboolean domain_dir;
 } SpmBackend;
 
 /* One memory device in the device-memory region. */

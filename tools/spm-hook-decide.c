@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "spm-hook-decide.h"
 #include "spm-convert.h"
+#include "spm-memdir.h"
 #include "spm-error.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"
@@ -17,6 +18,10 @@ spm_hook_decision_clear(SpmHookDecision *decision)
     g_clear_pointer(&decision->message, g_free);
     g_clear_pointer(&decision->domain, g_free);
     g_clear_pointer(&decision->uuid, g_free);
+    g_clear_pointer(&decision->make_dirs, g_ptr_array_unref);
+    g_clear_pointer(&decision->dac_label, g_free);
+    g_clear_pointer(&decision->selinux_label, g_free);
+    g_clear_pointer(&decision->remove_dirs, g_ptr_array_unref);
     decision->event = NULL;
     decision->action = SPM_HOOK_ALLOW;
 }
@@ -99,6 +104,57 @@ spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...)
     decision->message = g_strdup_printf("virt-spm: %s", text);
 }
 
+/*
+ * The imagelabel libvirt chose for the files of a live domain (start
+ * begin) in security model @model ("dac", "selinux"), or NULL: none, or
+ * relabel='no' (the administrator labels the files).
+ */
+static char *
+spm_hook_image_label(xmlNodePtr root, const char *model)
+{
+    for (xmlNodePtr n = root->children; n; n = n->next) {
+        g_autofree char *m = NULL;
+        g_autofree char *relabel = NULL;
+
+        if (!spm_xml_is_element(n, "seclabel") || !(m = spm_xml_prop(n, "model")) ||
+            !g_str_equal(m, model))
+            continue;
+        relabel = spm_xml_prop(n, "relabel");
+        if (g_strcmp0(relabel, "no") == 0)
+            return NULL;
+        return spm_xml_text_or_null(spm_xml_child(n, "imagelabel"));
+    }
+    return NULL;
+}
+
+/* start begin: the per-domain directories QEMU is about to use */
+static void
+spm_hook_decide_dirs(xmlDocPtr doc,
+                     const SpmHookFacts *facts,
+                     SpmHookDecision *decision)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(SpmDomainDef) def = NULL;
+    SpmPlanPolicy policy = *facts->policy;
+    gboolean has_spm = FALSE;
+
+    /*
+     * prepare begin refused what cannot be planned; a plan that fails only
+     * now has no directories to make, and QEMU will say what is missing.
+     */
+    policy.host.libvirt_version = facts->libvirt_version;
+    if (!spm_convert_check_current(doc, &policy, &has_spm, &plan, &def, &error) || !has_spm)
+        return;
+    decision->make_dirs = spm_memdir_planned(plan);
+    if (decision->make_dirs->len == 0)
+        g_clear_pointer(&decision->make_dirs, g_ptr_array_unref);
+    else {
+        decision->dac_label = spm_hook_image_label(xmlDocGetRootElement(doc), "dac");
+        decision->selinux_label = spm_hook_image_label(xmlDocGetRootElement(doc), "selinux");
+    }
+}
+
 /* prepare begin of an SPM domain: may libvirt start it? */
 static void
 spm_hook_decide_start(xmlDocPtr doc,
@@ -109,6 +165,8 @@ spm_hook_decide_start(xmlDocPtr doc,
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) drivers = NULL;
     g_autofree char *emulator = NULL;
+    g_autoptr(SpmPlan) plan = NULL;
+    g_autoptr(SpmDomainDef) def = NULL;
     SpmPlanPolicy policy = *facts->policy;
     gboolean has_spm = FALSE;
 
@@ -119,12 +177,19 @@ spm_hook_decide_start(xmlDocPtr doc,
      * Its messages name the argument or device and say how to repair it.
      */
     policy.host.libvirt_version = facts->libvirt_version;
-    if (!spm_convert_check_current(doc, &policy, &has_spm, &error)) {
+    if (!spm_convert_check_current(doc, &policy, &has_spm, &plan, &def, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
     if (!has_spm)
         return;
+
+    /* the pages the plan takes, before QEMU fails with "Cannot allocate memory" */
+    if (facts->check_pages &&
+        !facts->check_pages(plan, def, facts->check_pages_opaque, &error)) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        return;
+    }
 
     drivers = spm_hook_generated_drivers(xmlDocGetRootElement(doc));
     if (drivers->len == 0) {
@@ -176,6 +241,8 @@ spm_hook_decide(const char *op,
     gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
     gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
     gboolean restore = g_str_equal(op, "restore") && g_str_equal(subop, "begin");
+    gboolean launch = g_str_equal(op, "start") && g_str_equal(subop, "begin");
+    gboolean release = g_str_equal(op, "release") && g_str_equal(subop, "end");
     const char *event = NULL;
 
     memset(decision, 0, sizeof(*decision));
@@ -185,7 +252,7 @@ spm_hook_decide(const char *op,
         event = "started";
     else if (g_str_equal(op, "stopped") && g_str_equal(subop, "end"))
         event = "stopped";
-    else if (!start && !migrate && !restore)
+    else if (!start && !migrate && !restore && !launch && !release)
         return;
 
     /* Domains without SPM: nothing to parse, nothing to do. */
@@ -205,7 +272,19 @@ spm_hook_decide(const char *op,
     if (!name)
         name = g_strdup("?");
 
-    if (event) {
+    /*
+     * After a stop: every directory virt-spm may have made for the domain,
+     * from the host's facts rather than a plan, so that a domain whose plan
+     * no longer works still leaves nothing behind.
+     */
+    if (release || g_strcmp0(event, "stopped") == 0)
+        decision->remove_dirs = spm_memdir_candidates(&facts->policy->host, name);
+
+    if (release) {
+        return;
+    } else if (launch) {
+        spm_hook_decide_dirs(doc, facts, decision);
+    } else if (event) {
         decision->action = SPM_HOOK_NOTIFY;
         decision->event = event;
         decision->domain = g_steal_pointer(&name);

@@ -3,8 +3,9 @@
  *
  * A pure function of its inputs: the hook's OP and SUBOP, the domain XML
  * libvirt wrote on its standard input, and the facts the caller gathered
- * (the libvirt version, the planning policy, and a way to ask whether an
- * emulator has a device).  No libvirt call, no socket: the caller acts on
+ * (the libvirt version, the planning policy, a way to ask whether an
+ * emulator has a device, and one to ask whether the huge page pools hold
+ * the domain).  No libvirt call, no socket: the caller acts on
  * the decision (exit status, one line on stderr, event to virt-spmd), so
  * tests run the decision on recorded inputs (tests/libvirt/data/).
  */
@@ -35,11 +36,23 @@ typedef gboolean (*SpmHookProbeFunc)(const char *emulator,
                                      gpointer opaque,
                                      GError **error);
 
+/*
+ * Can the host give @plan (of @def) the memory it takes?  FALSE with a
+ * one-line @error naming the device and the numbers when it cannot
+ * (spm_hugepages_check() on the real sysfs, in the helper).
+ */
+typedef gboolean (*SpmHookHostCheckFunc)(const SpmPlan *plan,
+                                         const SpmDomainDef *def,
+                                         gpointer opaque,
+                                         GError **error);
+
 typedef struct {
     guint libvirt_version;          /* of the daemon running the hook; 0 = unknown */
     const SpmPlanPolicy *policy;    /* for re-planning the domain */
     SpmHookProbeFunc probe;
     gpointer probe_opaque;
+    SpmHookHostCheckFunc check_pages; /* at prepare begin; NULL = no check */
+    gpointer check_pages_opaque;
 } SpmHookFacts;
 
 typedef struct {
@@ -48,6 +61,18 @@ typedef struct {
     const char *event;              /* NOTIFY: "started" or "stopped" */
     char *domain;                   /* NOTIFY: domain name */
     char *uuid;                     /* NOTIFY: domain UUID (may be NULL) */
+    /*
+     * start begin, ALLOW: per-domain directories to create before QEMU
+     * starts (spm-memdir.h), owned by dac_label (libvirt's <seclabel
+     * model='dac'> imagelabel, "+0:+0"; NULL = root).  A failure refuses.
+     */
+    GPtrArray *make_dirs;
+    char *dac_label;
+    /* and labelled so (<seclabel model='selinux'> imagelabel), as libvirt
+     * labels its own memory directories; NULL = leave the label alone */
+    char *selinux_label;
+    /* stopped end, release end: per-domain directories to remove (any action) */
+    GPtrArray *remove_dirs;
 } SpmHookDecision;
 
 void spm_hook_decision_clear(SpmHookDecision *decision);

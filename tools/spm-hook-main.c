@@ -10,7 +10,9 @@
  *
  * Environment, for tests: SPM_HOOK_CONFIG (configuration file),
  * SPM_HOOK_CACHE_DIR (emulator probe cache), SPM_HOOK_LIBVIRT_VERSION
- * (e.g. 9000000 to act as libvirt 9.0.0), VIRT_SPM_CONTROL_SOCKET.
+ * (e.g. 9000000 to act as libvirt 9.0.0), SPM_HOOK_SYSFS_ROOT (a fake
+ * /sys for the huge page pools), VIRT_SPM_QEMU_CONF (libvirt's qemu.conf),
+ * VIRT_SPM_CONTROL_SOCKET.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
 #include "spm-hook-decide.h"
+#include "spm-hugepages.h"
+#include "spm-memdir.h"
 #include "spm-xml.h"
 
 /* The hook hands events over; it never waits for the audit (SPEC: bounded). */
@@ -34,6 +38,48 @@ spm_hook_probe(const char *emulator, const char *driver, gboolean *has_device,
                gpointer opaque, GError **error)
 {
     return spm_emulator_probe(emulator, driver, spm_emulator_cache_dir(), has_device, error);
+}
+
+static gboolean
+spm_hook_check_pages(const SpmPlan *plan, const SpmDomainDef *def, gpointer opaque,
+                     GError **error)
+{
+    const char *root = g_getenv("SPM_HOOK_SYSFS_ROOT");
+
+    return spm_hugepages_check(plan, def, root && *root ? root : "/sys", error);
+}
+
+/* start begin: the directories QEMU will put its files in, or why not */
+static gboolean
+spm_hook_make_dirs(const SpmHookDecision *decision, GError **error)
+{
+    uid_t uid = 0;
+    gid_t gid = 0;
+
+    if (decision->dac_label &&
+        !spm_memdir_parse_dac_label(decision->dac_label, &uid, &gid, error))
+        return FALSE;
+    for (guint i = 0; i < decision->make_dirs->len; i++) {
+        if (!spm_memdir_create(decision->make_dirs->pdata[i], uid, gid, error))
+            return FALSE;
+        if (decision->selinux_label &&
+            !spm_memdir_set_selinux_label(decision->make_dirs->pdata[i],
+                                          decision->selinux_label, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* After a stop nothing can be refused: say what was left, and go on. */
+static void
+spm_hook_remove_dirs(const char *domain, const SpmHookDecision *decision)
+{
+    for (guint i = 0; i < decision->remove_dirs->len; i++) {
+        g_autoptr(GError) error = NULL;
+
+        if (!spm_memdir_remove(decision->remove_dirs->pdata[i], &error))
+            fprintf(stderr, "virt-spm: domain '%s': %s\n", domain, error->message);
+    }
 }
 
 static guint
@@ -81,7 +127,7 @@ main(int argc, char **argv)
         return 2;
     }
     may_refuse = g_str_equal(argv[2], "prepare") || g_str_equal(argv[2], "migrate") ||
-                 g_str_equal(argv[2], "restore");
+                 g_str_equal(argv[2], "restore") || g_str_equal(argv[2], "start");
 
     if (!(xml = spm_hook_read_stdin(&len, &error))) {
         fprintf(stderr, "virt-spm: reading the domain XML of '%s': %s\n", argv[1], error->message);
@@ -100,11 +146,19 @@ main(int argc, char **argv)
     facts.libvirt_version = spm_hook_libvirt_version();
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
+    facts.check_pages = spm_hook_check_pages;
 
     spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
 
+    if (decision.remove_dirs)
+        spm_hook_remove_dirs(argv[1], &decision);
     switch (decision.action) {
     case SPM_HOOK_ALLOW:
+        if (decision.make_dirs && !spm_hook_make_dirs(&decision, &error)) {
+            fprintf(stderr, "virt-spm: refusing to start domain '%s': %s\n",
+                    argv[1], error->message);
+            return 1;
+        }
         return 0;
     case SPM_HOOK_REFUSE:
         fprintf(stderr, "%s\n", decision.message);

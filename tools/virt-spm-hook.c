@@ -32,10 +32,11 @@ static int
 spm_hook_interesting(const char *op, const char *subop, int *may_refuse)
 {
     static const char *const refuse[][2] = {
-        { "prepare", "begin" }, { "migrate", "begin" }, { "restore", "begin" },
+        { "prepare", "begin" }, { "start", "begin" }, { "migrate", "begin" },
+        { "restore", "begin" },
     };
     static const char *const notify[][2] = {
-        { "started", "begin" }, { "stopped", "end" },
+        { "started", "begin" }, { "stopped", "end" }, { "release", "end" },
     };
 
     for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {

@@ -45,7 +45,10 @@ make_plan(void)
                                     0x180000000, 2 * GiB, 2, 1, TRUE);
     dev->align = GiB;
     dev->backend.kind = SPM_BACKEND_FILE;
-    dev->backend.mem_path = g_strdup("/dev/hugepages1G");
+    dev->backend.mem_path = g_strdup("/dev/hugepages1G/libvirt/qemu/virt-spm-vm");
+    dev->backend.page_size = GiB;
+    dev->backend.hugetlbfs = TRUE;
+    dev->backend.domain_dir = TRUE;
     dev->backend.align = GiB;
     dev->backend.region_align = GiB;
 
@@ -114,7 +117,9 @@ assert_device(JsonObject *dev, const char *id, const char *model,
     {
         g_autofree char *bkeys = member_names(backend);
 
-        g_assert_cmpstr(bkeys, ==, "type,id,size,align");
+        g_assert_cmpstr(bkeys, ==, g_str_equal(btype, "memory-backend-file")
+                                   ? "type,id,size,align,page_size,mem_path"
+                                   : "type,id,size,align,page_size");
     }
     g_assert_cmpstr(json_object_get_string_member(backend, "type"), ==, btype);
     g_assert_cmpstr(json_object_get_string_member(backend, "id"), ==, bid);
@@ -312,10 +317,10 @@ test_table(void)
         "Machine: q35   RAM: 1 GiB below 4G, 0 above   phys-bits: 40\n"
         "Device memory: 0x100000000-0x5bfffffff (19 GiB)   maxMemory: 16 GiB, 4 slots\n"
         "\n"
-        "ID       MODEL  NODE  ADDRESS             SIZE     END                 ALIGN\n"
-        "ua-hbm0  spm    1     0x0000000100000000  1 GiB    0x000000013fffffff  2 MiB\n"
-        "ua-hbm1  spm    2     0x0000000180000000  2 GiB    0x00000001ffffffff  1 GiB\n"
-        "dimm0    dimm   0     0x0000000240000000  512 MiB  0x000000025fffffff  2 MiB\n"
+        "ID       MODEL  NODE  ADDRESS             SIZE     END                 ALIGN  BACKEND  PAGE   PATH\n"
+        "ua-hbm0  spm    1     0x0000000100000000  1 GiB    0x000000013fffffff  2 MiB  ram      -      -\n"
+        "ua-hbm1  spm    2     0x0000000180000000  2 GiB    0x00000001ffffffff  1 GiB  file     1 GiB  /dev/hugepages1G/libvirt/qemu/virt-spm-vm\n"
+        "dimm0    dimm   0     0x0000000240000000  512 MiB  0x000000025fffffff  2 MiB  ram      -      -\n"
         "\n"
         "NUMA: 0 cell, 1 spm, 2 spm\n"
         "warning: firmware seabios-1.16.2 drops SOFT_RESERVED\n"
@@ -355,9 +360,9 @@ test_table_wide(void)
     g_assert_cmpstr(lines[1], ==,
                     "Device memory: 0x10180000000-0x2147fffffff (1100 GiB)   maxMemory: 1100 GiB, 1 slot");
     g_assert_cmpstr(lines[3], ==,
-                    "ID                          MODEL  NODE  ADDRESS             SIZE   END                 ALIGN");
+                    "ID                          MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE  PATH");
     g_assert_cmpstr(lines[4], ==,
-                    "ua-a-very-long-device-name  spm    1     0x0000010180000000  1 TiB  0x000002017fffffff  2 MiB");
+                    "ua-a-very-long-device-name  spm    1     0x0000010180000000  1 TiB  0x000002017fffffff  2 MiB  ram      -     -");
     g_assert_cmpstr(lines[6], ==, "NUMA: 0 cell, 1 spm");
     g_assert_cmpstr(lines[7], ==, "");
     g_assert_null(lines[8]);
@@ -387,9 +392,9 @@ test_utf8(void)
     table = spm_plan_to_table(plan);
     g_assert_true(g_utf8_validate(table, -1, NULL));
     lines = g_strsplit(table, "\n", -1);
-    g_assert_cmpstr(lines[3], ==, "ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN");
-    g_assert_cmpstr(lines[4], ==, UNICODE_ID "  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB");
-    g_assert_cmpstr(lines[5], ==, "bad\xef\xbf\xbd     spm    2     0x0000000180000000  1 GiB  0x00000001bfffffff  2 MiB");
+    g_assert_cmpstr(lines[3], ==, "ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE  PATH");
+    g_assert_cmpstr(lines[4], ==, UNICODE_ID "  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB  ram      -     -");
+    g_assert_cmpstr(lines[5], ==, "bad\xef\xbf\xbd     spm    2     0x0000000180000000  1 GiB  0x00000001bfffffff  2 MiB  ram      -     -");
     g_assert_cmpstr(lines[8], ==, "warning: cut \xef\xbf\xbd");
 
     text = spm_plan_to_json(plan, FALSE);

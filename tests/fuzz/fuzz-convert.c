@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     again = spm_xml_read_memory(once, strlen(once), "converted", &error);
     SPM_FUZZ_CHECK(again, "the converted document does not parse: %s", error->message);
 
-    SPM_FUZZ_CHECK(spm_convert_check_current(again, policy, &has_spm, &error),
+    SPM_FUZZ_CHECK(spm_convert_check_current(again, policy, &has_spm, NULL, NULL, &error),
                    "the hook refuses a fresh conversion: %s", error->message);
     SPM_FUZZ_CHECK(spm_convert_forward(again, policy, NULL, NULL, &error),
                    "converting the converted document fails: %s", error->message);

@@ -29,7 +29,7 @@ check(const char *xml, const SpmPlanPolicy *policy, gboolean *has_spm, GError **
     g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", error);
 
     g_assert_nonnull(doc);
-    return spm_convert_check_current(doc, policy, has_spm, error);
+    return spm_convert_check_current(doc, policy, has_spm, NULL, NULL, error);
 }
 
 static void

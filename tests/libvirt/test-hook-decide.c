@@ -204,8 +204,14 @@ test_notify(void)
     g_assert_cmpstr(stopped.event, ==, "stopped");
     decide_text("start", "begin", xml, 9000000, NULL, &start);
     g_assert_cmpint(start.action, ==, SPM_HOOK_ALLOW);
+    g_assert_null(start.make_dirs);
     decide_text("release", "end", xml, 9000000, NULL, &release);
     g_assert_cmpint(release.action, ==, SPM_HOOK_ALLOW);
+    /* after the stop: whatever directory virt-spm may have made for the domain */
+    g_assert_nonnull(release.remove_dirs);
+    g_assert_nonnull(stopped.remove_dirs);
+    g_assert_true(g_str_has_suffix(g_ptr_array_index(release.remove_dirs, 0), "/virt-spm-spm-hand"));
+    g_assert_null(started.remove_dirs);
 }
 
 static void
@@ -247,6 +253,75 @@ converted(const char *name, const char *stand_in, const char *emulator)
     g_assert_true(spm_convert_forward(doc, &policy, NULL, NULL, &error));
     g_assert_no_error(error);
     return spm_xml_format(doc);
+}
+
+/*
+ * start begin of a domain with file-backed SPM memory: its directory, for
+ * the user and with the SELinux label libvirt chose for the domain's files.
+ */
+static void
+test_start_dirs(void)
+{
+    g_autofree char *conv = converted("user-spm-file.xml", "pc-dimm", NULL);
+    g_autoptr(GString) live = g_string_new(conv);
+    g_auto(SpmHookDecision) start = { 0 };
+    g_auto(SpmHookDecision) norelabel = { 0 };
+
+    /* what libvirt adds to the live XML before start begin */
+    g_string_replace(live, "</domain>",
+                     "<seclabel type='dynamic' model='selinux' relabel='yes'>"
+                     "<label>system_u:system_r:svirt_t:s0:c1,c2</label>"
+                     "<imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel>"
+                     "<seclabel type='dynamic' model='dac' relabel='yes'>"
+                     "<label>+107:+108</label><imagelabel>+107:+108</imagelabel></seclabel>"
+                     "</domain>", 1);
+    decide_text("start", "begin", live->str, 9000000, NULL, &start);
+    g_assert_cmpint(start.action, ==, SPM_HOOK_ALLOW);
+    g_assert_nonnull(start.make_dirs);
+    g_assert_cmpuint(start.make_dirs->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(start.make_dirs, 0), ==,
+                    "/var/lib/libvirt/qemu/ram/virt-spm-spm-file");
+    g_assert_cmpstr(start.dac_label, ==, "+107:+108");
+    g_assert_cmpstr(start.selinux_label, ==, "system_u:object_r:svirt_image_t:s0:c1,c2");
+
+    g_string_replace(live, "model='selinux' relabel='yes'", "model='selinux' relabel='no'", 1);
+    decide_text("start", "begin", live->str, 9000000, NULL, &norelabel);
+    g_assert_nonnull(norelabel.make_dirs);
+    g_assert_null(norelabel.selinux_label);
+}
+
+static gboolean
+pools_short(const SpmPlan *plan, const SpmDomainDef *def, gpointer opaque, GError **error)
+{
+    guint *calls = opaque;
+
+    (*calls)++;
+    g_assert_nonnull(spm_plan_find_device(plan, "ua-hbm0"));
+    g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                "memory 'ua-hbm0' needs 2 huge pages of 1 GiB on host node 0 (...)");
+    return FALSE;
+}
+
+/* prepare begin asks the host's pools, and refuses in one line when they are short. */
+static void
+test_start_pools(void)
+{
+    g_autofree char *standin = converted("user-spm.xml", "pc-dimm", NULL);
+    g_auto(SpmHookDecision) d = { 0 };
+    g_auto(SpmHookDecision) other = { 0 };
+    SpmHookFacts facts = test_facts(11003000, NULL);
+    guint calls = 0;
+
+    facts.check_pages = pools_short;
+    facts.check_pages_opaque = &calls;
+    spm_hook_decide("prepare", "begin", standin, strlen(standin), &facts, &d);
+    g_assert_cmpuint(calls, ==, 1);
+    assert_refused(&d, "virt-spm: refusing to start domain 'spm-user': memory 'ua-hbm0' needs 2 "
+                       "huge pages of 1 GiB on host node 0 (...)");
+    /* only prepare begin asks */
+    spm_hook_decide("start", "begin", standin, strlen(standin), &facts, &other);
+    g_assert_cmpuint(calls, ==, 1);
+    g_assert_cmpint(other.action, ==, SPM_HOOK_ALLOW);
 }
 
 static void
@@ -536,6 +611,8 @@ main(int argc, char **argv)
     g_test_add_func("/hook/migrate-restore", test_migrate_restore);
     g_test_add_func("/hook/notify", test_notify);
     g_test_add_func("/hook/malformed", test_malformed);
+    g_test_add_func("/hook/start-dirs", test_start_dirs);
+    g_test_add_func("/hook/start-pools", test_start_pools);
     g_test_add_func("/hook/start/current", test_start_current);
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);

@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
 
+#include "hugepage-pools.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-xml.h"
@@ -37,6 +38,11 @@ static char *cache_dir;
 static char *control_socket;
 static char *config_file;
 static guint name_counter;
+static HpSetup hugepages;       /* the run's pools and mounts (hugepage-pools.h) */
+
+/* 2 MiB pages the run reserves: guest RAM of the huge page cases, and spare */
+#define HP_RAM_MIB 256
+#define HP_PAGES_2M (HP_RAM_MIB / 2 + 64)
 
 /* ---- running programs ---- */
 
@@ -828,6 +834,322 @@ test_nospm_starts(void)
     cleanup_domain(name);
 }
 
+/* ---- huge pages and file backends (issue 13) ---- */
+
+/*
+ * A guest whose RAM takes 2 MiB pages and whose SPM device (pc-dimm stand-in
+ * on QEMU 7.2) asks for @dev_mib of @page_kib pages, optionally bound to host
+ * node 0, with files (<source type='file'/>) and prealloc as asked.
+ */
+static char *
+hp_domain_file(const char *name, guint64 page_kib, guint dev_mib, gboolean file_backed,
+               gboolean prealloc, gboolean bind_node0, const char *emulator)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s.xml", tmpdir, name);
+    g_autofree char *hp = page_kib ? g_strdup("<hugepages><page size='2' unit='MiB'/></hugepages>")
+                                   : g_strdup("");
+    g_autofree char *pagesize = page_kib ? g_strdup_printf("<pagesize unit='KiB'>%" G_GUINT64_FORMAT
+                                                           "</pagesize>", page_kib)
+                                         : g_strdup("");
+    g_autofree char *text = g_strdup_printf(
+        "<domain type='qemu'>\n"
+        "  <name>%s</name>\n"
+        "  <memory unit='MiB'>%u</memory>\n"
+        "  <memoryBacking>%s%s%s</memoryBacking>\n"
+        "  <vcpu>1</vcpu>\n"
+        "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n"
+        "  <features><acpi/></features>\n"
+        "  <devices>\n"
+        "    <emulator>%s</emulator>\n"
+        "    <memory model='spm'>\n"
+        "      <source>%s%s</source>\n"
+        "      <target><size unit='MiB'>%u</size><node>1</node></target>\n"
+        "      <alias name='ua-hbm0'/>\n"
+        "    </memory>\n"
+        "    <memballoon model='none'/>\n"
+        "  </devices>\n"
+        "</domain>\n",
+        name, HP_RAM_MIB + dev_mib, hp, file_backed ? "<source type='file'/>" : "",
+        prealloc ? "<allocation mode='immediate'/>" : "",
+        emulator ? emulator : "/usr/bin/qemu-system-x86_64",
+        bind_node0 ? "<nodemask>0</nodemask>" : "", pagesize, dev_mib);
+
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    return g_steal_pointer(&path);
+}
+
+/* Pages of a pool nobody has taken or promised: free - reserved. */
+static guint64
+hp_available(const HpPool *p)
+{
+    return p->free_pages - p->resv;
+}
+
+static void
+hp_assert_pool_equal(const HpPool *a, const HpPool *b, const char *what)
+{
+    if (a->nr != b->nr || a->free_pages != b->free_pages || a->resv != b->resv)
+        g_error("%s: pool changed: nr %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+                ", free %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT ", resv %" G_GUINT64_FORMAT
+                " -> %" G_GUINT64_FORMAT, what, a->nr, b->nr, a->free_pages, b->free_pages,
+                a->resv, b->resv);
+}
+
+/* In the child of a huge page case: the parent's set-up. */
+static gboolean
+hp_ready(void)
+{
+    hp_import(&hugepages);
+    g_assert_true(hugepages.ready);
+    return TRUE;
+}
+
+/* The per-domain directories virt-spm may make for @name, on this run's host. */
+static GPtrArray *
+hp_domain_dirs(const char *name)
+{
+    GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *leaf = g_strconcat("virt-spm-", name, NULL);
+
+    g_ptr_array_add(dirs, g_build_filename("/var/lib/libvirt/qemu/ram", leaf, NULL));
+    g_ptr_array_add(dirs, g_build_filename(hugepages.mount_2m, "libvirt", "qemu", leaf, NULL));
+    if (hugepages.mount_1g)
+        g_ptr_array_add(dirs, g_build_filename(hugepages.mount_1g, "libvirt", "qemu", leaf, NULL));
+    return dirs;
+}
+
+static void
+hp_assert_no_domain_files(const char *name)
+{
+    g_autoptr(GPtrArray) dirs = hp_domain_dirs(name);
+
+    for (guint i = 0; i < dirs->len; i++) {
+        if (g_file_test(dirs->pdata[i], G_FILE_TEST_EXISTS))
+            g_error("left behind after the stop: %s", (char *)dirs->pdata[i]);
+    }
+}
+
+/*
+ * The guest of issue 13: RAM on 2 MiB pages, the device on one 1 GiB page
+ * (2 MiB pages when the host cannot give a 1 GiB one).  While it runs,
+ * exactly the device's pages and the RAM's are gone from their pools (with
+ * prealloc they are taken, without it they are reserved); after the stop
+ * every pool is as before and no file of the domain remains.
+ */
+static void
+hp_start_stop(gboolean file_backed, gboolean prealloc, const char *emulator)
+{
+    g_autofree char *name = unique_name(emulator ? "hp-spm-memory"
+                                                 : file_backed ? "hp-file" : "hp-memfd");
+    gboolean one_g = hugepages.mount_1g != NULL;
+    guint64 dev_kib = one_g ? 1048576 : 2048;
+    guint dev_mib = one_g ? 1024 : 256;
+    g_autofree char *file = hp_domain_file(name, dev_kib, dev_mib, file_backed, prealloc, FALSE,
+                                           emulator);
+    g_autofree char *dev_dir = NULL;
+    HpPool p2_before, p1_before = { 0 }, p2_run, p1_run = { 0 }, p2_after, p1_after = { 0 };
+    guint64 ram_pages = HP_RAM_MIB / 2;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+    g_auto(Run) destroy = { 0 };
+
+    if (!one_g)
+        g_test_message("1 GiB part skipped: %s", hugepages.skip_1g);
+    {
+        g_autofree char *leaf = g_strconcat("virt-spm-", name, NULL);
+
+        dev_dir = g_build_filename(one_g ? hugepages.mount_1g : hugepages.mount_2m,
+                                   "libvirt", "qemu", leaf, NULL);
+    }
+
+    g_assert_true(hp_pool_read(2048, &p2_before));
+    if (one_g)
+        g_assert_true(hp_pool_read(1048576, &p1_before));
+
+    virt_spm_define(&def, file, emulator == NULL);
+    assert_ok(&def, "virt-spm define of a huge page guest");
+    virsh(&start, ARGV("start", name));
+    assert_ok(&start, "virsh start of a huge page guest");
+
+    g_assert_true(hp_pool_read(2048, &p2_run));
+    if (one_g) {
+        g_assert_true(hp_pool_read(1048576, &p1_run));
+        /* the device's one page, from the 1 GiB pool and from no other */
+        g_assert_cmpuint(hp_available(&p1_before) - hp_available(&p1_run), ==, 1);
+        if (prealloc)
+            g_assert_cmpuint(p1_before.free_pages - p1_run.free_pages, ==, 1);
+        g_assert_cmpuint(hp_available(&p2_before) - hp_available(&p2_run), ==, ram_pages);
+    } else {
+        g_assert_cmpuint(hp_available(&p2_before) - hp_available(&p2_run), ==,
+                         ram_pages + dev_mib / 2);
+    }
+    /* libvirt preallocates the RAM's huge pages: those are taken, not only reserved */
+    g_assert_cmpuint(p2_before.free_pages - p2_run.free_pages, >=, ram_pages);
+
+    if (file_backed) {
+        GStatBuf st;
+
+        /* made by the hook before QEMU started, for the user QEMU runs as */
+        g_assert_cmpint(g_lstat(dev_dir, &st), ==, 0);
+        g_assert_true(S_ISDIR(st.st_mode));
+        g_assert_cmpuint(st.st_mode & 0777, ==, 0700);
+    } else {
+        g_assert_false(g_file_test(dev_dir, G_FILE_TEST_EXISTS));
+    }
+
+    virsh(&destroy, ARGV("destroy", name));
+    assert_ok(&destroy, "virsh destroy");
+
+    g_assert_true(hp_pool_read(2048, &p2_after));
+    hp_assert_pool_equal(&p2_before, &p2_after, "2 MiB pool after the stop");
+    if (one_g) {
+        g_assert_true(hp_pool_read(1048576, &p1_after));
+        hp_assert_pool_equal(&p1_before, &p1_after, "1 GiB pool after the stop");
+    }
+    hp_assert_no_domain_files(name);
+    cleanup_domain(name);
+}
+
+static void
+test_hugepages_memfd(void)
+{
+    if (hp_ready())
+        hp_start_stop(FALSE, FALSE, NULL);
+}
+
+static void
+test_hugepages_memfd_prealloc(void)
+{
+    if (hp_ready())
+        hp_start_stop(FALSE, TRUE, NULL);
+}
+
+static void
+test_hugepages_file(void)
+{
+    if (hp_ready())
+        hp_start_stop(TRUE, FALSE, NULL);
+}
+
+static void
+test_hugepages_file_prealloc(void)
+{
+    if (hp_ready())
+        hp_start_stop(TRUE, TRUE, NULL);
+}
+
+/*
+ * A QEMU with the spm-memory device: $SPM_TEST_EMULATOR, else the one
+ * /work/shared/spm-qemu/build.sh leaves in ~/.cache/spm-qemu when it is
+ * complete (firmware linked); NULL if none.
+ */
+static char *
+spm_memory_qemu(void)
+{
+    const char *env = g_getenv("SPM_TEST_EMULATOR");
+    g_autofree char *cached = g_build_filename(g_get_home_dir(), ".cache", "spm-qemu",
+                                               "qemu-10.2.2", "build", "qemu-system-x86_64", NULL);
+
+    g_autofree char *dir = g_path_get_dirname(cached);
+    /* build.sh links SeaBIOS there last: without it the tree is being rebuilt */
+    g_autofree char *bios = g_build_filename(dir, "qemu-bundle", "usr", "local", "share", "qemu",
+                                             "bios-256k.bin", NULL);
+
+    if (env && *env)
+        return g_strdup(env);
+    if (g_file_test(cached, G_FILE_TEST_IS_EXECUTABLE) && g_file_test(bios, G_FILE_TEST_EXISTS))
+        return g_steal_pointer(&cached);
+    return NULL;
+}
+
+/* The guest of issue 13 on the real spm-memory device, when there is one. */
+static void
+test_hugepages_spm_memory(void)
+{
+    g_autofree char *emulator = spm_memory_qemu();
+
+    if (!hp_ready())
+        return;
+    if (!emulator) {
+        /* as for the other real-device parts: the stand-in cases cover the rest */
+        g_test_message("no usable QEMU with spm-memory ($SPM_TEST_EMULATOR, or a complete "
+                       "~/.cache/spm-qemu): only the pc-dimm stand-in was started");
+        return;
+    }
+    hp_start_stop(FALSE, FALSE, emulator);
+}
+
+/*
+ * A device asking more pages than its node has: the hook refuses with one
+ * line naming the device, the page size, the node and the numbers, and
+ * nothing is taken.
+ */
+static void
+test_hugepages_refused(void)
+{
+    g_autofree char *name = unique_name("hp-refused");
+    gboolean one_g = FALSE;
+    guint64 page_kib;
+    guint dev_mib;
+    HpPool before, after;
+    g_autofree char *file = NULL;
+    g_autofree char *expected = NULL;
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+
+    if (!hp_ready())
+        return;
+    one_g = hugepages.mount_1g != NULL;
+    page_kib = one_g ? 1048576 : 2048;
+    g_assert_true(hp_pool_read(page_kib, &before));
+    /* one page more than the host has free */
+    dev_mib = (guint)((hp_available(&before) + 1) * (page_kib / 1024));
+    file = hp_domain_file(name, page_kib, dev_mib, FALSE, FALSE, TRUE, NULL);
+    expected = g_strdup_printf("memory 'ua-hbm0' needs %" G_GUINT64_FORMAT " huge pages of %s "
+                               "on host node 0", hp_available(&before) + 1,
+                               one_g ? "1 GiB" : "2 MiB");
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define");
+    virsh(&start, ARGV("start", name));
+    assert_fails_with(&start, expected, "virsh start of a guest asking too many huge pages");
+    /* the reason is the hook's one line, as libvirt shows it */
+    {
+        const char *line = strstr(start.err, "virt-spm: refusing to start domain");
+
+        g_assert_nonnull(line);
+        g_assert_nonnull(strstr(line, expected));
+        g_assert_true(strchr(line, '\n') == NULL || strchr(line, '\n') > strstr(line, expected));
+    }
+    g_assert_true(hp_pool_read(page_kib, &after));
+    hp_assert_pool_equal(&before, &after, "pool after the refused start");
+    hp_assert_no_domain_files(name);
+    cleanup_domain(name);
+}
+
+/* <memoryBacking><source type='file'/> without huge pages: libvirt's memory_backing_dir. */
+static void
+test_file_backed_dir(void)
+{
+    g_autofree char *name = unique_name("file");
+    g_autofree char *file = hp_domain_file(name, 0, 128, TRUE, FALSE, FALSE, NULL);
+    g_autofree char *leaf = g_strconcat("virt-spm-", name, NULL);
+    g_autofree char *dir = g_build_filename("/var/lib/libvirt/qemu/ram", leaf, NULL);
+    g_auto(Run) def = { 0 };
+    g_auto(Run) start = { 0 };
+    g_auto(Run) destroy = { 0 };
+
+    virt_spm_define(&def, file, TRUE);
+    assert_ok(&def, "virt-spm define of a file-backed guest");
+    virsh(&start, ARGV("start", name));
+    assert_ok(&start, "virsh start of a file-backed guest");
+    g_assert_true(g_file_test(dir, G_FILE_TEST_IS_DIR));
+    virsh(&destroy, ARGV("destroy", name));
+    assert_ok(&destroy, "virsh destroy");
+    g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+    cleanup_domain(name);
+}
+
 /* ---- set-up and tear-down ---- */
 
 static void
@@ -917,6 +1239,17 @@ run_case(gconstpointer data)
     g_test_trap_assert_passed();
 }
 
+/* A huge page case: skipped, in the parent, when the host could not be set up. */
+static void
+run_hp_case(gconstpointer data)
+{
+    if (!g_test_subprocess() && !hugepages.ready) {
+        g_test_skip(hugepages.skip ? hugepages.skip : "huge pages were not set up");
+        return;
+    }
+    run_case(data);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -940,6 +1273,13 @@ main(int argc, char **argv)
         { "/libvirt/migrate-refused", test_migrate_refused },
         { "/libvirt/restore-refused", test_restore_refused },
         { "/libvirt/nospm-starts", test_nospm_starts },
+        { "/libvirt/file-backed-dir", test_file_backed_dir },
+        { "/libvirt/hugepages/memfd", test_hugepages_memfd },
+        { "/libvirt/hugepages/memfd-prealloc", test_hugepages_memfd_prealloc },
+        { "/libvirt/hugepages/file", test_hugepages_file },
+        { "/libvirt/hugepages/file-prealloc", test_hugepages_file_prealloc },
+        { "/libvirt/hugepages/refused", test_hugepages_refused },
+        { "/libvirt/hugepages/spm-memory", test_hugepages_spm_memory },
     };
     int status, rc;
     int run_lock;
@@ -981,7 +1321,9 @@ main(int argc, char **argv)
     wrapper = g_build_filename(tmpdir, "hook", NULL);
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
-        g_test_add_data_func(cases[i].path, cases[i].func, run_case);
+        g_test_add_data_func(cases[i].path, cases[i].func,
+                             g_str_has_prefix(cases[i].path, "/libvirt/hugepages/") ? run_hp_case
+                                                                                    : run_case);
     if (g_test_subprocess())
         return g_test_run();
 
@@ -998,8 +1340,17 @@ main(int argc, char **argv)
     listener_cancel = g_cancellable_new();
     listener_thread = g_thread_new("control", control_listener, listener);
 
+    /* before libvirtd restarts with the hook: it reads the mounts when it starts */
+    hp_setup(&hugepages, HP_PAGES_2M);
+    hp_export(&hugepages);
+    if (hugepages.skip)
+        g_test_message("huge page cases will skip: %s", hugepages.skip);
+    else if (hugepages.skip_1g)
+        g_test_message("1 GiB huge page parts will skip: %s", hugepages.skip_1g);
     if ((status = harness(ARGV("install", hook_name, wrapper))) != 0) {
+        hp_unmount(&hugepages);
         harness(ARGV("remove", hook_name));
+        hp_restore_pools(&hugepages);
         return status == 77 ? 77 : 1;
     }
 
@@ -1020,9 +1371,15 @@ main(int argc, char **argv)
                 cleanup_domain(*n);
         }
     }
+    /* the mounts go before libvirtd's last restart, so that it forgets them */
+    hp_unmount(&hugepages);
     /* the hook goes, libvirtd restarts without it */
     if (harness(ARGV("remove", hook_name)) != 0)
         rc = 1;
+    if (!hp_restore_pools(&hugepages)) {
+        fprintf(stderr, "# huge page pools not back to their starting sizes\n");
+        rc = 1;
+    }
     g_cancellable_cancel(listener_cancel);
     g_thread_join(listener_thread);
     g_socket_listener_close(listener);

@@ -350,11 +350,14 @@ test_backends(void)
     g_assert_cmphex(d->backend.region_align, ==, SPM_GiB);
     g_clear_pointer(&plan, spm_plan_free);
 
-    /* hugepages without memfd: file on hugetlbfs */
+    /* hugepages without memfd: still memfd, pages of exactly that size (issue 13) */
     def->backing = SPM_BACKING_DEFAULT;
     d = plan_one(def, &plan);
-    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
-    g_assert_cmpstr(d->backend.mem_path, ==, "/dev/hugepages");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_MEMFD);
+    g_assert_true(d->backend.hugetlb);
+    g_assert_cmphex(d->backend.hugetlbsize, ==, SPM_GiB);
+    g_assert_cmphex(d->backend.page_size, ==, SPM_GiB);
+    g_assert_null(d->backend.mem_path);
     g_assert_cmphex(d->backend.region_align, ==, SPM_GiB);
     g_clear_pointer(&plan, spm_plan_free);
 
@@ -362,7 +365,7 @@ test_backends(void)
     m->source.pagesize = 2 * SPM_MiB;
     d = plan_one(def, &plan);
     g_assert_cmphex(d->backend.region_align, ==, 2 * SPM_MiB);
-    g_assert_cmpstr(d->backend.mem_path, ==, "/dev/hugepages");
+    g_assert_cmphex(d->backend.hugetlbsize, ==, 2 * SPM_MiB);
     g_clear_pointer(&plan, spm_plan_free);
 
     /* <path> + <alignsize>: file with align= */
@@ -688,8 +691,8 @@ test_backend_hugepage_defaults(void)
     def->hugepages = TRUE;
     plan = plan_ok(def);
     d = spm_plan_find_device(plan, "ua-m");
-    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
-    g_assert_cmpstr(d->backend.mem_path, ==, "/dev/hugepages");
+    g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_MEMFD);
+    g_assert_cmphex(d->backend.hugetlbsize, ==, 2 * SPM_MiB);
     g_assert_cmphex(d->backend.region_align, ==, 2 * SPM_MiB);
     g_clear_pointer(&plan, spm_plan_free);
 
@@ -707,7 +710,8 @@ test_backend_hugepage_defaults(void)
     d = spm_plan_find_device(plan, "ua-m");
     g_assert_cmpuint(d->backend.kind, ==, SPM_BACKEND_FILE);
     g_assert_cmphex(d->backend.region_align, ==, 4 * SPM_KiB);
-    g_assert_nonnull(d->backend.mem_path);
+    g_assert_true(d->backend.domain_dir);
+    g_assert_true(g_str_has_prefix(d->backend.mem_path, "/var/lib/libvirt/qemu/ram/virt-spm-"));
 }
 
 static void

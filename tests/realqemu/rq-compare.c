@@ -357,7 +357,7 @@ rq_compare_stored(const char *stored, const char *converted, const SpmDomainDef 
         !(cdef = spm_domain_def_parse(cdoc, error)))
         return FALSE;
 
-    if (!spm_convert_check_current(sdoc, policy, &has_spm, error))
+    if (!spm_convert_check_current(sdoc, policy, &has_spm, NULL, NULL, error))
         return FALSE;
     if (!has_spm)
         g_string_append(bad, "; check_current finds no SPM metadata");
