@@ -142,7 +142,7 @@ spm_control_request(const char *request_json, guint timeout_ms, GError **error)
 
 gboolean
 spm_control_notify(const char *event, const char *domain, const char *uuid,
-                   guint timeout_ms, GError **error)
+                   gint64 run_id, guint timeout_ms, GError **error)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonNode) req = NULL;
@@ -162,6 +162,10 @@ spm_control_notify(const char *event, const char *domain, const char *uuid,
     json_builder_add_string_value(b, domain ? domain : "");
     json_builder_set_member_name(b, "uuid");
     json_builder_add_string_value(b, uuid ? uuid : "");
+    if (run_id >= 0) {
+        json_builder_set_member_name(b, "id");
+        json_builder_add_int_value(b, run_id);
+    }
     json_builder_end_object(b);
     req = json_builder_get_root(b);
     text = json_to_string(req, FALSE);

@@ -5,9 +5,11 @@
  * peer's uid with SO_PEERCRED).  One request per line, one JSON object per
  * request; one JSON reply line per request.  Requests:
  *
- *   {"command": "event", "event": "started"|"stopped", "domain": NAME, "uuid": UUID}
+ *   {"command": "event", "event": "started"|"stopped", "domain": NAME, "uuid": UUID,
+ *    "id": ID}
  *       from the libvirt hook; reply {"ok": true}.  The hook never waits for
- *       the audit itself.
+ *       the audit itself.  "id" (optional) is libvirt's domain id of the run:
+ *       a run is audited once, whether the hook or libvirt's event says so.
  *   {"command": "audit", "domain": NAME}
  *       audit now; reply {"ok": true, "verdict": {...}} (see docs/virt-spmd.md)
  *   {"command": "status"}
@@ -36,6 +38,7 @@ const char *spm_control_socket_path(void);
 gboolean spm_control_notify(const char *event,
                             const char *domain,
                             const char *uuid,
+                            gint64 run_id,      /* -1 = unknown */
                             guint timeout_ms,
                             GError **error);
 

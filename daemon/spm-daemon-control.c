@@ -69,23 +69,28 @@ spm_control_reply(SpmControlClient *c, JsonNode *node)
                                     spm_control_written, c);
 }
 
+/* json_node_init_object() would take a reference of its own: the node
+ * takes ours instead, so that freeing the reply frees all of it. */
 static JsonNode *
 spm_control_ok(void)
 {
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     JsonObject *o = json_object_new();
 
     json_object_set_boolean_member(o, "ok", TRUE);
-    return json_node_init_object(json_node_alloc(), o);
+    json_node_take_object(node, o);
+    return node;
 }
 
 static JsonNode *
 spm_control_error(const char *message)
 {
-    JsonObject *o = json_object_new();
+    JsonNode *node = spm_control_ok();
+    JsonObject *o = json_node_get_object(node);
 
     json_object_set_boolean_member(o, "ok", FALSE);
     json_object_set_string_member(o, "error", message);
-    return json_node_init_object(json_node_alloc(), o);
+    return node;
 }
 
 static void
@@ -144,6 +149,9 @@ spm_control_status(SpmDaemon *d)
     json_object_set_boolean_member(o, "connected", spm_daemon_connected(d));
     json_object_set_int_member(o, "connections", d->connections);
     json_object_set_int_member(o, "audits", d->audits_done);
+    json_object_set_int_member(o, "start_events", d->start_events);
+    json_object_set_int_member(o, "start_duplicates", d->start_duplicates);
+    json_object_set_int_member(o, "domain_checks", d->domain_checks);
     json_object_set_array_member(o, "domains", arr);
     return node;
 }
@@ -156,6 +164,18 @@ spm_member_str(JsonObject *o, const char *key)
     if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
         return NULL;
     return json_node_get_string(n);
+}
+
+/* The libvirt domain id of the run an event is about; -1 = not given. */
+static gint64
+spm_member_run_id(JsonObject *o)
+{
+    JsonNode *n = json_object_get_member(o, "id");
+
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
+        json_node_get_int(n) < 0)
+        return -1;
+    return json_node_get_int(n);
 }
 
 /* Handle one request line; the reply may come later (audit). */
@@ -189,20 +209,24 @@ spm_control_handle(SpmControlClient *c, const char *line, gsize len)
         const char *event = spm_member_str(o, "event");
         const char *domain = spm_member_str(o, "domain");
         const char *uuid = spm_member_str(o, "uuid");
+        gint64 run_id = spm_member_run_id(o);
         gboolean has_uuid = uuid && spm_daemon_record(d, uuid, domain) != NULL;
 
         if (g_strcmp0(event, "started") == 0) {
-            if (has_uuid)
-                spm_daemon_audit(d, uuid, domain, FALSE, NULL, NULL);
-            else if (domain && *domain)
+            if (has_uuid) {
+                spm_daemon_domain_started(d, uuid, domain, run_id, g_get_monotonic_time());
+            } else if (domain && *domain) {
+                d->start_events++;
                 spm_daemon_audit_lookup(d, domain, FALSE, spm_control_ignore, NULL);
-            else {
+            } else {
                 spm_control_reply(c, spm_control_error("event: 'uuid' or 'domain' is missing"));
                 return;
             }
         } else if (g_strcmp0(event, "stopped") == 0) {
-            if (has_uuid)
+            if (has_uuid) {
                 spm_daemon_domain_stopped(d, uuid, domain);
+                spm_daemon_domain_check(d, uuid);
+            }
         } else {
             g_autofree char *msg = g_strdup_printf("event: unknown event '%s'", event ? event : "");
 

@@ -11,8 +11,12 @@
  * Audits run in GTask worker threads, at most max_parallel at a time and
  * one at a time per domain; a request that arrives while an audit of the
  * same domain runs is folded into one follow-up audit.  A STARTED event
- * and the hook's "started" notification for the same run audit once: the
- * second finds the run (libvirt domain id) already audited.
+ * and the hook's "started" notification for the same run audit once: both
+ * name the run (libvirt domain id), and the second is no new audit.
+ *
+ * A domain that libvirt no longer knows (undefined, or transient and
+ * stopped) is forgotten: record and state file.  Each (re)connect lists
+ * all domains, which also forgets those undefined while we were away.
  */
 #include <string.h>
 #include <syslog.h>
@@ -91,6 +95,7 @@ typedef struct {
     char uuid[VIR_UUID_STRING_BUFLEN];
     char *name;
     int event;
+    gint64 run_id;
     gint64 time;
 } SpmEventMsg;
 
@@ -105,20 +110,40 @@ spm_event_msg_free(gpointer data)
     g_free(m);
 }
 
+/*
+ * Run @func(@m) from the main loop, later.  libvirt's GLib event loop shares
+ * the default main context, so its callbacks may run in the main thread,
+ * with libvirt's locks held: g_main_context_invoke() would then call @func
+ * at once, and @func calling back into libvirt (deregistering the close
+ * callback) would deadlock.
+ */
+static void
+spm_defer(SpmDaemon *d, GSourceFunc func, SpmEventMsg *m)
+{
+    g_autoptr(GSource) source = g_idle_source_new();
+
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, func, m, spm_event_msg_free);
+    g_source_attach(source, d->ctx);
+}
+
 static gboolean
 spm_event_main(gpointer data)
 {
     SpmEventMsg *m = data;
     SpmDaemon *d = m->d;
-    SpmDomainRecord *r;
 
-    if (m->event == VIR_DOMAIN_EVENT_STARTED) {
-        r = spm_daemon_record(d, m->uuid, m->name);
-        if (r && !r->auditing && !r->queued)
-            r->trigger_time = m->time;
-        spm_daemon_audit(d, m->uuid, m->name, FALSE, NULL, NULL);
-    } else if (m->event == VIR_DOMAIN_EVENT_STOPPED) {
+    switch (m->event) {
+    case VIR_DOMAIN_EVENT_STARTED:
+        spm_daemon_domain_started(d, m->uuid, m->name, m->run_id, m->time);
+        break;
+    case VIR_DOMAIN_EVENT_STOPPED:
         spm_daemon_domain_stopped(d, m->uuid, m->name);
+        spm_daemon_domain_check(d, m->uuid);    /* a transient domain is gone now */
+        break;
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+        spm_daemon_domain_check(d, m->uuid);    /* still known while it runs */
+        break;
     }
     return G_SOURCE_REMOVE;
 }
@@ -129,15 +154,18 @@ spm_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     SpmDaemon *d = opaque;
     SpmEventMsg *m;
 
-    if (event != VIR_DOMAIN_EVENT_STARTED && event != VIR_DOMAIN_EVENT_STOPPED)
+    if (event != VIR_DOMAIN_EVENT_STARTED && event != VIR_DOMAIN_EVENT_STOPPED &&
+        event != VIR_DOMAIN_EVENT_UNDEFINED)
         return 0;
     m = g_new0(SpmEventMsg, 1);
     m->d = d;
     m->time = g_get_monotonic_time();
     m->event = event;
+    /* the id the event carries: no call to libvirtd */
+    m->run_id = virDomainGetID(dom) == (unsigned int) -1 ? -1 : (gint64) virDomainGetID(dom);
     m->name = g_strdup(virDomainGetName(dom));
     virDomainGetUUIDString(dom, m->uuid);
-    g_main_context_invoke_full(d->ctx, G_PRIORITY_DEFAULT, spm_event_main, m, spm_event_msg_free);
+    spm_defer(d, spm_event_main, m);
     return 0;
 }
 
@@ -163,6 +191,21 @@ spm_daemon_schedule_reconnect(SpmDaemon *d)
     spm_daemon_update_status(d);
 }
 
+/* A libvirtd that restarts with no domain running numbers runs from 1
+ * again: the runs seen so far identify nothing any more. */
+static void
+spm_daemon_forget_runs(SpmDaemon *d)
+{
+    GHashTableIter iter;
+    gpointer value;
+
+    if (!d->domains)
+        return;
+    g_hash_table_iter_init(&iter, d->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        ((SpmDomainRecord *) value)->run_id = -1;
+}
+
 static gboolean
 spm_close_main(gpointer data)
 {
@@ -172,10 +215,9 @@ spm_close_main(gpointer data)
     if (d->conn && d->conn == m->conn) {
         spm_daemon_log(LOG_WARNING, "connection to %s closed (reason %d); reconnecting",
                        d->uri, m->event);
-        virConnectUnregisterCloseCallback(d->conn, NULL);
-        virConnectClose(d->conn);
-        d->conn = NULL;
+        spm_daemon_disconnect(d);
         d->backoff_ms = d->reconnect_min_ms;
+        spm_daemon_forget_runs(d);
         spm_daemon_schedule_reconnect(d);
     }
     return G_SOURCE_REMOVE;
@@ -191,8 +233,31 @@ spm_close_cb(virConnectPtr conn, int reason, void *opaque)
     m->event = reason;
     m->conn = conn;
     virConnectRef(conn);
-    g_main_context_invoke_full(d->ctx, G_PRIORITY_DEFAULT, spm_close_main, m, spm_event_msg_free);
+    spm_defer(d, spm_close_main, m);
 }
+
+/*
+ * Both callbacks hold a reference on the connection: unless both are
+ * deregistered, a closed connection is never freed (and every reconnect
+ * leaked one).  On a connection that is gone, libvirt still drops them
+ * locally; only telling libvirtd fails.
+ */
+void
+spm_daemon_disconnect(SpmDaemon *d)
+{
+    if (!d->conn)
+        return;
+    if (d->event_callback >= 0)
+        virConnectDomainEventDeregisterAny(d->conn, d->event_callback);
+    d->event_callback = -1;
+    virConnectUnregisterCloseCallback(d->conn, spm_close_cb);
+    virConnectClose(g_steal_pointer(&d->conn));
+}
+
+typedef struct {
+    virConnectPtr conn;
+    int event_callback;
+} SpmConnection;
 
 static void
 spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
@@ -200,6 +265,8 @@ spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *ca
     SpmDaemon *d = data;
     GError *error = NULL;
     virConnectPtr conn = spm_libvirt_open(d->uri, &error);
+    SpmConnection *c;
+    int callback;
 
     if (!conn) {
         g_task_return_error(task, error);
@@ -207,21 +274,29 @@ spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *ca
     }
     /* detect a hung libvirtd, not only a closed socket */
     virConnectSetKeepAlive(conn, 5, 3);
-    if (virConnectRegisterCloseCallback(conn, spm_close_cb, d, NULL) < 0 ||
-        virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(spm_lifecycle_cb),
-                                         d, NULL) < 0) {
+    if (virConnectRegisterCloseCallback(conn, spm_close_cb, d, NULL) < 0) {
+        callback = -1;
+    } else if ((callback = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                            VIR_DOMAIN_EVENT_CALLBACK(spm_lifecycle_cb),
+                                                            d, NULL)) < 0) {
+        virConnectUnregisterCloseCallback(conn, spm_close_cb);
+    }
+    if (callback < 0) {
         spm_libvirt_error(&error, "cannot subscribe to %s", d->uri);
         g_task_return_error(task, error);
         virConnectClose(conn);
         return;
     }
-    g_task_return_pointer(task, conn, NULL);
+    c = g_new0(SpmConnection, 1);
+    c->conn = conn;
+    c->event_callback = callback;
+    g_task_return_pointer(task, c, g_free);
 }
 
 typedef struct {
     char *uuid;
     char *name;
+    gint64 run_id;      /* -1 = not running */
 } SpmDomainId;
 
 static void
@@ -234,28 +309,52 @@ spm_domain_id_free(gpointer data)
     g_free(id);
 }
 
+static SpmDomainId *
+spm_domain_id_new(virDomainPtr dom)
+{
+    SpmDomainId *id = g_new0(SpmDomainId, 1);
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    unsigned int run = virDomainGetID(dom);
+
+    virDomainGetUUIDString(dom, uuid);
+    id->uuid = g_strdup(uuid);
+    id->name = g_strdup(virDomainGetName(dom));
+    id->run_id = run == (unsigned int) -1 ? -1 : (gint64) run;
+    return id;
+}
+
+typedef struct {
+    virConnectPtr conn;
+    gint64 time;        /* monotonic µs when the list was asked for */
+} SpmScan;
+
+static void
+spm_scan_free(gpointer data)
+{
+    SpmScan *scan = data;
+
+    virConnectClose(scan->conn);
+    g_free(scan);
+}
+
+/* Every domain libvirt knows, running or not: the scan audits those that
+ * run and forgets the records of the others. */
 static void
 spm_scan_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-    virConnectPtr conn = data;
+    SpmScan *scan = data;
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    int n = virConnectListAllDomains(scan->conn, &doms, 0);
     GPtrArray *ids = g_ptr_array_new_with_free_func(spm_domain_id_free);
 
     for (int i = 0; i < n; i++) {
-        SpmDomainId *id = g_new0(SpmDomainId, 1);
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        virDomainGetUUIDString(doms[i], uuid);
-        id->uuid = g_strdup(uuid);
-        id->name = g_strdup(virDomainGetName(doms[i]));
-        g_ptr_array_add(ids, id);
+        g_ptr_array_add(ids, spm_domain_id_new(doms[i]));
         virDomainFree(doms[i]);
     }
     free(doms);
     if (n < 0) {
         g_ptr_array_unref(ids);
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot list running domains");
+        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot list the domains");
         return;
     }
     g_task_return_pointer(task, ids, (GDestroyNotify) g_ptr_array_unref);
@@ -268,10 +367,12 @@ spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) ids = g_task_propagate_pointer(G_TASK(res), &error);
     g_autoptr(GHashTable) running = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) known = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) gone = g_ptr_array_new();
+    SpmScan *scan = g_task_get_task_data(G_TASK(res));
     GHashTableIter iter;
     gpointer value;
 
-    virConnectClose(g_task_get_task_data(G_TASK(res)));
     if (!ids) {
         spm_daemon_log(LOG_ERR, "%s", error->message);
         return;
@@ -279,31 +380,42 @@ spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
     for (guint i = 0; i < ids->len; i++) {
         SpmDomainId *id = g_ptr_array_index(ids, i);
 
+        g_hash_table_add(known, id->uuid);     /* lower case, as libvirt formats it */
+        if (id->run_id < 0)
+            continue;
         g_hash_table_add(running, id->uuid);
-        spm_daemon_audit(d, id->uuid, id->name, TRUE, NULL, NULL);
+        spm_daemon_audit(d, id->uuid, id->name, id->run_id, TRUE, NULL, NULL);
     }
-    /* domains that stopped while nobody listened */
     if (d->domains) {
         g_hash_table_iter_init(&iter, d->domains);
         while (g_hash_table_iter_next(&iter, NULL, &value)) {
             SpmDomainRecord *r = value;
 
-            if (r->active && !g_hash_table_contains(running, r->uuid)) {
-                r->active = FALSE;
+            /* a record newer than the list may name a domain defined since */
+            if (r->created < scan->time && !g_hash_table_contains(known, r->uuid)) {
+                g_ptr_array_add(gone, r);   /* undefined while nobody listened */
+            } else if (r->active && !g_hash_table_contains(running, r->uuid)) {
+                r->active = FALSE;          /* stopped while nobody listened */
                 spm_daemon_state_save(d, r);
             }
         }
     }
-    spm_daemon_log(LOG_INFO, "re-auditing %u running domains", ids->len);
+    for (guint i = 0; i < gone->len; i++)
+        spm_daemon_forget(d, g_ptr_array_index(gone, i));
+    spm_daemon_log(LOG_INFO, "re-auditing %u running domains", g_hash_table_size(running));
+    spm_daemon_update_status(d);
 }
 
 static void
 spm_daemon_scan(SpmDaemon *d)
 {
     GTask *task = g_task_new(NULL, NULL, spm_scan_done, d);
+    SpmScan *scan = g_new0(SpmScan, 1);
 
-    virConnectRef(d->conn);
-    g_task_set_task_data(task, d->conn, NULL);
+    scan->conn = d->conn;
+    virConnectRef(scan->conn);
+    scan->time = g_get_monotonic_time();
+    g_task_set_task_data(task, scan, spm_scan_free);
     g_task_run_in_thread(task, spm_scan_thread);
     g_object_unref(task);
 }
@@ -313,7 +425,7 @@ spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
 {
     SpmDaemon *d = data;
     g_autoptr(GError) error = NULL;
-    virConnectPtr conn = g_task_propagate_pointer(G_TASK(res), &error);
+    g_autofree SpmConnection *conn = g_task_propagate_pointer(G_TASK(res), &error);
 
     d->connecting = FALSE;
     if (!conn) {
@@ -323,7 +435,8 @@ spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
         spm_daemon_schedule_reconnect(d);
         return;
     }
-    d->conn = conn;
+    d->conn = conn->conn;
+    d->event_callback = conn->event_callback;
     d->backoff_ms = d->reconnect_min_ms;
     d->connections++;
     spm_daemon_log(LOG_INFO, "connected to %s (connection %u)", d->uri, d->connections);
@@ -453,7 +566,7 @@ spm_audit_complete(SpmDaemon *d, SpmDomainRecord *r, SpmAuditJob *job)
                            r->last->domain_id == v->domain_id);
 
         if (v->kind == SPM_VERDICT_ERROR && !r->waiters && r->attempts + 1 < d->max_attempts &&
-            !r->pending && !job->timed_out) {
+            !r->pending && !job->timed_out && !r->gone) {
             /* libvirt may still be reattaching to QEMU after its restart */
             r->attempts++;
             spm_verdict_free(v);
@@ -492,7 +605,10 @@ spm_audit_complete(SpmDaemon *d, SpmDomainRecord *r, SpmAuditJob *job)
     }
     r->trigger_time = 0;
 
-    if (r->pending) {
+    if (r->gone) {
+        r->pending = r->pending_force = FALSE;
+        spm_daemon_forget(d, r);
+    } else if (r->pending) {
         gboolean force = r->pending_force;
 
         r->pending = r->pending_force = FALSE;
@@ -578,7 +694,9 @@ spm_daemon_pump(SpmDaemon *d)
         virConnectRef(job->conn);
         job->uuid = g_strdup(r->uuid);
         job->force = r->force;
-        job->skip_domid = r->active && r->last ? r->last->domain_id : -1;
+        /* an error verdict audited nothing: it does not count for the run */
+        job->skip_domid = r->active && r->last && r->last->kind != SPM_VERDICT_ERROR
+                          ? r->last->domain_id : -1;
         job->seq = ++r->job_seq;
         {
             SpmJobRef *ref = g_new0(SpmJobRef, 1);
@@ -606,11 +724,20 @@ spm_daemon_enqueue(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
     spm_daemon_pump(d);
 }
 
+/* A request that is not forced, for a run whose audit was asked for
+ * already: the hook and libvirt both announce every start. */
+static gboolean
+spm_record_run_seen(SpmDomainRecord *r, gint64 run_id, gboolean force)
+{
+    return !force && run_id >= 0 && r->run_id == run_id;
+}
+
 void
-spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean force,
-                 SpmAuditWaiter waiter, gpointer waiter_data)
+spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
+                 gboolean force, SpmAuditWaiter waiter, gpointer waiter_data)
 {
     SpmDomainRecord *r = spm_daemon_record(d, uuid, name);
+    gboolean seen;
 
     if (!r) {
         if (waiter) {
@@ -621,6 +748,22 @@ spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean forc
         }
         return;
     }
+    seen = spm_record_run_seen(r, run_id, force);
+    if (seen) {
+        d->start_duplicates++;
+        if (!r->auditing && !r->queued) {
+            if (waiter) {
+                g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
+                                                  "domain '%s': no verdict yet",
+                                                  r->name ? r->name : uuid);
+
+                waiter(d, r->last, r->last ? NULL : e, waiter_data);
+            }
+            return;
+        }
+    }
+    if (run_id >= 0)
+        r->run_id = run_id;
     if (waiter) {
         SpmWaiter *w = g_new0(SpmWaiter, 1);
 
@@ -628,6 +771,8 @@ spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean forc
         w->data = waiter_data;
         r->waiters = g_slist_append(r->waiters, w);
     }
+    if (seen)
+        return;         /* the audit queued or in flight answers the waiter */
     if (r->auditing) {
         r->pending = TRUE;
         r->pending_force |= force;
@@ -638,6 +783,20 @@ spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean forc
         return;
     }
     spm_daemon_enqueue(d, r, force);
+}
+
+void
+spm_daemon_domain_started(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
+                          gint64 trigger_time)
+{
+    SpmDomainRecord *r = spm_daemon_record(d, uuid, name);
+
+    d->start_events++;
+    if (!r)
+        return;
+    if (!spm_record_run_seen(r, run_id, FALSE) && !r->auditing && !r->queued)
+        r->trigger_time = trigger_time;
+    spm_daemon_audit(d, uuid, name, run_id, FALSE, NULL, NULL);
 }
 
 void
@@ -654,6 +813,77 @@ spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name)
         spm_daemon_state_save(d, r);
     spm_daemon_log(LOG_INFO, "domain '%s' stopped", r->name ? r->name : uuid);
     spm_daemon_update_status(d);
+}
+
+/* ---- domains that libvirt forgot ---- */
+
+typedef struct {
+    virConnectPtr conn;
+    char *uuid;
+    gboolean gone;
+} SpmCheck;
+
+static void
+spm_check_free(gpointer data)
+{
+    SpmCheck *c = data;
+
+    virConnectClose(c->conn);
+    g_free(c->uuid);
+    g_free(c);
+}
+
+static void
+spm_check_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    SpmCheck *c = data;
+    virDomainPtr dom = virDomainLookupByUUIDString(c->conn, c->uuid);
+
+    if (!dom) {
+        /* only libvirt's word that it does not know the domain: a lost
+         * connection is no reason to forget anything */
+        virErrorPtr err = virGetLastError();
+
+        c->gone = err && err->code == VIR_ERR_NO_DOMAIN;
+    } else {
+        /* a transient domain that stopped may be seen before it is removed */
+        c->gone = virDomainIsActive(dom) == 0 && virDomainIsPersistent(dom) == 0;
+        virDomainFree(dom);
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
+static void
+spm_check_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmDaemon *d = data;
+    SpmCheck *c = g_task_get_task_data(G_TASK(res));
+    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, c->uuid) : NULL;
+
+    d->domain_checks++;
+    if (r && c->gone) {
+        spm_daemon_forget(d, r);
+        spm_daemon_update_status(d);
+    }
+}
+
+void
+spm_daemon_domain_check(SpmDaemon *d, const char *uuid)
+{
+    SpmCheck *c;
+    GTask *task;
+
+    /* not connected: the scan after the reconnect sees it */
+    if (!d->conn || !d->domains || !g_hash_table_contains(d->domains, uuid))
+        return;
+    c = g_new0(SpmCheck, 1);
+    c->conn = d->conn;
+    virConnectRef(c->conn);
+    c->uuid = g_strdup(uuid);
+    task = g_task_new(NULL, NULL, spm_check_done, d);
+    g_task_set_task_data(task, c, spm_check_free);
+    g_task_run_in_thread(task, spm_check_thread);
+    g_object_unref(task);
 }
 
 /* ---- lookup by name ---- */
@@ -685,16 +915,12 @@ spm_lookup_thread(GTask *task, gpointer source, gpointer data, GCancellable *can
     GError *error = NULL;
     virDomainPtr dom = spm_libvirt_lookup(l->conn, l->key, &error);
     SpmDomainId *id;
-    char uuid[VIR_UUID_STRING_BUFLEN];
 
     if (!dom) {
         g_task_return_error(task, error);
         return;
     }
-    id = g_new0(SpmDomainId, 1);
-    virDomainGetUUIDString(dom, uuid);
-    id->uuid = g_strdup(uuid);
-    id->name = g_strdup(virDomainGetName(dom));
+    id = spm_domain_id_new(dom);
     virDomainFree(dom);
     g_task_return_pointer(task, id, spm_domain_id_free);
 }
@@ -710,7 +936,7 @@ spm_lookup_done(GObject *source, GAsyncResult *res, gpointer data)
         l->waiter(l->d, NULL, error, l->waiter_data);
         return;
     }
-    spm_daemon_audit(l->d, id->uuid, id->name, l->force, l->waiter, l->waiter_data);
+    spm_daemon_audit(l->d, id->uuid, id->name, id->run_id, l->force, l->waiter, l->waiter_data);
     spm_domain_id_free(id);
 }
 

@@ -66,6 +66,8 @@ spm_daemon_record(SpmDaemon *d, const char *uuid, const char *name)
     if (!r) {
         r = g_new0(SpmDomainRecord, 1);
         r->uuid = g_ascii_strdown(uuid, -1);
+        r->run_id = -1;
+        r->created = g_get_monotonic_time();
         g_hash_table_insert(d->domains, r->uuid, r);
     }
     if (name && *name && g_strcmp0(r->name, name) != 0) {
@@ -112,14 +114,15 @@ spm_daemon_record_to_json(const SpmDomainRecord *r)
     if (r->last) {
         node = spm_verdict_to_json(r->last);
     } else {
-        node = json_node_init_object(json_node_alloc(), json_object_new());
+        node = json_node_new(JSON_NODE_OBJECT);
+        json_node_take_object(node, json_object_new());
         json_object_set_string_member(json_node_get_object(node), "verdict", "none");
     }
     o = json_node_get_object(node);
     json_object_set_string_member(o, "domain", r->name ? r->name : "");
     json_object_set_string_member(o, "uuid", r->uuid);
     json_object_set_boolean_member(o, "active", r->active);
-    json_object_set_boolean_member(o, "auditing", r->auditing || r->queued);
+    json_object_set_boolean_member(o, "auditing", r->auditing || r->queued || r->pending);
     return node;
 }
 
@@ -139,11 +142,23 @@ spm_daemon_state_save(SpmDaemon *d, SpmDomainRecord *r)
 }
 
 void
-spm_daemon_state_forget(SpmDaemon *d, SpmDomainRecord *r)
+spm_daemon_forget(SpmDaemon *d, SpmDomainRecord *r)
 {
-    g_autofree char *path = g_strdup_printf("%s/%s.json", d->state_dir, r->uuid);
+    g_autofree char *path = NULL;
 
-    g_unlink(path);
+    if (r->auditing || r->queued) {
+        /* the queue and the worker's result still point at it */
+        r->gone = TRUE;
+        return;
+    }
+    g_assert(!r->waiters);      /* only an audit queued or in flight has any */
+    path = g_strdup_printf("%s/%s.json", d->state_dir, r->uuid);
+    if (g_unlink(path) < 0 && errno != ENOENT)
+        spm_daemon_log(LOG_ERR, "state file '%s': %s", path, g_strerror(errno));
+    if (r->last)
+        spm_daemon_log(LOG_INFO, "domain '%s' (%s) is no longer defined: forgotten",
+                       r->name ? r->name : "", r->uuid);
+    g_hash_table_remove(d->domains, r->uuid);
 }
 
 void

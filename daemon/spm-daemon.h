@@ -37,6 +37,10 @@ typedef struct {
     gboolean force;             /* the queued/in-flight audit is forced */
     guint attempts;             /* retries of a libvirt error after reconnect */
     gint64 trigger_time;        /* monotonic µs of the event that asked */
+    gint64 run_id;              /* libvirt domain id of the run whose audit was asked
+                                 * for by a start notification; -1 = none since it stopped */
+    gboolean gone;              /* libvirt forgot the domain: forget it once the audit ends */
+    gint64 created;             /* monotonic µs: a scan older than the record ignores it */
     guint64 job_seq;            /* the audit in flight; a timed-out one is left behind */
     guint job_timer;            /* its deadline (audit_timeout_ms) */
     GSList *waiters;            /* SpmWaiter * */
@@ -63,6 +67,7 @@ struct _SpmDaemon {
 
     /* libvirt (main thread; the connection pointer is thread-safe to use) */
     virConnectPtr conn;
+    int event_callback;         /* lifecycle callback id on conn; -1 = none */
     gboolean connecting;
     guint backoff_ms;
     guint reconnect_source;
@@ -73,6 +78,9 @@ struct _SpmDaemon {
     GQueue queue;               /* SpmDomainRecord * waiting for a worker */
     guint running;              /* audits in flight */
     guint64 audits_done;
+    guint64 start_events;       /* start notifications: libvirt's events and the hook's */
+    guint64 start_duplicates;   /* of those, the second one of a run: no audit */
+    guint64 domain_checks;      /* answers to "does libvirt still know it?" */
 
     GSocketService *service;
 };
@@ -87,21 +95,34 @@ SpmDomainRecord *spm_daemon_record(SpmDaemon *d, const char *uuid, const char *n
 SpmDomainRecord *spm_daemon_record_by_name(SpmDaemon *d, const char *name);
 void spm_daemon_state_load(SpmDaemon *d);
 void spm_daemon_state_save(SpmDaemon *d, SpmDomainRecord *r);
-void spm_daemon_state_forget(SpmDaemon *d, SpmDomainRecord *r);
+/* libvirt no longer knows the domain: drop its record and its state file
+ * (at the end of its audit if one is queued or in flight). */
+void spm_daemon_forget(SpmDaemon *d, SpmDomainRecord *r);
 JsonNode *spm_daemon_record_to_json(const SpmDomainRecord *r);
 char *spm_daemon_read_boot_id(void);
 
 /* spm-daemon-libvirt.c */
 void spm_daemon_libvirt_start(SpmDaemon *d);
 void spm_daemon_libvirt_stop(SpmDaemon *d);
+/* Deregister the callbacks and close the connection (if any). */
+void spm_daemon_disconnect(SpmDaemon *d);
 /* Ask for an audit of the domain @uuid.  @force: even if this run was
- * audited already (restart, reconnect, `virt-spm audit`). */
-void spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gboolean force,
-                      SpmAuditWaiter waiter, gpointer waiter_data);
+ * audited already (restart, reconnect, `virt-spm audit`).  @run_id: the
+ * libvirt domain id of the run, -1 = unknown; a second request for the
+ * same run that is not forced is no new audit (libvirt's STARTED event and
+ * the hook's "started" both announce every start). */
+void spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
+                      gboolean force, SpmAuditWaiter waiter, gpointer waiter_data);
+/* A start notification (libvirt's event or the hook's) for the run @run_id. */
+void spm_daemon_domain_started(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
+                               gint64 trigger_time);
 /* The same by name or uuid, resolved through libvirt first. */
 void spm_daemon_audit_lookup(SpmDaemon *d, const char *name_or_uuid, gboolean force,
                              SpmAuditWaiter waiter, gpointer waiter_data);
 void spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name);
+/* The domain stopped or was undefined: does libvirt still know it?  If not
+ * (undefined, or a transient domain that stopped), forget it. */
+void spm_daemon_domain_check(SpmDaemon *d, const char *uuid);
 gboolean spm_daemon_connected(SpmDaemon *d);
 
 /* spm-daemon-control.c */

@@ -124,6 +124,7 @@ main(int argc, char **argv)
     if (!d->socket_path)
         d->socket_path = g_strdup(spm_control_socket_path());
     d->allow_uid = allow_uid;
+    d->event_callback = -1;
     d->max_parallel = 4;
     d->reconnect_min_ms = 250;
     d->reconnect_max_ms = 30000;
@@ -165,10 +166,7 @@ main(int argc, char **argv)
 
     g_socket_service_stop(d->service);
     g_clear_object(&d->service);
-    if (d->conn) {
-        virConnectUnregisterCloseCallback(d->conn, NULL);
-        virConnectClose(d->conn);
-    }
+    spm_daemon_disconnect(d);
     spm_daemon_libvirt_stop(d);
     g_queue_clear(&d->queue);
     g_clear_pointer(&d->domains, g_hash_table_unref);

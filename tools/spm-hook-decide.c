@@ -226,6 +226,19 @@ spm_hook_decide_start(xmlDocPtr doc,
     }
 }
 
+/* <domain id='N'>: the run the event is about (the daemon audits each
+ * run once, however many notifications announce it). */
+static gint64
+spm_hook_run_id(xmlNodePtr root)
+{
+    g_autofree char *id = spm_xml_prop(root, "id");
+    guint64 v;
+
+    if (!id || !g_ascii_string_to_unsigned(id, 10, 0, G_MAXINT32, &v, NULL))
+        return -1;
+    return (gint64) v;
+}
+
 void
 spm_hook_decide(const char *op,
                 const char *subop,
@@ -247,6 +260,7 @@ spm_hook_decide(const char *op,
 
     memset(decision, 0, sizeof(*decision));
     decision->action = SPM_HOOK_ALLOW;
+    decision->run_id = -1;
 
     if (g_str_equal(op, "started") && g_str_equal(subop, "begin"))
         event = "started";
@@ -289,6 +303,7 @@ spm_hook_decide(const char *op,
         decision->event = event;
         decision->domain = g_steal_pointer(&name);
         decision->uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
+        decision->run_id = spm_hook_run_id(root);
     } else if (migrate) {
         spm_hook_refuse(decision,
                         "refusing to migrate domain '%s': spm-memory is not migratable "

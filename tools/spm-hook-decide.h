@@ -61,6 +61,7 @@ typedef struct {
     const char *event;              /* NOTIFY: "started" or "stopped" */
     char *domain;                   /* NOTIFY: domain name */
     char *uuid;                     /* NOTIFY: domain UUID (may be NULL) */
+    gint64 run_id;                  /* NOTIFY: libvirt domain id of the run; -1 = none */
     /*
      * start begin, ALLOW: per-domain directories to create before QEMU
      * starts (spm-memdir.h), owned by dac_label (libvirt's <seclabel

@@ -165,7 +165,7 @@ main(int argc, char **argv)
         return 1;
     case SPM_HOOK_NOTIFY:
         /* A daemon that is down or hung re-audits when it starts: ignore. */
-        spm_control_notify(decision.event, decision.domain, decision.uuid,
+        spm_control_notify(decision.event, decision.domain, decision.uuid, decision.run_id,
                            SPM_HOOK_NOTIFY_TIMEOUT_MS, NULL);
         return 0;
     }

@@ -27,10 +27,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spmtest as t  # noqa: E402
 
 
-def anon_kib(pid):
-    return t.smaps_rollup(pid).get("Anonymous", -1)
-
-
 def round_of(sock_path, requests, clients, name, dom_uuid):
     lines = []
     for i in range(requests):
@@ -97,14 +93,13 @@ def main():
         daemon.start()
         t.wait_for("connected", lambda: daemon.status()["connected"], 30)
         daemon.wait_verdict(name)
-        pid = daemon.proc.pid
-        start_kib = anon_kib(pid)
+        start_kib = daemon.anonymous_kib()
         round_of(daemon.sock, 1000, clients, name, dom_uuid)          # warm-up
-        warm_kib = anon_kib(pid)
+        warm_kib = daemon.anonymous_kib()
         secs, lat, fails = round_of(daemon.sock, requests, clients, name, dom_uuid)
-        after_kib = anon_kib(pid)
+        after_kib = daemon.anonymous_kib()
         round_of(daemon.sock, requests, clients, name, dom_uuid)
-        again_kib = anon_kib(pid)
+        again_kib = daemon.anonymous_kib()
         pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))]  # noqa: E731
         print("control socket: %d requests from %d concurrent clients in %.2f s (%.0f requests/s); "
               "latency median %.2f ms, p99 %.2f ms, max %.2f ms; %d failed%s"

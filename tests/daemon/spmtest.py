@@ -1,4 +1,6 @@
 """Helpers of the virt-spmd tests: deadlines instead of sleeps, libvirt setup."""
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -19,6 +21,20 @@ URI = "qemu:///system"
 LIBVIRT_SOCK = "/run/libvirt/libvirt-sock"
 QEMU_CONF_LINES = ['security_driver = "none"', 'stdio_handler = "file"',
                    'cgroup_controllers = [ ]', 'user = "root"', 'group = "root"']
+
+
+GUEST_XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
+
+
+def workspace(prefix, extra=""):
+    """A temporary directory and a virt-spm.conf in it whose daemon retries
+    quickly (libvirtd is restarted by other tests): (dir, config path)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    config = os.path.join(work, "virt-spm.conf")
+    with open(config, "w") as f:
+        f.write("[daemon]\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
+                "audit_retry_ms = 300\naudit_attempts = 20\n" + extra)
+    return work, config
 
 
 def skip(why):
@@ -45,17 +61,23 @@ def run(*args, check=True, env=None, timeout=120):
     return p
 
 
-TRANSIENT = ("failed to connect to the hypervisor", "Cannot recv data", "no valid connection",
+TRANSIENT = ("failed to connect to the hypervisor", "Failed to connect socket", "Cannot recv data", "no valid connection",
              "End of file while reading data", "Unable to register disconnect callback")
 
 
-def virsh(*args, check=True, timeout=90):
-    """virsh, riding out libvirtd restarts (other project tests restart it too)."""
+def virsh(*args, check=True, timeout=90, done_if=()):
+    """virsh, riding out libvirtd restarts (other project tests restart it too).
+    @done_if: errors that mean a retry found the work done (the restart lost
+    the reply to the first try), e.g. "domain is not running" for destroy."""
     deadline = time.monotonic() + timeout
+    retried = False
     while True:
         p = run("virsh", "-q", "-c", URI, *args, check=False)
+        if retried and p.returncode != 0 and any(x in p.stderr for x in done_if):
+            p = subprocess.CompletedProcess(p.args, 0, p.stdout, "")
         if p.returncode == 0 or not any(x in p.stderr for x in TRANSIENT) or time.monotonic() >= deadline:
             break
+        retried = True
         wait_for("libvirtd", libvirt_alive_quiet, max(deadline - time.monotonic(), 1))
     if check and p.returncode != 0:
         raise AssertionError("virsh %s failed (%d): %s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
@@ -73,8 +95,8 @@ def start_domain(name, timeout=180):
     deadline = time.monotonic() + timeout
     while True:
         r = virsh("start", name, check=False)
-        # "already active": an earlier try started it, then libvirtd
-        # (restarted by another test) lost the reply and virsh tried again
+        # "already active": virsh() asked again after a libvirtd restarted by
+        # another test lost the reply to a start that had happened
         if r.returncode == 0 or "Domain is already active" in r.stderr:
             return
         foreign = "Hook script execution failed" in r.stderr and "/hooks/qemu.d/virt-spm-test-" in r.stderr
@@ -200,29 +222,66 @@ def control_line(sock_path, line, timeout=30):
         s.close()
 
 
+def sanitizer_report(text):
+    """A report of ASan, LeakSanitizer or UBSan in a log, or None."""
+    m = re.search(r"^.*(Sanitizer|runtime error:).*$", text, re.M)
+    return text[m.start():m.start() + 3000] if m else None
+
+
+def daemon_env(sock):
+    """virt-spmd's environment: GLib's slice allocator off, so that LeakSanitizer
+    (or valgrind) sees every block (tests/meson.build sets it for all tests),
+    and, in a sanitizer build, no quarantine of freed blocks: ASan holds up to
+    256 MiB of them by default, which would hide any growth of our own."""
+    env = dict(os.environ, VIRT_SPM_CONTROL_SOCKET=sock, G_SLICE="always-malloc")
+    asan = [o for o in env.get("ASAN_OPTIONS", "").split(":") if o]
+    # and free pages go back to the system, as glibc's free() does
+    env["ASAN_OPTIONS"] = ":".join(asan + ["quarantine_size_mb=0", "thread_local_quarantine_size_kb=0",
+                                           "allocator_release_to_os_interval_ms=500"])
+    return env
+
+
 class Daemon:
-    def __init__(self, workdir, config, extra=()):
+    """virt-spmd in WORKDIR.  state_dir=None: the built-in default (the
+    layout a packaged daemon uses; take default_layout_lock() first)."""
+
+    def __init__(self, workdir, config, extra=(), state_dir="", sock=None):
         self.workdir = workdir
-        self.state = os.path.join(workdir, "state")
-        self.sock = os.path.join(workdir, "control.sock")
+        self.state = os.path.join(workdir, "state") if state_dir == "" else state_dir
+        self.sock = sock or os.path.join(workdir, "control.sock")
         self.log = os.path.join(workdir, "daemon.log")
         self.config = config
         self.extra = list(extra)
         self.proc = None
-        self.env = dict(os.environ, VIRT_SPM_CONTROL_SOCKET=self.sock)
+        self.env = daemon_env(self.sock)
 
     def start(self):
         logf = open(self.log, "a")
+        state = ["--state-dir", self.state] if self.state else []
         self.proc = subprocess.Popen([VIRT_SPMD, "--config", self.config, "--connect", URI,
-                                      "--state-dir", self.state, "--socket", self.sock] + self.extra,
+                                      "--socket", self.sock] + state + self.extra,
                                      stdout=logf, stderr=logf, env=self.env)
         wait_for("control socket", lambda: self.status(check=False) is not None, 15)
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(15)
+            self.proc.wait(30)
         return self.proc.returncode if self.proc else None
+
+    def stop(self):
+        """SIGTERM: the daemon must leave through main's clean-up with status 0,
+        and a sanitizer build must have nothing to report (leaks included)."""
+        rc = self.kill(signal.SIGTERM)
+        report = sanitizer_report(self.log_text())
+        assert rc == 0 and report is None, "virt-spmd exit %s: %s" % (rc, report or self.log_text()[-3000:])
+
+    def anonymous_kib(self):
+        """The daemon's own memory (heap, stacks): smaps_rollup's Anonymous,
+        not RSS, which counts every page of the shared libraries."""
+        kib = smaps_rollup(self.proc.pid).get("Anonymous")
+        assert kib is not None, "no Anonymous line in smaps_rollup"
+        return kib
 
     def status(self, check=True):
         p = run(VIRT_SPM, "status", "--json", env=self.env, check=check)
@@ -256,6 +315,73 @@ class Daemon:
 
     def log_text(self):
         return open(self.log).read()
+
+    def connect(self):
+        return Control(self.sock)
+
+
+class Control:
+    """One connection to the control socket: one JSON request, one reply line."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(120)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rwb")
+
+    def request(self, obj):
+        self.file.write(json.dumps(obj).encode() + b"\n")
+        self.file.flush()
+        line = self.file.readline()
+        assert line.endswith(b"\n"), "virt-spmd closed the connection"
+        return json.loads(line)
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def default_layout_lock():
+    """A daemon on the default state directory: one test at a time on this host."""
+    with open("/run/lock/virt-spm-default-layout.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def define_all(paths):
+    """virsh define for many files in one virsh process."""
+    if paths:
+        virsh(" ; ".join("define " + p for p in paths))
+
+
+def disconnect_libvirt_client(pid):
+    """Make libvirtd drop the connections of process @pid (virt-admin), as a
+    libvirtd restart would, without restarting it under the other tests.
+    Returns how many it dropped."""
+    p = run("virt-admin", "srv-clients-list", "libvirtd", check=False)
+    dropped = 0
+    for i in re.findall(r"^\s*(\d+)\s+unix\b", p.stdout, re.M):
+        info = run("virt-admin", "client-info", "libvirtd", i, check=False).stdout
+        if re.search(r"^unix_process_id\s*:\s*%d$" % pid, info, re.M):
+            dropped += run("virt-admin", "client-disconnect", "libvirtd", i, check=False).returncode == 0
+    return dropped
+
+
+def cleanup_on_sigterm():
+    """meson kills a test that times out with SIGTERM: run its finally blocks
+    (stop the daemon, remove the domains) all the same."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("killed by SIGTERM"))
+
+
+def finish(daemon, *prefixes):
+    """A test's clean-up: the daemon killed (if still running), the domains
+    removed, the end of the daemon's log on stderr."""
+    daemon.kill()
+    for prefix in prefixes:
+        cleanup_domains(prefix)
+    if os.path.exists(daemon.log):
+        sys.stderr.write(open(daemon.log).read()[-3000:])
 
 
 def cleanup_domains(prefix, rounds=30):

@@ -86,12 +86,13 @@ test_notify_ok(void)
     Srv *s = srv_start(SRV_OK);
     g_autoptr(GError) error = NULL;
 
-    g_assert_true(spm_control_notify("started", "g1", "7b540244-7e5a-40b8-a78f-7ddfdcdf6b43", 2000, &error));
+    g_assert_true(spm_control_notify("started", "g1", "7b540244-7e5a-40b8-a78f-7ddfdcdf6b43", 7, 2000, &error));
     g_assert_no_error(error);
     g_thread_join(g_steal_pointer(&s->thread));   /* the request is complete */
     g_assert_nonnull(strstr(s->request, "\"command\":\"event\""));
     g_assert_nonnull(strstr(s->request, "\"event\":\"started\""));
     g_assert_nonnull(strstr(s->request, "\"uuid\":\"7b540244-7e5a-40b8-a78f-7ddfdcdf6b43\""));
+    g_assert_nonnull(strstr(s->request, "\"id\":7"));
     srv_stop(s);
 }
 
@@ -101,7 +102,7 @@ test_notify_refused(void)
     Srv *s = srv_start(SRV_REFUSE);
     g_autoptr(GError) error = NULL;
 
-    g_assert_false(spm_control_notify("stopped", "g1", "", 2000, &error));
+    g_assert_false(spm_control_notify("stopped", "g1", "", -1, 2000, &error));
     g_assert_error(error, SPM_ERROR, SPM_ERROR_SYSTEM);
     g_assert_nonnull(strstr(error->message, "nope"));
     srv_stop(s);
@@ -114,7 +115,7 @@ test_hung_daemon(void)
     g_autoptr(GError) error = NULL;
     gint64 t0 = g_get_monotonic_time();
 
-    g_assert_false(spm_control_notify("started", "g1", "", 300, &error));
+    g_assert_false(spm_control_notify("started", "g1", "", -1, 300, &error));
     g_assert_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT);
     /* the deadline holds: well under a second for a 300 ms budget */
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
@@ -205,7 +206,7 @@ test_no_daemon(void)
 
     g_setenv("VIRT_SPM_CONTROL_SOCKET", "/nonexistent/virt-spm/control.sock", TRUE);
     g_assert_cmpstr(spm_control_socket_path(), ==, "/nonexistent/virt-spm/control.sock");
-    g_assert_false(spm_control_notify("started", "g1", "", 500, &error));
+    g_assert_false(spm_control_notify("started", "g1", "", -1, 500, &error));
     g_assert_error(error, SPM_ERROR, SPM_ERROR_SYSTEM);
     g_unsetenv("VIRT_SPM_CONTROL_SOCKET");
     g_assert_cmpstr(spm_control_socket_path(), ==, "/run/virt-spm/control.sock");

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import uuid
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
@@ -21,12 +20,8 @@ GiB = 1 << 30
 
 def main():
     t.ensure_libvirtd()
-    work = tempfile.mkdtemp(prefix="spmd-test-")
-    config = os.path.join(work, "virt-spm.conf")
-    with open(config, "w") as f:
-        f.write("[daemon]\nreconnect_min_ms = 100\nreconnect_max_ms = 1000\n"
-                "audit_retry_ms = 300\naudit_attempts = 20\naudit_timeout_ms = 2000\n")
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest.xml")
+    work, config = t.workspace("spmd-test-", "audit_timeout_ms = 2000\n")
+    src = t.GUEST_XML
     tag = uuid.uuid4().hex[:8]
     good, bad, mixed = "spmd-good-" + tag, "spmd-bad-" + tag, "spmd-mixed-" + tag
     src_mixed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "spm-guest-dimm.xml")

@@ -189,7 +189,9 @@ static void
 test_notify(void)
 {
     g_autofree char *xml = read_data("spm-converted.xml");
+    g_autofree char *recorded = read_data("recorded-standin.started.begin.xml");
     g_auto(SpmHookDecision) started = { 0 };
+    g_auto(SpmHookDecision) recorded_started = { 0 };
     g_auto(SpmHookDecision) stopped = { 0 };
     g_auto(SpmHookDecision) start = { 0 };
     g_auto(SpmHookDecision) release = { 0 };
@@ -199,6 +201,10 @@ test_notify(void)
     g_assert_cmpstr(started.event, ==, "started");
     g_assert_cmpstr(started.domain, ==, "spm-hand");
     g_assert_cmpstr(started.uuid, ==, "0b6c9a0e-3c1f-4a53-9d0e-2a4f0d1c0002");
+    g_assert_cmpint(started.run_id, ==, -1);     /* an inactive XML names no run */
+    decide_text("started", "begin", recorded, 9000000, NULL, &recorded_started);
+    g_assert_cmpint(recorded_started.action, ==, SPM_HOOK_NOTIFY);
+    g_assert_cmpint(recorded_started.run_id, ==, 259);  /* <domain id='259'> as libvirt passed it */
     decide_text("stopped", "end", xml, 9000000, NULL, &stopped);
     g_assert_cmpint(stopped.action, ==, SPM_HOOK_NOTIFY);
     g_assert_cmpstr(stopped.event, ==, "stopped");

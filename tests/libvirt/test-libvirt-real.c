@@ -1158,6 +1158,10 @@ write_wrapper(void)
     g_autofree char *text = g_strdup_printf(
         "#!/bin/sh\n"
         "# virt-spm hook of test run %d (test-libvirt-real); removed by the test\n"
+        "# libvirtd gives hooks a clean environment: in a sanitizer build\n"
+        "# LeakSanitizer still runs (a leak fails the hook), and must see\n"
+        "# what GLib's slice allocator would hide (tests/meson.build)\n"
+        "G_SLICE=always-malloc "
         "SPM_HOOK_HELPER='%s' SPM_HOOK_CACHE_DIR='%s' SPM_HOOK_CONFIG='%s' "
         "VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n",
         (int)getpid(), hook_helper, cache_dir, config_file, control_socket, hook_front);
