@@ -153,6 +153,11 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     if (!dir)
         g_error("SPM_FIXTURES_DIR is not set");
+    /* a fresh clone, or a package build, has no ../shared beside it */
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        printf("1..0 # SKIP no fixtures directory %s\n", dir);   /* TAP's skip */
+        return 0;
+    }
     d = g_dir_open(dir, 0, &err);
     g_assert_no_error(err);
     while ((name = g_dir_read_name(d))) {

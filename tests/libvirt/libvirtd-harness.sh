@@ -4,6 +4,9 @@
 #   libvirtd-harness.sh up                 configure qemu.conf, start libvirtd if needed
 #   libvirtd-harness.sh install NAME FILE  install FILE as hook qemu.d/NAME, restart libvirtd
 #   libvirtd-harness.sh remove NAME        remove hook qemu.d/NAME, restart libvirtd
+#   libvirtd-harness.sh restart            restart libvirtd (it re-reads the hooks)
+#   libvirtd-harness.sh reload             SIGHUP libvirtd: it re-reads the hooks
+#                                          without restarting (as systemctl reload)
 #
 # libvirtd reads its hooks when it starts, so installing or removing one
 # restarts it.  Other test programs may use the same libvirtd at the same
@@ -74,6 +77,14 @@ restart_daemon() {
     wait_for "libvirtd to answer on $URI" daemon_answers
 }
 
+cmd_reload() {
+    local pid
+    start_daemon
+    pid=$(daemon_pid) && kill -0 "$pid" 2>/dev/null || die "no libvirtd pid in $PIDFILE"
+    kill -HUP "$pid"
+    wait_for "libvirtd to answer on $URI" daemon_answers
+}
+
 locked() {
     mkdir -p "$(dirname "$LOCK")"
     exec 9>"$LOCK"
@@ -108,5 +119,7 @@ case "${1:-}" in
     up) locked cmd_up ;;
     install) [ $# = 3 ] || die "usage: $0 install NAME FILE"; locked cmd_install "$2" "$3" ;;
     remove) [ $# = 2 ] || die "usage: $0 remove NAME"; locked cmd_remove "$2" ;;
-    *) die "usage: $0 up | install NAME FILE | remove NAME" ;;
+    restart) locked restart_daemon ;;
+    reload) locked cmd_reload ;;
+    *) die "usage: $0 up | install NAME FILE | remove NAME | restart | reload" ;;
 esac

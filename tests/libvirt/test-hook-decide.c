@@ -14,6 +14,7 @@
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
 #include "spm-hook-decide.h"
+#include "spm-test-programs.h"
 #include "spm-xml.h"
 
 #define QEMU_SPM "/opt/qemu-spm/bin/qemu-system-x86_64"
@@ -540,9 +541,8 @@ static int
 run_hook(const char *op, const char *subop, const char *xml, const char *socket_path,
          gint64 *elapsed_us, char **err)
 {
-    g_autofree char *front = g_build_filename(g_getenv("SPM_BUILD_ROOT"), "conf", "virt-spm", NULL);
-    g_autofree char *helper = g_build_filename(g_getenv("SPM_BUILD_ROOT"), "tools",
-                                               "virt-spm-hook-helper", NULL);
+    g_autofree char *front = spm_test_program("conf", "sbin", "virt-spm-qemu-hook");
+    g_autofree char *helper = spm_test_program("tools", "libexec", "virt-spm-hook-helper");
     g_autoptr(GSubprocessLauncher) l =
         g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
     g_autoptr(GSubprocess) p = NULL;

@@ -8,7 +8,9 @@
  * afterwards.  QEMU 7.2 has no spm-memory: domains that must start are
  * converted with the pc-dimm stand-in; with $SPM_TEST_EMULATOR (a QEMU with
  * the device) the real device is started too, without it its refusal is
- * checked instead.  Needs root: exit 77 otherwise.
+ * checked instead.  With $SPM_TEST_PREFIX the installed programs are
+ * tested instead of the build tree's (spm-test-programs.h).  Needs root:
+ * exit 77 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include "hugepage-pools.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
+#include "spm-test-programs.h"
 #include "spm-xml.h"
 
 #define URI "qemu:///system"
@@ -1196,7 +1199,13 @@ static int
 take_run_lock(void)
 {
     gint64 deadline = g_get_monotonic_time() + 300 * G_USEC_PER_SEC;
-    int fd = open(SPM_TEST_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd;
+
+    /* held by the caller for longer than this run: the package test runs
+     * debian/tests/libvirt while the package's hook is installed */
+    if (g_getenv("SPM_TEST_RUN_LOCK_HELD"))
+        return -1;
+    fd = open(SPM_TEST_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
     if (fd < 0)
         g_error("cannot open %s: %s", SPM_TEST_RUN_LOCK, g_strerror(errno));
@@ -1258,7 +1267,6 @@ int
 main(int argc, char **argv)
 {
     const char *src = g_getenv("SPM_SOURCE_ROOT");
-    const char *build = g_getenv("SPM_BUILD_ROOT");
     g_autoptr(GSocketListener) listener = NULL;
     GThread *listener_thread = NULL;
     g_autoptr(GSocketAddress) addr = NULL;
@@ -1315,9 +1323,9 @@ main(int argc, char **argv)
         }
     }
     harness_path = g_build_filename(src, "tests", "libvirt", "libvirtd-harness.sh", NULL);
-    virt_spm = g_build_filename(build, "tools", "virt-spm", NULL);
-    hook_front = g_build_filename(build, "conf", "virt-spm", NULL);
-    hook_helper = g_build_filename(build, "tools", "virt-spm-hook-helper", NULL);
+    virt_spm = spm_test_program("tools", "bin", "virt-spm");
+    hook_front = spm_test_program("conf", "sbin", "virt-spm-qemu-hook");
+    hook_helper = spm_test_program("tools", "libexec", "virt-spm-hook-helper");
     cache_dir = g_build_filename(tmpdir, "cache", NULL);
     control_socket = g_build_filename(tmpdir, "control.sock", NULL);
     config_file = g_build_filename(tmpdir, "virt-spm.conf", NULL);
@@ -1394,6 +1402,7 @@ main(int argc, char **argv)
         if (system(cmd) != 0)
             rc = 1;
     }
-    close(run_lock);
+    if (run_lock >= 0)
+        close(run_lock);
     return rc;
 }
