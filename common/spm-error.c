@@ -16,3 +16,34 @@ spm_error_exit_status(const GError *error)
         return 2;
     return 1;
 }
+
+char *
+spm_error_printable(const char *text, gsize max)
+{
+    GString *out = g_string_new(NULL);
+
+    for (const char *p = text ? text : ""; *p; p++) {
+        guchar c = (guchar)*p;
+
+        if (max && out->len >= max) {
+            /* never cut a UTF-8 sequence in two */
+            while (out->len && ((guchar)out->str[out->len - 1] & 0xc0) == 0x80)
+                g_string_truncate(out, out->len - 1);
+            if (out->len && (guchar)out->str[out->len - 1] >= 0xc0)
+                g_string_truncate(out, out->len - 1);
+            g_string_append(out, "...");
+            break;
+        }
+        if (c == '\n')
+            g_string_append(out, "\\n");
+        else if (c == '\r')
+            g_string_append(out, "\\r");
+        else if (c == '\t')
+            g_string_append(out, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            g_string_append_printf(out, "\\x%02x", c);
+        else
+            g_string_append_c(out, (char)c);
+    }
+    return g_string_free(out, FALSE);
+}

@@ -29,4 +29,11 @@ typedef enum {
 /* Exit status of a command that failed with @error (NULL means success). */
 int spm_error_exit_status(const GError *error);
 
+/*
+ * @text as it may appear in a one-line message: control characters become
+ * \n, \r, \t or \xNN, and beyond @max bytes (0: no limit) it is cut with
+ * "...".  For values that come from the user, a file or a peer.
+ */
+char *spm_error_printable(const char *text, gsize max);
+
 G_END_DECLS

@@ -55,6 +55,7 @@ spm_units_parse_uint64(const char *what,
     const char *p = value;
     guint base = 10;
     guint64 v = 0;
+    g_autofree char *shown = NULL;  /* @value in a message */
 
     if (!value || !*value) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
@@ -67,7 +68,7 @@ spm_units_parse_uint64(const char *what,
     }
     if (!*p) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                    "%s: '%s' is not a number", what, value);
+                    "%s: '%s' is not a number", what, (shown = spm_error_printable(value, 64)));
         return FALSE;
     }
     for (; *p; p++) {
@@ -75,12 +76,12 @@ spm_units_parse_uint64(const char *what,
 
         if (d < 0 || (guint)d >= base) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                        "%s: '%s' is not a number", what, value);
+                        "%s: '%s' is not a number", what, (shown = spm_error_printable(value, 64)));
             return FALSE;
         }
         if (v > (G_MAXUINT64 - d) / base) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                        "%s: '%s' does not fit in 64 bits", what, value);
+                        "%s: '%s' does not fit in 64 bits", what, (shown = spm_error_printable(value, 64)));
             return FALSE;
         }
         v = v * base + d;
@@ -100,10 +101,11 @@ spm_units_parse(const char *what,
     guint64 scale;
     guint64 v;
     g_autofree char *trimmed = NULL;
+    g_autofree char *shown = NULL;  /* a value in a message */
 
     if (!spm_units_scale(unit, default_scale, &scale)) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                    "%s: unknown unit '%s'", what, unit);
+                    "%s: unknown unit '%s'", what, (shown = spm_error_printable(unit, 64)));
         return FALSE;
     }
     trimmed = g_strstrip(g_strdup(value ? value : ""));
@@ -115,7 +117,8 @@ spm_units_parse(const char *what,
     for (const char *p = trimmed; *p; p++) {
         if (!g_ascii_isdigit(*p)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                        "%s: '%s' is not a non-negative integer", what, trimmed);
+                        "%s: '%s' is not a non-negative integer", what,
+                        (shown = spm_error_printable(trimmed, 64)));
             return FALSE;
         }
     }
@@ -123,7 +126,7 @@ spm_units_parse(const char *what,
         return FALSE;
     if (scale && v > G_MAXUINT64 / scale) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                    "%s: '%s %s' overflows 64 bits", what, trimmed,
+                    "%s: '%s %s' overflows 64 bits", what, (shown = spm_error_printable(trimmed, 64)),
                     unit && *unit ? unit : "KiB");
         return FALSE;
     }

@@ -9,19 +9,11 @@
 #include "spm-audit-nova.h"
 #include "spm-convert.h"
 #include "spm-error.h"
+#include "spm-libvirt-conn.h"
 #include "spm-qmp.h"
 #include "spm-xml.h"
 
 #define SPM_AUDIT_MAX_REPLY (16 * 1024 * 1024)
-
-static void
-spm_set_libvirt_error(GError **error, const char *what)
-{
-    virErrorPtr err = virGetLastError();
-
-    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "%s: %s", what,
-                err && err->message ? err->message : "unknown libvirt error");
-}
 
 static xmlNodePtr
 spm_child_element(xmlNodePtr parent, const char *name)
@@ -148,7 +140,7 @@ spm_audit_query_libvirt(virDomainPtr dom, GError **error)
     g_autoptr(JsonNode) ret = NULL;
 
     if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-memory-devices\"}", &raw, 0) < 0) {
-        spm_set_libvirt_error(error, "query-memory-devices via libvirt");
+        spm_libvirt_error(error, "query-memory-devices via libvirt");
         return NULL;
     }
     result = g_strdup(raw);
@@ -176,7 +168,7 @@ spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy, gboolean *is_spm
     *is_spm = FALSE;
     virDomainGetUUIDString(dom, uuid);
     if (!(raw = virDomainGetXMLDesc(dom, 0))) {
-        spm_set_libvirt_error(&error, "domain XML");
+        spm_libvirt_error(&error, "domain XML");
     } else {
         xml = g_strdup(raw);
         free(raw);

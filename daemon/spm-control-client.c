@@ -64,7 +64,17 @@ spm_control_request(const char *request_json, guint timeout_ms, GError **error)
         return NULL;
     }
     g_socket_set_blocking(sock, FALSE);
-    if (!g_socket_connect(sock, addr, NULL, &local)) {
+    /*
+     * A full listen backlog (a burst of clients) is EAGAIN at once for a
+     * UNIX socket, with nothing to poll for: try again until the deadline.
+     */
+    while (!g_socket_connect(sock, addr, NULL, &local) &&
+           g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) &&
+           spm_left_us(deadline) > 0) {
+        g_clear_error(&local);
+        g_usleep(MIN(spm_left_us(deadline), 2000));
+    }
+    if (local) {
         if (!g_error_matches(local, G_IO_ERROR, G_IO_ERROR_PENDING)) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
                         "cannot connect to virt-spmd at '%s': %s", path, local->message);

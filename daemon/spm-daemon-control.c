@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -319,6 +320,9 @@ spm_daemon_control_start(SpmDaemon *d, GError **error)
     int n = sd_listen_fds(TRUE);
 
     d->service = g_socket_service_new();
+    /* GLib's default of 10 refuses connections (EAGAIN) when a burst of
+     * clients (hooks of many starting guests, monitoring) arrives at once */
+    g_socket_listener_set_backlog(G_SOCKET_LISTENER(d->service), SOMAXCONN);
     if (n > 0) {
         for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
             g_autoptr(GSocket) sock = g_socket_new_from_fd(fd, &local);

@@ -26,6 +26,7 @@
 #include "spm-daemon.h"
 #include "spm-daemon-ledger.h"
 #include "spm-error.h"
+#include "spm-libvirt-conn.h"
 
 typedef struct {
     SpmAuditWaiter func;
@@ -61,17 +62,10 @@ spm_daemon_connected(SpmDaemon *d)
     return d->conn != NULL;
 }
 
-static void
-spm_ignore_libvirt_error(void *data, virErrorPtr err)
-{
-    /* libvirt prints every error on stderr by default; ours are logged
-     * where they are handled */
-}
-
 void
 spm_daemon_libvirt_start(SpmDaemon *d)
 {
-    virSetErrorFunc(NULL, spm_ignore_libvirt_error);
+    spm_libvirt_quiet_errors();     /* errors are logged where they are handled */
     if (virEventRegisterDefaultImpl() < 0)
         spm_daemon_log(LOG_ERR, "cannot register libvirt's event loop");
     spm_event_thread_handle = g_thread_new("libvirt-events", spm_event_thread, NULL);
@@ -272,15 +266,13 @@ static void
 spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmDaemon *d = data;
-    virConnectPtr conn = virConnectOpen(d->uri);
+    GError *error = NULL;
+    virConnectPtr conn = spm_libvirt_open(d->uri, &error);
     SpmConnection *c;
     int callback;
-    virErrorPtr err;
 
     if (!conn) {
-        err = virGetLastError();
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot connect to %s: %s",
-                                d->uri, err && err->message ? err->message : "unknown error");
+        g_task_return_error(task, error);
         return;
     }
     /* detect a hung libvirtd, not only a closed socket */
@@ -293,9 +285,8 @@ spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *ca
         virConnectUnregisterCloseCallback(conn, spm_close_cb);
     }
     if (callback < 0) {
-        err = virGetLastError();
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_LIBVIRT, "cannot subscribe to %s: %s",
-                                d->uri, err && err->message ? err->message : "unknown error");
+        spm_libvirt_error(&error, "cannot subscribe to %s", d->uri);
+        g_task_return_error(task, error);
         virConnectClose(conn);
         return;
     }
@@ -593,7 +584,8 @@ spm_audit_complete(SpmDaemon *d, SpmDomainRecord *r, SpmAuditJob *job)
             v->latency_us = g_get_monotonic_time() - r->trigger_time;
         spm_verdict_free(r->last);
         r->last = v;
-        r->active = TRUE;
+        /* a STOPPED event that came while QEMU was being asked wins */
+        r->active = !r->stopped_in_audit;
         d->audits_done++;
         spm_daemon_state_save(d, r);
         spm_daemon_log_verdict(v, first);
@@ -699,6 +691,7 @@ spm_daemon_pump(SpmDaemon *d)
 
         r->queued = FALSE;
         r->auditing = TRUE;
+        r->stopped_in_audit = FALSE;
         d->running++;
         job->d = d;
         job->conn = d->conn;
@@ -815,6 +808,8 @@ spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name)
 {
     SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, uuid) : NULL;
 
+    if (r && r->auditing)
+        r->stopped_in_audit = TRUE;
     if (!r || !r->active)
         return;
     r->active = FALSE;
@@ -921,13 +916,12 @@ static void
 spm_lookup_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmLookup *l = data;
-    virDomainPtr dom = virDomainLookupByUUIDString(l->conn, l->key);
+    GError *error = NULL;
+    virDomainPtr dom = spm_libvirt_lookup(l->conn, l->key, &error);
     SpmDomainId *id;
 
-    if (!dom)
-        dom = virDomainLookupByName(l->conn, l->key);
     if (!dom) {
-        g_task_return_new_error(task, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' not found", l->key);
+        g_task_return_error(task, error);
         return;
     }
     id = spm_domain_id_new(dom);

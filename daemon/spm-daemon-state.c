@@ -2,7 +2,8 @@
  * spm-daemon-state.c: the domains the daemon knows, and their state files.
  *
  * One file per domain, STATE_DIR/UUID.json, replaced atomically
- * (g_file_set_contents writes a temporary file and renames it): the last
+ * (g_file_set_contents writes a temporary file and renames it; one left by
+ * a daemon killed mid-write is removed at the next start): the last
  * verdict, whether the domain runs, and the boot it was audited in.  The
  * verdict names the libvirt domain id of the run it audited; with the
  * boot id that tells a restarted daemon which runs it has seen, so that
@@ -40,6 +41,16 @@ spm_uuid_valid(const char *uuid)
             return FALSE;
     }
     return TRUE;
+}
+
+/* "UUID.json.XXXXXX": a temporary file of g_file_set_contents_full(). */
+static gboolean
+spm_state_is_temp(const char *entry)
+{
+    g_autofree char *uuid = g_strndup(entry, 36);
+
+    return strlen(entry) == 36 + strlen(".json.XXXXXX") && spm_uuid_valid(uuid) &&
+           g_str_has_prefix(entry + 36, ".json.");
 }
 
 SpmDomainRecord *
@@ -174,6 +185,13 @@ spm_daemon_state_load(SpmDaemon *d)
         JsonObject *o;
         const char *boot;
 
+        if (spm_state_is_temp(entry)) {
+            /* a daemon killed while writing: the file it was replacing is whole */
+            path = g_build_filename(d->state_dir, entry, NULL);
+            if (g_unlink(path) == 0)
+                spm_daemon_log(LOG_INFO, "removed the unfinished state file '%s'", path);
+            continue;
+        }
         if (!g_str_has_suffix(entry, ".json"))
             continue;
         uuid = g_strndup(entry, strlen(entry) - 5);

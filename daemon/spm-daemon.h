@@ -30,6 +30,7 @@ typedef struct {
     SpmVerdict *last;           /* last verdict, NULL = none yet */
     gboolean active;            /* the domain runs (as far as we know) */
     gboolean auditing;          /* an audit is in flight: one at a time */
+    gboolean stopped_in_audit;  /* ...and the domain stopped meanwhile */
     gboolean queued;            /* waits in the queue for a free worker */
     gboolean pending;           /* another audit was asked for meanwhile */
     gboolean pending_force;

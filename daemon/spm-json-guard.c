@@ -28,14 +28,30 @@ spm_json_guard_check(const char *text, gsize len, guint max_depth, GError **erro
 {
     guint depth = 0;
     gsize i = 0;
+    gboolean done = FALSE;      /* the top-level object or array is closed */
 
     if (!g_utf8_validate(text, len, NULL)) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "JSON message is not valid UTF-8");
         return FALSE;
     }
+    /*
+     * Every message virt-spm reads is one object or array.  Anything else,
+     * or more text after it, is refused here: json-glib 1.6 leaks the nodes
+     * it built when it fails on trailing text ("4{}").
+     */
+    while (i < len && g_ascii_isspace(text[i]))
+        i++;
+    if (i < len && text[i] != '{' && text[i] != '[') {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "JSON message is not an object or an array");
+        return FALSE;
+    }
     while (i < len) {
         char c = text[i];
 
+        if (done && !g_ascii_isspace(c)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "JSON message has more text after its end");
+            return FALSE;
+        }
         if (c == '"') {
             /* skip the string, escapes included */
             for (i++; i < len && text[i] != '"'; i++) {
@@ -52,8 +68,8 @@ spm_json_guard_check(const char *text, gsize len, guint max_depth, GError **erro
                 return FALSE;
             }
         } else if (c == ']' || c == '}') {
-            if (depth > 0)
-                depth--;
+            if (depth > 0 && --depth == 0)
+                done = TRUE;
         } else if (c == '-' || g_ascii_isdigit(c)) {
             gboolean negative = c == '-';
             gsize start = negative ? i + 1 : i;
@@ -91,7 +107,10 @@ spm_json_guard_parse(const char *text, gsize len, guint max_depth, GError **erro
         return NULL;
     parser = json_parser_new_immutable();
     if (!json_parser_load_from_data(parser, text, len, &local)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "malformed JSON message: %s", local->message);
+        /* json-glib quotes the text around the error, newlines and all */
+        g_autofree char *shown = spm_error_printable(local->message, 160);
+
+        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "malformed JSON message: %s", shown);
         return NULL;
     }
     root = json_parser_get_root(parser);

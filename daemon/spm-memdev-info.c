@@ -22,6 +22,9 @@ spm_memdev_info_free(SpmMemdevInfo *info)
     g_free(info);
 }
 
+/* Longest string accepted from QEMU (ids, types, QOM paths). */
+#define SPM_MEMDEV_MAX_STRING 1024
+
 static gboolean
 spm_memdev_get_uint(JsonObject *data, const char *type, guint index, const char *key,
                     gboolean required, guint64 max, guint64 *out, gboolean *present,
@@ -76,6 +79,19 @@ spm_memdev_get_string(JsonObject *data, const char *type, guint index, const cha
                     "query-memory-devices: device %u (%s): '%s' is not a string",
                     index, type, key);
         return FALSE;
+    }
+    /*
+     * QEMU's types, ids and QOM paths are short and printable; anything
+     * else is a broken or hostile peer, and would reach verdicts, the
+     * journal and one-line messages.
+     */
+    for (const char *p = json_node_get_string(n); *p; p++) {
+        if ((guchar)*p < 0x20 || *p == 0x7f || p - json_node_get_string(n) >= SPM_MEMDEV_MAX_STRING) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP,
+                        "query-memory-devices: device %u (%s): '%s' is not a short printable string",
+                        index, type, key);
+            return FALSE;
+        }
     }
     *out = g_strdup(json_node_get_string(n));
     return TRUE;

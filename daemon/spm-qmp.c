@@ -654,9 +654,13 @@ spm_qmp_reply_parse(const char *command, const char *text, gsize max_bytes, GErr
 
         if (!spm_json_is_string(cls) || !spm_json_is_string(desc))
             g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: malformed QMP error reply", command);
-        else
-            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: %s: %s", command,
-                        json_node_get_string(cls), json_node_get_string(desc));
+        else {
+            /* the peer's words: one line, and not a page of them */
+            g_autofree char *c = spm_error_printable(json_node_get_string(cls), 64);
+            g_autofree char *d = spm_error_printable(json_node_get_string(desc), 256);
+
+            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: %s: %s", command, c, d);
+        }
         return NULL;
     }
     ret = json_object_get_member(msg, "return");

@@ -21,6 +21,7 @@
 #include "spm-error.h"
 #include "spm-units.h"
 #include "spm-xml.h"
+#include "spm-xml-node.h"
 
 #define SPM_META_VERSION "1"
 
@@ -85,46 +86,127 @@ spm_unlink_free(xmlNodePtr node)
     xmlFreeNode(node);
 }
 
-/* Give @node and every element below it the namespace @ns (NULL: none). */
+/*
+ * Move @node and every element below it from namespace @from (NULL: none,
+ * else matched by URI) to @to.  Elements in any other namespace (another
+ * application's extension) keep theirs, so that reverse gives them back.
+ */
 static void
-spm_set_ns_recursive(xmlNodePtr node, xmlNsPtr ns)
+spm_move_ns_recursive(xmlNodePtr node, const char *from, xmlNsPtr to)
+{
+    for (xmlNodePtr c = node; c; c = c->next) {
+        gboolean match;
+
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        match = from ? c->ns && xmlStrEqual(c->ns->href, BAD_CAST from) : c->ns == NULL;
+        if (match)
+            xmlSetNs(c, to);
+        spm_move_ns_recursive(c->children, from, to);
+    }
+}
+
+/* Whether any element or attribute of the tree at @node uses @ns. */
+static gboolean
+spm_ns_in_use(xmlNodePtr node, xmlNsPtr ns)
 {
     for (xmlNodePtr c = node; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        xmlSetNs(c, ns);
-        spm_set_ns_recursive(c->children, ns);
+        if (c->ns == ns)
+            return TRUE;
+        for (xmlAttrPtr a = c->properties; a; a = a->next) {
+            if (a->ns == ns)
+                return TRUE;
+        }
+        if (spm_ns_in_use(c->children, ns))
+            return TRUE;
     }
+    return FALSE;
 }
 
 /*
- * Drop namespace declarations libxml2 put on @node when copying it out of
- * its ancestors' scope; every element below uses its own ns pointer or none.
+ * Drop the namespace declarations on @node that nothing in its tree uses
+ * any more: libxml2 puts the SPM namespace there when copying a device out
+ * of <spm:spm>.  One still used (a prefixed attribute, another
+ * application's element) stays, or its users would point at freed memory.
  */
 static void
-spm_drop_ns_defs(xmlNodePtr node)
+spm_drop_unused_ns_defs(xmlNodePtr node)
 {
-    if (node->nsDef) {
-        xmlFreeNsList(node->nsDef);
-        node->nsDef = NULL;
+    xmlNsPtr *prev = &node->nsDef;
+
+    while (*prev) {
+        xmlNsPtr ns = *prev;
+
+        if (spm_ns_in_use(node, ns)) {
+            prev = &ns->next;
+            continue;
+        }
+        *prev = ns->next;
+        ns->next = NULL;
+        xmlFreeNs(ns);
     }
 }
 
-/* Insert @node as the @index-th element child of @parent (or last). */
-static void
-spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index)
+/* Whether @node is one reverse counts to put a device back: a comment, a
+ * processing instruction or a text that is not only white space. */
+static gboolean
+spm_is_counted(xmlNodePtr node)
 {
+    return node->type == XML_COMMENT_NODE || node->type == XML_PI_NODE ||
+           (node->type == XML_TEXT_NODE && !spm_xml_is_blank_text(node));
+}
+
+/* Counted nodes between @node and the element before it. */
+static guint
+spm_count_nodes_before(xmlNodePtr node)
+{
+    guint n = 0;
+
+    for (xmlNodePtr c = node->prev; c && c->type != XML_ELEMENT_NODE; c = c->prev) {
+        if (spm_is_counted(c))
+            n++;
+    }
+    return n;
+}
+
+/*
+ * Insert @node as the @index-th element child of @parent (or last), after
+ * @skip counted nodes (spm_is_counted) that follow the element before it:
+ * those were between that element and @node.
+ */
+static void
+spm_insert_at_element_index(xmlNodePtr parent, xmlNodePtr node, guint index, guint skip)
+{
+    xmlNodePtr prev = NULL;     /* the (index-1)-th element, or none */
+    xmlNodePtr at;
     guint i = 0;
 
-    for (xmlNodePtr c = parent->children; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
-        if (i++ == index) {
-            xmlAddPrevSibling(c, node);
+    if (index > 0) {
+        for (xmlNodePtr c = parent->children; c; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE && ++i == index) {
+                prev = c;
+                break;
+            }
+        }
+        if (!prev) {
+            xmlAddChild(parent, node);
             return;
         }
     }
-    xmlAddChild(parent, node);
+    at = prev ? prev->next : parent->children;
+    for (; at && at->type != XML_ELEMENT_NODE; at = at->next) {
+        if (!spm_is_counted(at))
+            continue;
+        if (skip == 0)
+            break;
+        skip--;
+    }
+    if (at)
+        xmlAddPrevSibling(at, node);
+    else
+        xmlAddChild(parent, node);
 }
 
 /*
@@ -204,13 +286,17 @@ spm_meta_args(xmlNodePtr meta)
     return args;
 }
 
-/* Index where @needle starts as a contiguous run in @hay, or -1. */
+/*
+ * Index where @needle starts as a contiguous run in @hay, or -1.  The last
+ * such run: virt-spm appends its arguments after the user's, who may well
+ * have written the same ones themselves.
+ */
 static int
 spm_find_run(GPtrArray *hay, GPtrArray *needle)
 {
     if (needle->len == 0 || needle->len > hay->len)
         return -1;
-    for (guint i = 0; i + needle->len <= hay->len; i++) {
+    for (int i = (int)(hay->len - needle->len); i >= 0; i--) {
         guint j;
 
         for (j = 0; j < needle->len; j++) {
@@ -272,6 +358,7 @@ spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
 {
     g_autofree char *cell = spm_xml_prop(orig, "synthesizedCell");
     g_autofree char *cpu_made = spm_xml_prop(orig, "synthesizedCpu");
+    g_autofree char *had_numa = spm_xml_prop(orig, "hadNuma");
     xmlNodePtr cpu = spm_child(root, "cpu", NULL);
     xmlNodePtr numa = spm_child(cpu, "numa", NULL);
 
@@ -288,7 +375,7 @@ spm_reverse_numa(xmlNodePtr root, xmlNodePtr orig)
             break;
         }
     }
-    if (!spm_child(numa, "cell", NULL))
+    if (!spm_child(numa, "cell", NULL) && g_strcmp0(had_numa, "yes") != 0)
         spm_unlink_free(numa);
     if (g_strcmp0(cpu_made, "yes") == 0 && cpu->children == NULL && cpu->properties == NULL)
         spm_unlink_free(cpu);
@@ -317,8 +404,10 @@ spm_reverse_commandline(xmlNodePtr root, xmlNodePtr meta, xmlNodePtr orig)
          * still ours, leave whatever the user added.
          */
         for (guint i = 0; i + 1 < ours->len; i += 2) {
-            for (guint j = 0; j + 1 < have->len; j++) {
-                if (g_ptr_array_index(nodes, j) &&
+            for (guint k = have->len; k >= 2; k--) {
+                guint j = k - 2;
+
+                if (g_ptr_array_index(nodes, j) && g_ptr_array_index(nodes, j + 1) &&
                     g_strcmp0(g_ptr_array_index(have, j), g_ptr_array_index(ours, i)) == 0 &&
                     g_strcmp0(g_ptr_array_index(have, j + 1), g_ptr_array_index(ours, i + 1)) == 0) {
                     spm_unlink_free(g_ptr_array_index(nodes, j));
@@ -340,12 +429,12 @@ spm_reverse_commandline(xmlNodePtr root, xmlNodePtr meta, xmlNodePtr orig)
         if (empty)
             spm_unlink_free(cmdline);
     }
-    if (g_strcmp0(added_ns, "yes") == 0 && !spm_find_commandline(root)) {
-        /* Drop the xmlns:qemu declaration we added, if nothing uses it. */
+    if (g_strcmp0(added_ns, "yes") == 0) {
+        /* Drop the declaration of the QEMU namespace we added, if nothing uses it. */
         xmlNsPtr *prev = &root->nsDef;
 
         for (xmlNsPtr ns = root->nsDef; ns; prev = &ns->next, ns = ns->next) {
-            if (xmlStrEqual(ns->href, BAD_CAST QEMU_XMLNS)) {
+            if (xmlStrEqual(ns->href, BAD_CAST QEMU_XMLNS) && !spm_ns_in_use(root, ns)) {
                 *prev = ns->next;
                 ns->next = NULL;
                 xmlFreeNs(ns);
@@ -370,8 +459,10 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
     /* Stored in document order with ascending positions: insert in order. */
     for (xmlNodePtr c = stored->children; c; c = c->next) {
         g_autofree char *pos = NULL;
+        g_autofree char *before = NULL;
         xmlNodePtr copy;
         guint64 index = G_MAXUINT;
+        guint64 skip = 0;
 
         if (!spm_node_is(c, "memory", SPM_XMLNS))
             continue;
@@ -382,11 +473,19 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
                         xmlGetLineNo(c), pos);
             return FALSE;
         }
+        before = spm_xml_prop(c, "nodesBefore");
+        if (before && !g_ascii_string_to_unsigned(before, 10, 0, G_MAXUINT, &skip, NULL)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "line %ld: metadata spm:memory nodesBefore '%s' is not a number",
+                        xmlGetLineNo(c), before);
+            return FALSE;
+        }
         copy = xmlDocCopyNode(c, root->doc, 1);
-        spm_set_ns_recursive(copy, NULL);
-        spm_drop_ns_defs(copy);
+        spm_move_ns_recursive(copy, SPM_XMLNS, NULL);
+        spm_drop_unused_ns_defs(copy);
         xmlUnsetProp(copy, BAD_CAST "position");
-        spm_insert_at_element_index(devices, copy, index);
+        xmlUnsetProp(copy, BAD_CAST "nodesBefore");
+        spm_insert_at_element_index(devices, copy, index, skip);
     }
     return TRUE;
 }
@@ -415,7 +514,7 @@ spm_reverse_root(xmlNodePtr root, xmlNodePtr meta, GError **error)
             if (spm_child(root, "maxMemory", NULL))
                 spm_set_prop(spm_child(root, "maxMemory", NULL), "slots", slots);
         }
-        if (xmlHasProp(orig, BAD_CAST "memory"))
+        if (xmlHasProp(orig, BAD_CAST "memory") || xmlHasProp(orig, BAD_CAST "hadMemory"))
             spm_restore_scaled(root, orig, "memory", "memory", "memoryUnit",
                                spm_before_max_memory);
         spm_reverse_current_memory(root, orig);
@@ -479,6 +578,8 @@ spm_forward_numa(xmlNodePtr root, xmlNodePtr orig, const SpmDomainDef *def, cons
     numa = spm_child(cpu, "numa", NULL);
     if (!numa)
         numa = xmlNewChild(cpu, NULL, BAD_CAST "numa", NULL);
+    else
+        spm_set_prop(orig, "hadNuma", "yes");   /* a <numa> without cells: it stays */
     cell = xmlNewChild(numa, NULL, BAD_CAST "cell", NULL);
     spm_set_prop(cell, "id", "0");
     cpus = def->vcpus > 1 ? g_strdup_printf("0-%u", def->vcpus - 1) : g_strdup("0");
@@ -574,24 +675,52 @@ spm_forward_memory(xmlNodePtr root, xmlNodePtr orig, const SpmPlan *plan)
         if (!d->generated)
             libvirt_total += d->def ? d->def->size : d->size;
     }
+    /* libvirt accepts a domain whose NUMA cells alone give its memory */
+    if (!spm_child(root, "memory", NULL))
+        spm_set_prop(orig, "hadMemory", "no");
     spm_forward_scaled(root, orig, "memory", "memory", "memoryUnit",
                        libvirt_total, spm_before_max_memory);
     spm_forward_current_memory(root, orig, libvirt_total);
 }
 
+/*
+ * The QEMU namespace as declared on <domain>, or a new declaration there
+ * under "qemu" (or "qemu1", ... when the document binds "qemu" to
+ * something else).
+ */
+static xmlNsPtr
+spm_root_qemu_ns(xmlNodePtr root, xmlNodePtr orig)
+{
+    xmlNsPtr qns = xmlSearchNsByHref(root->doc, root, BAD_CAST QEMU_XMLNS);
+
+    for (guint i = 0; !qns; i++) {
+        g_autofree char *prefix = i ? g_strdup_printf("%s%u", QEMU_XMLNS_PREFIX, i)
+                                    : g_strdup(QEMU_XMLNS_PREFIX);
+
+        if (xmlSearchNs(root->doc, root, BAD_CAST prefix))
+            continue;
+        qns = xmlNewNs(root, BAD_CAST QEMU_XMLNS, BAD_CAST prefix);
+        spm_set_prop(orig, "addedQemuNamespace", "yes");
+    }
+    return qns;
+}
+
 static void
 spm_forward_commandline(xmlNodePtr root, xmlNodePtr orig, xmlNodePtr meta, GStrv argv)
 {
-    xmlNsPtr qns = xmlSearchNsByHref(root->doc, root, BAD_CAST QEMU_XMLNS);
-    xmlNodePtr cmdline;
+    xmlNodePtr cmdline = spm_find_commandline(root);
     xmlNodePtr margv = xmlNewChild(meta, meta->ns, BAD_CAST "argv", NULL);
+    xmlNsPtr qns;
 
-    if (!qns) {
-        qns = xmlNewNs(root, BAD_CAST QEMU_XMLNS, BAD_CAST QEMU_XMLNS_PREFIX);
-        spm_set_prop(orig, "addedQemuNamespace", "yes");
-    }
-    cmdline = spm_find_commandline(root);
-    if (!cmdline) {
+    /*
+     * The user's <commandline> may carry the QEMU namespace under any
+     * prefix or as its default namespace: our arguments use the very
+     * declaration it uses, found by URI, and declare nothing.
+     */
+    if (cmdline) {
+        qns = cmdline->ns;
+    } else {
+        qns = spm_root_qemu_ns(root, orig);
         cmdline = xmlNewDocNode(root->doc, qns, BAD_CAST "commandline", NULL);
         xmlAddChild(root, cmdline);
         spm_set_prop(orig, "createdCommandline", "yes");
@@ -605,9 +734,31 @@ spm_forward_commandline(xmlNodePtr root, xmlNodePtr orig, xmlNodePtr meta, GStrv
     }
 }
 
+/*
+ * Text on both sides of a device would become one text once the device
+ * moves out, and reverse could not tell where to split it again.  libvirt's
+ * schema allows no text among the devices: refuse rather than lose it.
+ */
+static gboolean
+spm_check_movable(xmlNodePtr dev, GError **error)
+{
+    xmlNodePtr prev = dev->prev;
+    xmlNodePtr next = dev->next;
+
+    if (prev && next && prev->type == XML_TEXT_NODE && next->type == XML_TEXT_NODE &&
+        !(spm_xml_is_blank_text(prev) && spm_xml_is_blank_text(next))) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "line %ld: devices: text on both sides of memory model 'spm' would merge "
+                    "when convert moves the device; libvirt allows no text among the devices",
+                    xmlGetLineNo(dev));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* Move every <devices><memory model='spm'> into @meta's spm:devices. */
-static void
-spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
+static gboolean
+spm_forward_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
 {
     xmlNodePtr devices = spm_child(root, "devices", NULL);
     xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
@@ -615,9 +766,10 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
     guint index = 0;            /* of c among the elements of the user's <devices> */
 
     if (!devices)
-        return;
+        return TRUE;
     for (xmlNodePtr c = devices->children; c; c = next) {
         g_autofree char *model = NULL;
+        guint before;
 
         next = c->next;
         if (c->type != XML_ELEMENT_NODE)
@@ -627,16 +779,22 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta)
             index++;
             continue;
         }
+        if (!spm_check_movable(c, error))
+            return FALSE;
+        before = spm_count_nodes_before(c);
         xmlUnlinkNode(c);
-        spm_set_ns_recursive(c, meta->ns);
+        spm_move_ns_recursive(c, NULL, meta->ns);
         spm_set_prop_u64(c, "position", index++);
+        if (before)
+            spm_set_prop_u64(c, "nodesBefore", before);
         xmlAddChild(stored, c);
     }
+    return TRUE;
 }
 
 static gboolean
 spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
-                 GStrv argv, const SpmPlanPolicy *policy)
+                 GStrv argv, const SpmPlanPolicy *policy, GError **error)
 {
     xmlNodePtr metadata = spm_child(root, "metadata", NULL);
     xmlNodePtr meta;
@@ -662,7 +820,8 @@ spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
     spm_set_prop_u64(meta, "guardGap", policy->guard_gap);
     spm_set_prop(meta, "strict", policy->strict ? "yes" : "no");
 
-    spm_forward_devices(root, meta);
+    if (!spm_forward_devices(root, meta, error))
+        return FALSE;
     orig = xmlNewChild(meta, ns, BAD_CAST "original", NULL);
     if (created_meta)
         spm_set_prop(orig, "createdMetadata", "yes");
@@ -709,7 +868,7 @@ spm_convert_forward(xmlDocPtr doc,
         return FALSE;
 
     if (spm_domain_def_count_model(def, SPM_MEM_MODEL_SPM) > 0 &&
-        !spm_forward_root(wroot, def, plan, argv, policy))
+        !spm_forward_root(wroot, def, plan, argv, policy, error))
         return FALSE;
 
     xmlUnlinkNode(wroot);

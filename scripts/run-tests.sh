@@ -22,5 +22,15 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || rc=1
 
-python3 scripts/test-summary.py build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json || rc=1
+# libFuzzer: each target for a fixed budget (scripts/run-fuzz.sh; skipped, 77,
+# without clang's libFuzzer runtime)
+logs=(build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json)
+scripts/run-fuzz.sh
+case $? in
+    0) logs+=(build-fuzz/meson-logs/testlog.json) ;;
+    77) ;;
+    *) rc=1; [ -f build-fuzz/meson-logs/testlog.json ] && logs+=(build-fuzz/meson-logs/testlog.json) ;;
+esac
+
+python3 scripts/test-summary.py "${logs[@]}" || rc=1
 exit $rc

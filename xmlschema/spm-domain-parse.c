@@ -35,6 +35,8 @@ spm_parse_error(GError **error, SpmErrorCode code, xmlNodePtr node,
                 const char *path, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
+    g_autofree char *full = NULL;
+    g_autofree char *shown = NULL;
     long line = spm_xml_node_line(node);
     va_list ap;
 
@@ -42,9 +44,12 @@ spm_parse_error(GError **error, SpmErrorCode code, xmlNodePtr node,
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     if (line > 0)
-        g_set_error(error, SPM_ERROR, code, "line %ld: %s: %s", line, path, msg);
+        full = g_strdup_printf("line %ld: %s: %s", line, path, msg);
     else
-        g_set_error(error, SPM_ERROR, code, "%s: %s", path, msg);
+        full = g_strdup_printf("%s: %s", path, msg);
+    /* the values it quotes are the user's: keep the message on one line */
+    shown = spm_error_printable(full, 0);
+    g_set_error_literal(error, SPM_ERROR, code, shown);
     return FALSE;
 }
 

@@ -138,3 +138,15 @@ spm_xml_error_guard_pop(SpmXmlErrorGuard *guard)
     xmlSetStructuredErrorFunc(guard->old_structured_data, guard->old_structured);
     xmlSetGenericErrorFunc(guard->old_generic_data, guard->old_generic);
 }
+
+gboolean
+spm_xml_is_blank_text(xmlNodePtr node)
+{
+    if (!node || node->type != XML_TEXT_NODE)
+        return FALSE;
+    for (const xmlChar *p = node->content; p && *p; p++) {
+        if (!g_ascii_isspace(*p))
+            return FALSE;
+    }
+    return TRUE;
+}

@@ -31,6 +31,9 @@ xmlNodePtr spm_xml_child(xmlNodePtr parent, const char *name);
 xmlNodePtr spm_xml_next_same(xmlNodePtr node);
 
 
+/* @node is a text node of white space only (indentation); NULL-safe. */
+gboolean spm_xml_is_blank_text(xmlNodePtr node);
+
 /* Text content with surrounding whitespace removed; never NULL. */
 char *spm_xml_text(xmlNodePtr node);
 

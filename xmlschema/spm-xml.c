@@ -401,18 +401,6 @@ spm_xml_read_file(const char *path, GError **error)
     return spm_xml_read_memory(data, len, name, error);
 }
 
-static gboolean
-spm_xml_is_blank_text(xmlNodePtr node)
-{
-    if (node->type != XML_TEXT_NODE)
-        return FALSE;
-    for (const xmlChar *p = node->content; p && *p; p++) {
-        if (!g_ascii_isspace(*p))
-            return FALSE;
-    }
-    return TRUE;
-}
-
 /*
  * Drop whitespace-only text between elements, so documents built or edited
  * in memory (where someone inserted "\n  ") format exactly like freshly

@@ -30,11 +30,7 @@ def rss_kib(pid):
 def memory_line(pid):
     """RSS counts the shared libraries (libvirt, gnutls, libcrypto, ICU) in full;
     PSS shares them out; Anonymous is the daemon's own heap and stacks."""
-    f = {}
-    for line in open("/proc/%d/smaps_rollup" % pid):
-        parts = line.split()
-        if len(parts) >= 2 and parts[1].isdigit():
-            f[parts[0].rstrip(":")] = int(parts[1])
+    f = t.smaps_rollup(pid)
     return "RSS %d KiB (goal < 10240 KiB), PSS %d KiB, anonymous %d KiB, file-backed %d KiB" % (
         f.get("Rss", -1), f.get("Pss", -1), f.get("Anonymous", -1), f.get("Rss", 0) - f.get("Anonymous", 0))
 

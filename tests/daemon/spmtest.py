@@ -19,7 +19,7 @@ SOURCE = os.environ.get("SPM_SOURCE_ROOT", "")
 # tree's (debian/tests/libvirt runs the suite against the installed package).
 PREFIX = os.environ.get("SPM_TEST_PREFIX", "")
 VIRT_SPM = os.path.join(PREFIX, "bin", "virt-spm") if PREFIX else os.path.join(BUILD, "tools", "virt-spm")
-VIRT_SPMD = os.path.join(PREFIX, "sbin", "virt-spmd") if PREFIX else os.path.join(BUILD, "tools", "virt-spmd")
+VIRT_SPMD = os.path.join(PREFIX, "sbin", "virt-spmd") if PREFIX else os.path.join(BUILD, "daemon", "virt-spmd")
 URI = "qemu:///system"
 LIBVIRT_SOCK = "/run/libvirt/libvirt-sock"
 QEMU_CONF_LINES = ['security_driver = "none"', 'stdio_handler = "file"',
@@ -195,6 +195,45 @@ def move_stand_in(xml, device_id, delta):
     return xml.replace("</qemu:commandline>", extra, 1), old
 
 
+def smaps_rollup(pid):
+    """/proc/PID/smaps_rollup as {field: KiB}: Rss, Pss, Anonymous, ..."""
+    f = {}
+    for line in open("/proc/%d/smaps_rollup" % pid):
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            f[parts[0].rstrip(":")] = int(parts[1])
+    return f
+
+
+def control_line(sock_path, line, timeout=30):
+    """One request line on virt-spmd's control socket, on its own
+    connection, as virt-spm does; the reply line (bytes).  A full listen
+    backlog (EAGAIN at once on a UNIX socket) is retried until the timeout,
+    as spm_control_request does."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                s.connect(sock_path)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.002)
+        s.sendall(line)
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+    finally:
+        s.close()
+
+
 def sanitizer_report(text):
     """A report of ASan, LeakSanitizer or UBSan in a log, or None."""
     m = re.search(r"^.*(Sanitizer|runtime error:).*$", text, re.M)
@@ -252,10 +291,9 @@ class Daemon:
     def anonymous_kib(self):
         """The daemon's own memory (heap, stacks): smaps_rollup's Anonymous,
         not RSS, which counts every page of the shared libraries."""
-        for line in open("/proc/%d/smaps_rollup" % self.proc.pid):
-            if line.startswith("Anonymous:"):
-                return int(line.split()[1])
-        raise AssertionError("no Anonymous line in smaps_rollup")
+        kib = smaps_rollup(self.proc.pid).get("Anonymous")
+        assert kib is not None, "no Anonymous line in smaps_rollup"
+        return kib
 
     def status(self, check=True):
         p = run(VIRT_SPM, "status", "--json", env=self.env, check=check)

@@ -1,7 +1,8 @@
 /*
  * test-control-client.c: spm_control_notify/request against scripted
  * servers: a good reply, an error reply, a server that never answers (the
- * deadline holds), no server at all, a server that closes at once.
+ * deadline holds), no server at all, a server that closes at once, a
+ * server whose listen backlog is full.
  */
 #include <string.h>
 #include <glib/gstdio.h>
@@ -133,6 +134,71 @@ test_closed(void)
     srv_stop(s);
 }
 
+/*
+ * A listen backlog full of other clients: a non-blocking connect to a UNIX
+ * socket fails at once with EAGAIN; the client tries again until the
+ * server has room (here after 200 ms), within its deadline.
+ */
+static gpointer
+backlog_thread(gpointer data)
+{
+    GSocket *listener = data;
+
+    g_usleep(200 * 1000);       /* the fault: a server busy for 200 ms */
+    for (;;) {
+        g_autoptr(GSocket) c = g_socket_accept(listener, NULL, NULL);
+        GString *req = g_string_new(NULL);
+        char ch;
+
+        g_assert_nonnull(c);
+        while (g_socket_receive(c, &ch, 1, NULL, NULL) == 1 && ch != '\n')
+            g_string_append_c(req, ch);
+        if (req->len == 0) {    /* one of the idle clients that filled the backlog */
+            g_string_free(req, TRUE);
+            continue;
+        }
+        g_string_free(req, TRUE);
+        g_socket_send(c, "{\"ok\":true}\n", 12, NULL, NULL);
+        return NULL;
+    }
+}
+
+static void
+test_backlog_full(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("spm-ctl-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "control.sock", NULL);
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reply = NULL;
+    GThread *thread;
+    guint filled = 0;
+
+    g_assert_true(g_socket_bind(listener, addr, TRUE, NULL));
+    g_socket_set_listen_backlog(listener, 1);
+    g_assert_true(g_socket_listen(listener, NULL));
+    for (;;) {
+        g_autoptr(GSocket) c = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+        g_autoptr(GError) e = NULL;
+
+        g_socket_set_blocking(c, FALSE);
+        if (!g_socket_connect(c, addr, NULL, &e)) {
+            g_assert_error(e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+            break;
+        }
+        g_assert_cmpuint(++filled, <, 64);
+    }
+    g_setenv("VIRT_SPM_CONTROL_SOCKET", path, TRUE);
+    thread = g_thread_new("backlog", backlog_thread, listener);
+    reply = spm_control_request("{\"command\":\"status\"}", 5000, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(reply, ==, "{\"ok\":true}");
+    g_thread_join(thread);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
 static void
 test_no_daemon(void)
 {
@@ -154,6 +220,7 @@ main(int argc, char **argv)
     g_test_add_func("/daemon/control-client/notify-refused", test_notify_refused);
     g_test_add_func("/daemon/control-client/hung-daemon", test_hung_daemon);
     g_test_add_func("/daemon/control-client/closed", test_closed);
+    g_test_add_func("/daemon/control-client/backlog-full", test_backlog_full);
     g_test_add_func("/daemon/control-client/no-daemon", test_no_daemon);
     return g_test_run();
 }

@@ -387,7 +387,7 @@ dev_install_hook(void)
 static gboolean
 dev_start_daemon(GError **error)
 {
-    g_autofree char *spmd = g_build_filename(dev_build, "tools", "virt-spmd", NULL);
+    g_autofree char *spmd = g_build_filename(dev_build, "daemon", "virt-spmd", NULL);
     g_autofree char *state = g_build_filename(dev_tmpdir, "state", NULL);
     g_autofree char *log = g_build_filename(dev_tmpdir, "virt-spmd.log", NULL);
     g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);

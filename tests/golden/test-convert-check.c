@@ -55,6 +55,61 @@ test_current(void)
     spm_plan_policy_clear(&policy);
 }
 
+/*
+ * Text on both sides of an SPM device would merge when it moves: convert
+ * refuses, with one line, and leaves the document alone; text on one side
+ * only goes back where it was.
+ */
+static void
+test_text_around_device(void)
+{
+    static const char both[] =
+        "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>"
+        "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+        "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
+        "<devices>before<memory model='spm'><target><size unit='GiB'>1</size><node>1</node></target></memory>"
+        "after<console type='pty'/></devices></domain>";
+    g_autofree char *one = NULL;
+    SpmPlanPolicy policy;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(both, strlen(both), "test", &error);
+    g_autoptr(xmlDoc) doc1 = NULL;
+    g_autofree char *before = spm_xml_format(doc);
+    g_autofree char *after = NULL;
+    g_autofree char *conv = NULL;
+    g_autofree char *original = NULL;
+    g_autoptr(xmlDoc) back = NULL;
+
+    policy_default(&policy);
+    g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "text on both sides"));
+    g_assert_null(strchr(error->message, '\n'));
+    after = spm_xml_format(doc);
+    g_assert_cmpstr(after, ==, before);
+    g_clear_error(&error);
+
+    /* "before" only: convert, and the text comes back before the device */
+    {
+        g_autoptr(GString) s = g_string_new(both);
+
+        g_string_replace(s, "after", "", 1);
+        one = g_string_free(g_steal_pointer(&s), FALSE);
+    }
+    doc1 = spm_xml_read_memory(one, strlen(one), "test", &error);
+    g_assert_no_error(error);
+    original = spm_xml_format(doc1);
+    g_assert_true(spm_convert_forward(doc1, &policy, NULL, NULL, &error));
+    conv = spm_xml_format(doc1);
+    back = spm_xml_read_memory(conv, strlen(conv), "converted", &error);
+    g_assert_no_error(error);
+    g_assert_true(spm_convert_reverse(back, &error));
+    g_clear_pointer(&after, g_free);
+    after = spm_xml_format(back);
+    g_assert_cmpstr(after, ==, original);
+    spm_plan_policy_clear(&policy);
+}
+
 static void
 test_no_spm(void)
 {
@@ -131,6 +186,7 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/convert/text-around-device", test_text_around_device);
     g_test_add_func("/convert/check/current", test_current);
     g_test_add_func("/convert/check/no-spm", test_no_spm);
     g_test_add_func("/convert/check/edited", test_edited);

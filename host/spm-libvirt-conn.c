@@ -1,6 +1,7 @@
 /*
- * spm-libvirt-conn.c: opening a libvirt connection and finding a domain,
- * the way virsh does, with libvirt's errors as one-line GErrors.
+ * spm-libvirt-conn.c: the one libvirt layer of virt-spm, for the command
+ * line and the daemon alike: opening a connection and finding a domain the
+ * way virsh does, with libvirt's errors as one-line GErrors.
  */
 #include <string.h>
 
@@ -13,16 +14,24 @@ spm_libvirt_error(GError **error, const char *fmt, ...)
     g_autofree char *what = NULL;
     va_list ap;
 
+    virErrorPtr err = virGetLastError();
+
     va_start(ap, fmt);
     what = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "%s: %s", what, virGetLastErrorMessage());
+    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT, "%s: %s", what,
+                err && err->message ? err->message : "unknown libvirt error");
 }
 
-/* libvirt prints its errors on stderr by default: they come back through GError instead. */
 static void
 spm_libvirt_quiet(void *opaque, virErrorPtr err)
 {
+}
+
+void
+spm_libvirt_quiet_errors(void)
+{
+    virSetErrorFunc(NULL, spm_libvirt_quiet);
 }
 
 virConnectPtr
@@ -30,7 +39,7 @@ spm_libvirt_open(const char *connect_uri, GError **error)
 {
     virConnectPtr conn;
 
-    virSetErrorFunc(NULL, spm_libvirt_quiet);
+    spm_libvirt_quiet_errors();
     if (!(conn = virConnectOpen(connect_uri))) {
         const char *uri = connect_uri ? connect_uri : g_getenv("LIBVIRT_DEFAULT_URI");
 
@@ -57,8 +66,7 @@ spm_libvirt_lookup(virConnectPtr conn, const char *what, GError **error)
         return dom;
     if ((dom = virDomainLookupByName(conn, what)))
         return dom;
-    g_set_error(error, SPM_ERROR, SPM_ERROR_LIBVIRT,
-                "failed to get domain '%s': %s", what, virGetLastErrorMessage());
+    spm_libvirt_error(error, "failed to get domain '%s'", what);
     return NULL;
 }
 

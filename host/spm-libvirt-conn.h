@@ -14,8 +14,12 @@ G_BEGIN_DECLS
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
-/* "WHAT: libvirt's last error message" as SPM_ERROR_LIBVIRT. */
+/* "WHAT: libvirt's last error message" as SPM_ERROR_LIBVIRT (of this thread). */
 void spm_libvirt_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* libvirt prints every error on stderr by default: they come back
+ * through GError (spm_libvirt_error) instead.  Process-wide. */
+void spm_libvirt_quiet_errors(void);
 
 /* @connect_uri NULL: $LIBVIRT_DEFAULT_URI or libvirt's default, as virsh.
  * libvirt's own printing of errors on stderr is turned off. */

@@ -151,8 +151,10 @@ spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error)
         g_autofree char *lv = g_key_file_get_string(kf, "host", "libvirt_version", NULL);
 
         if (lv && !spm_config_parse_version(lv, &config->policy.host.libvirt_version)) {
+            g_autofree char *shown = spm_error_printable(lv, 64);
+
             g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                        "[host] libvirt_version: '%s' is not a version like 9.0.0", lv);
+                        "[host] libvirt_version: '%s' is not a version like 9.0.0", shown);
             return FALSE;
         }
     }
