@@ -368,7 +368,7 @@ static gboolean
 dev_install_hook(void)
 {
     g_autofree char *wrapper = g_build_filename(dev_tmpdir, "hook", NULL);
-    g_autofree char *front = g_build_filename(dev_build, "conf", "virt-spm", NULL);
+    g_autofree char *front = g_build_filename(dev_build, "conf", "virt-spm-qemu-hook", NULL);
     g_autofree char *helper = g_build_filename(dev_build, "tools", "virt-spm-hook-helper", NULL);
     g_autofree char *cache = g_build_filename(dev_tmpdir, "cache", NULL);
     g_autofree char *text = g_strdup_printf(
