@@ -756,37 +756,78 @@ spm_check_movable(xmlNodePtr dev, GError **error)
     return TRUE;
 }
 
+/* The first element at or below @node (not its siblings) in namespace @href. */
+static xmlNodePtr
+spm_find_element_in_ns(xmlNodePtr node, const char *href)
+{
+    if (node->ns && xmlStrEqual(node->ns->href, BAD_CAST href))
+        return node;
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        xmlNodePtr found;
+
+        if (c->type == XML_ELEMENT_NODE && (found = spm_find_element_in_ns(c, href)))
+            return found;
+    }
+    return NULL;
+}
+
+/* Where an SPM device was among the user's devices (spm_insert_at_element_index). */
+typedef struct {
+    xmlNodePtr device;
+    guint position;             /* index among the element children of <devices> */
+    guint before;               /* counted nodes between it and the element before it */
+} SpmDeviceMove;
+
 /* Move every <devices><memory model='spm'> into @meta's spm:devices. */
 static gboolean
 spm_forward_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
 {
     xmlNodePtr devices = spm_child(root, "devices", NULL);
     xmlNodePtr stored = xmlNewChild(meta, meta->ns, BAD_CAST "devices", NULL);
-    xmlNodePtr next;
+    g_autoptr(GArray) moves = g_array_new(FALSE, FALSE, sizeof(SpmDeviceMove));
     guint index = 0;            /* of c among the elements of the user's <devices> */
 
     if (!devices)
         return TRUE;
-    for (xmlNodePtr c = devices->children; c; c = next) {
+    /*
+     * Count first, move after: reverse puts the devices back one by one, so
+     * the nodes before a device are counted back to the element before it
+     * in the user's document, which may be an SPM device moved just before.
+     */
+    for (xmlNodePtr c = devices->children; c; c = c->next) {
         g_autofree char *model = NULL;
-        guint before;
+        SpmDeviceMove move;
 
-        next = c->next;
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (!spm_node_is(c, "memory", NULL) ||
-            g_strcmp0((model = spm_xml_prop(c, "model")), "spm") != 0) {
-            index++;
-            continue;
+        if (spm_node_is(c, "memory", NULL) &&
+            g_strcmp0((model = spm_xml_prop(c, "model")), "spm") == 0) {
+            xmlNodePtr own = spm_find_element_in_ns(c, SPM_XMLNS);
+
+            /* Stored devices live in that namespace: reverse could not tell them apart. */
+            if (own) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                            "line %ld: memory model 'spm': element '%s' is in virt-spm's "
+                            "metadata namespace %s, which only virt-spm may use",
+                            xmlGetLineNo(own), (const char *)own->name, SPM_XMLNS);
+                return FALSE;
+            }
+            move = (SpmDeviceMove) { c, index, spm_count_nodes_before(c) };
+            g_array_append_val(moves, move);
         }
+        index++;
+    }
+    for (guint i = 0; i < moves->len; i++) {
+        const SpmDeviceMove *move = &g_array_index(moves, SpmDeviceMove, i);
+        xmlNodePtr c = move->device;
+
         if (!spm_check_movable(c, error))
             return FALSE;
-        before = spm_count_nodes_before(c);
         xmlUnlinkNode(c);
         spm_move_ns_recursive(c, NULL, meta->ns);
-        spm_set_prop_u64(c, "position", index++);
-        if (before)
-            spm_set_prop_u64(c, "nodesBefore", before);
+        spm_set_prop_u64(c, "position", move->position);
+        if (move->before)
+            spm_set_prop_u64(c, "nodesBefore", move->before);
         xmlAddChild(stored, c);
     }
     return TRUE;

@@ -110,6 +110,37 @@ test_text_around_device(void)
     spm_plan_policy_clear(&policy);
 }
 
+/*
+ * Inside an SPM device, an element in virt-spm's own metadata namespace
+ * would lose its namespace on reverse (the stored device is in it): refuse.
+ */
+static void
+test_own_namespace_in_device(void)
+{
+    static const char xml[] =
+        "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>"
+        "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+        "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
+        "<devices><memory model='spm'><target><size unit='GiB'>1</size><node>1</node>\n"
+        "<x:note xmlns:x='http://virt-spm.org/xmlns/domain/1.0'/></target></memory>"
+        "</devices></domain>";
+    SpmPlanPolicy policy;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
+    g_autofree char *before = spm_xml_format(doc);
+    g_autofree char *after = NULL;
+
+    policy_default(&policy);
+    g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==,
+                    "line 2: memory model 'spm': element 'note' is in virt-spm's metadata "
+                    "namespace http://virt-spm.org/xmlns/domain/1.0, which only virt-spm may use");
+    after = spm_xml_format(doc);
+    g_assert_cmpstr(after, ==, before);
+    spm_plan_policy_clear(&policy);
+}
+
 static void
 test_no_spm(void)
 {
@@ -187,6 +218,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/convert/text-around-device", test_text_around_device);
+    g_test_add_func("/convert/own-namespace-in-device", test_own_namespace_in_device);
     g_test_add_func("/convert/check/current", test_current);
     g_test_add_func("/convert/check/no-spm", test_no_spm);
     g_test_add_func("/convert/check/edited", test_edited);
