@@ -1,12 +1,24 @@
 #!/bin/bash
-# Fuzz every target of tests/fuzz for a fixed budget (docs/fuzzing.md).
+# Fuzz every target of tests/fuzz (docs/fuzzing.md).
 # A separate build, build-fuzz: clang, libFuzzer, ASan + UBSan.  Each run is
 # a meson test of the suite 'fuzz', so scripts/run-tests.sh counts them.
-# Usage: scripts/run-fuzz.sh [SECONDS_PER_TARGET]   (default 25)
+#
+# Usage: scripts/run-fuzz.sh                       the test-suite run: seed 1 and
+#                                                  a fixed number of executions per
+#                                                  target, the same on every machine
+#        scripts/run-fuzz.sh --explore [SECONDS]   random seeds, SECONDS per target
+#                                                  (default 300), a working corpus
+#                                                  kept between runs
 # Exits 77 (skipped) when clang or its libFuzzer runtime is missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export SPM_FUZZ_SECONDS=${1:-${SPM_FUZZ_SECONDS:-25}}
+export SPM_FUZZ_MODE=replay
+if [ "${1:-}" = --explore ]; then
+    export SPM_FUZZ_MODE=explore SPM_FUZZ_SECONDS=${2:-300}
+elif [ $# -gt 0 ]; then
+    echo "usage: scripts/run-fuzz.sh [--explore [SECONDS]]" >&2
+    exit 2
+fi
 
 if ! command -v clang >/dev/null ||
    ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
@@ -19,6 +31,8 @@ if [ ! -d build-fuzz ]; then
         -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null || exit 1
 fi
 ninja -C build-fuzz || exit 1
-meson test -C build-fuzz --suite fuzz --num-processes 2 --print-errorlogs --verbose |
-    grep -E '^fuzz |crash input|fuzz check failed|ERROR: |SUMMARY|^ *[0-9]+/[0-9]+ ' 
+# Exploring runs may take longer than meson's per-test timeout of 300 s.
+meson test -C build-fuzz --suite fuzz --num-processes 2 --timeout-multiplier 0 \
+    --print-errorlogs --verbose |
+    grep -E '^fuzz |crash input|fuzz check failed|ERROR: |SUMMARY|^ *[0-9]+/[0-9]+ '
 exit "${PIPESTATUS[0]}"

@@ -1,12 +1,32 @@
 #!/bin/bash
-# One time-boxed libFuzzer run (meson test --suite fuzz, scripts/run-fuzz.sh).
-# Usage: run-fuzz-target.sh BINARY NAME SEED_DIR...
-# $SPM_FUZZ_SECONDS (default 25) is the budget.  New inputs go to a working
-# corpus in the build directory, never into the source tree; a crash leaves
-# its input there and fails the test (add it to tests/fuzz/corpus/NAME/).
+# One libFuzzer run of one target (meson test --suite fuzz, scripts/run-fuzz.sh).
+# Usage: run-fuzz-target.sh BINARY NAME RUNS SEED_DIR...
+#
+# $SPM_FUZZ_MODE picks the kind of run:
+#   replay (default, the test suite and CI): seed $SPM_FUZZ_SEED (default 1),
+#       exactly RUNS executions, from the committed seeds only (its working
+#       corpus starts empty each time).  The same
+#       build gives the same run on every machine, so a failure reproduces
+#       and CI does not pass or fail by luck.
+#   explore: a random seed for $SPM_FUZZ_SECONDS (default 25) seconds, keeping
+#       what it learns in a working corpus that persists between runs.
+# New inputs go to the build directory, never into the source tree; a crash
+# leaves its input there and fails the test (add it to tests/fuzz/corpus/NAME/).
 set -uo pipefail
-bin=$1 name=$2; shift 2
-work=$(dirname "$bin")/fuzz-work/$name
+bin=$1 name=$2 runs=$3; shift 3
+mode=${SPM_FUZZ_MODE:-replay}
+work=$(dirname "$bin")/fuzz-work/$mode/$name
+seconds=${SPM_FUZZ_SECONDS:-25}
+seed=${SPM_FUZZ_SEED:-1}
+case $mode in
+    replay) rm -rf "$work/corpus" "$work/artifacts"
+            budget=(-seed="$seed" -runs="$runs")
+            what="seed $seed" ;;
+    explore) budget=(-max_total_time="$seconds")
+             what="random seed" ;;
+    *) echo "run-fuzz-target: SPM_FUZZ_MODE '$mode' is neither 'replay' nor 'explore'" >&2
+       exit 1 ;;
+esac
 mkdir -p "$work/corpus" "$work/artifacts"
 seeds=()
 for d in "$@"; do [ -d "$d" ] && seeds+=("$d"); done
@@ -14,16 +34,21 @@ for d in "$@"; do [ -d "$d" ] && seeds+=("$d"); done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export G_DEBUG=fatal-criticals
-"$bin" -max_total_time="${SPM_FUZZ_SECONDS:-25}" -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -rss_limit_mb=2048 \
+start=$EPOCHREALTIME
+"$bin" "${budget[@]}" -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -rss_limit_mb=2048 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
     "$work/corpus" "${seeds[@]}" >"$work/log" 2>&1
 rc=$?
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
 rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$work/log" | tail -1)
 units=$(ls "$work/corpus" | wc -l)
-echo "fuzz $name: ${runs:-?} executions in ${SPM_FUZZ_SECONDS:-25} s, peak RSS ${rss:-?} MB, working corpus $units inputs, exit $rc"
+printf 'fuzz %s: %s executions (%s) in %.1f s, peak RSS %s MB, working corpus %s inputs, exit %s\n' \
+    "$name" "${executed:-?}" "$what" "$elapsed" "${rss:-?}" "$units" "$rc"
 if [ $rc -ne 0 ]; then
-    tail -60 "$work/log"
+    # The target's own verdict first: its message may be longer than the tail.
+    grep -m1 -A3 '^fuzz check failed' "$work/log" | cut -c1-400
+    tail -40 "$work/log"
     echo "crash input(s): $(ls "$work/artifacts")  (in $work/artifacts; add to tests/fuzz/corpus/$name/)"
 fi
 exit $rc
