@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""virt-spmd benchmark: idle RSS, STARTED event -> verdict latency, and a
-burst of domains started together (none may be missed).
+"""virt-spmd benchmark: idle RSS, STARTED event -> verdict latency, and two
+bursts of domains started together (none may be missed), each torn down
+before the next, with the daemon's anonymous memory before, with the guests
+and after each round.
 
 Needs root and libvirtd (prints why and exits 0 otherwise).  Environment:
 SPM_BENCH_DOMAINS (default 200), SPM_BENCH_PARALLEL (default 8 concurrent
@@ -58,29 +60,7 @@ def main():
         t.virsh("define", path)
         defined.append(name)
 
-    try:
-        daemon.start()
-        t.wait_for("connected", lambda: daemon.status()["connected"], 30)
-        time.sleep(1.0)   # benchmark: let start-up settle before measuring idle memory
-        print("idle: " + memory_line(daemon.proc.pid))
-
-        try:
-            define("spmb-lat-" + tag)
-        except SystemExit:
-            print("latency and burst: skipped (virt-spm convert not available in this tree)")
-            return 0
-        lat = []
-        name = "spmb-lat-" + tag
-        for i in range(runs):
-            t.start_domain(name)
-            d = daemon.wait_verdict(name, i + 1, 60)
-            lat.append(d["latency_us"] / 1000.0)
-            t.virsh("destroy", name)
-            t.wait_for("stopped", lambda: daemon.domain(name)["active"] is False, 30)
-        print("STARTED event -> verdict: median %.1f ms, max %.1f ms over %d starts (goal < 50 ms); verdict %s"
-              % (statistics.median(lat), max(lat), runs, d["verdict"]))
-
-        names = ["spmb-%s-%03d" % (tag, i) for i in range(n)]
+    def burst(rnd, names, anon):
         with concurrent.futures.ThreadPoolExecutor(par) as ex:
             list(ex.map(define, names))
         started = []
@@ -104,13 +84,59 @@ def main():
         st = {d["domain"]: d for d in daemon.status()["domains"]}
         verdicts = [st[nm]["verdict"] for nm in started]
         lats = sorted(st[nm]["latency_us"] / 1000.0 for nm in started)
-        print("burst: %d of %d domains started (%d failed to start: memory/CPU of this host) "
+        anon["with%d" % rnd] = daemon.anonymous_kib()
+        print("burst %d: %d of %d domains started (%d failed to start: memory/CPU of this host) "
               "in %.1f s with %d concurrent starts; all %d audited after %.1f s; missed %d; "
               "%d match; per-domain event->verdict median %.1f ms, p95 %.1f ms; daemon RSS %d KiB"
-              % (len(started), n, len(failed), t_started, par, len(started), t_all,
+              % (rnd, len(started), n, len(failed), t_started, par, len(started), t_all,
                  sum(1 for nm in started if nm not in st), verdicts.count("match"),
                  statistics.median(lats) if lats else 0, lats[int(len(lats) * 0.95) - 1] if lats else 0,
                  rss_kib(daemon.proc.pid)))
+
+        with concurrent.futures.ThreadPoolExecutor(par) as ex:
+            list(ex.map(lambda nm: (t.virsh("destroy", nm, check=False),
+                                    t.virsh("undefine", nm, check=False)), names))
+        for nm in names:
+            defined.remove(nm)
+        gone = set(names)
+        t.wait_for("the daemon forgets the undefined domains",
+                   lambda: not any(d["domain"] in gone for d in daemon.status()["domains"]), 120, 0.2)
+        anon["after%d" % rnd] = daemon.anonymous_kib()
+
+    try:
+        daemon.start()
+        t.wait_for("connected", lambda: daemon.status()["connected"], 30)
+        time.sleep(1.0)   # benchmark: let start-up settle before measuring idle memory
+        print("idle: " + memory_line(daemon.proc.pid))
+
+        try:
+            define("spmb-lat-" + tag)
+        except SystemExit:
+            print("latency and burst: skipped (virt-spm convert not available in this tree)")
+            return 0
+        lat = []
+        name = "spmb-lat-" + tag
+        for i in range(runs):
+            t.start_domain(name)
+            d = daemon.wait_verdict(name, i + 1, 60)
+            lat.append(d["latency_us"] / 1000.0)
+            t.virsh("destroy", name)
+            t.wait_for("stopped", lambda: daemon.domain(name)["active"] is False, 30)
+        print("STARTED event -> verdict: median %.1f ms, max %.1f ms over %d starts (goal < 50 ms); verdict %s"
+              % (statistics.median(lat), max(lat), runs, d["verdict"]))
+
+        # Two bursts, each torn down (destroyed and undefined) before the next:
+        # what the daemon keeps for 200 guests must go with them, so its
+        # anonymous memory after the second round is no higher than after
+        # the first.  (glibc keeps freed heap pages, so "after" is compared
+        # with "after", not with "before".)
+        anon = {"before": daemon.anonymous_kib()}
+        for rnd in (1, 2):
+            burst(rnd, ["spmb-%s-%d-%03d" % (tag, rnd, i) for i in range(n)], anon)
+        print("daemon anonymous memory: %d KiB before; round 1: %d KiB with %d guests, %d KiB "
+              "after they were undefined; round 2: %d KiB with, %d KiB after; growth from round 1 "
+              "to round 2: %+d KiB" % (anon["before"], anon["with1"], n, anon["after1"],
+                                       anon["with2"], anon["after2"], anon["after2"] - anon["after1"]))
         return 0
     finally:
         daemon.kill(signal.SIGTERM)
