@@ -1,8 +1,9 @@
 #!/bin/bash
 # Quick start, step 2: the whole test suite, twice: a normal build, and one
-# with AddressSanitizer and UndefinedBehaviorSanitizer.  Tests that need a
-# libvirt daemon or QEMU start their own (SPEC.md section 5).  Ends with one
-# line "N passed, N failed, N skipped".
+# with AddressSanitizer and UndefinedBehaviorSanitizer; between them the
+# pure C tests once more under valgrind memcheck; then the fuzz targets.
+# Tests that need a libvirt daemon or QEMU start their own (SPEC.md
+# section 5).  Ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
@@ -18,13 +19,16 @@ run_suite() {
 }
 
 run_suite build || rc=1
+# valgrind memcheck over the pure C tests (the suite 'memcheck', tests/meson.build)
+meson test -C build --setup valgrind --suite memcheck --print-errorlogs --num-processes 2 || rc=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || rc=1
 
 # libFuzzer: each target for a fixed budget (scripts/run-fuzz.sh; skipped, 77,
 # without clang's libFuzzer runtime)
-logs=(build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json)
+logs=(build/meson-logs/testlog.json build/meson-logs/testlog-valgrind.json
+      build-sanitize/meson-logs/testlog.json)
 scripts/run-fuzz.sh
 case $? in
     0) logs+=(build-fuzz/meson-logs/testlog.json) ;;

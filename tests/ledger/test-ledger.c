@@ -442,11 +442,17 @@ test_lock(Fixture *f, gconstpointer data)
         pids[i] = fork();
         g_assert_cmpint(pids[i], >=, 0);
         if (pids[i] == 0) {
-            g_autofree char *uuid = g_strdup_printf("u%u", i);
-            g_autoptr(GError) err = NULL;
+            gboolean reserved;
 
-            /* each asks 10 GiB of node 2 (64 GiB): six fit */
-            _exit(reserve1(f, uuid, uuid, "ua-a", "2", 10 * GiB, NULL, &err) ? 0 : 1);
+            {
+                g_autofree char *uuid = g_strdup_printf("u%u", i);
+                g_autoptr(GError) err = NULL;
+
+                /* each asks 10 GiB of node 2 (64 GiB): six fit */
+                reserved = reserve1(f, uuid, uuid, "ua-a", "2", 10 * GiB, NULL, &err);
+            }
+            /* freed before _exit: valgrind checks the children too */
+            _exit(reserved ? 0 : 1);
         }
     }
     for (guint i = 0; i < N; i++) {
