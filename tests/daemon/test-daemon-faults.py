@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""virt-spmd under faults, with a real libvirtd and QEMU (docs/hardening.md).
+"""virt-spmd under faults, with a real libvirtd and QEMU (docs/reliability.md).
 
 1. virt-spmd SIGKILLed again and again while audits rewrite its state file:
    the file always parses (never torn); a leftover temporary file is

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The libvirt hook when virt-spmd is down, hung or slow (docs/hardening.md).
+"""The libvirt hook when virt-spmd is down, hung or slow (docs/reliability.md).
 
 The hook runs as libvirt runs it (argv NAME OP SUBOP -, the domain XML that
 libvirt recorded on stdin) against a control socket that is: absent; a

@@ -1,9 +1,9 @@
 #!/bin/bash
-# Rerun what docs/hardening.md reports and print its figures: the libvirt
+# Rerun what docs/reliability.md reports and print its figures: the libvirt
 # corpus, the fuzzers, the faults (hook, QMP peers, daemon) and the
 # control-socket load.  Needs root and libvirtd for the daemon parts, and
 # the corpus (scripts/fetch-libvirt-corpus.sh) and clang for theirs.
-# Usage: scripts/hardening-report.sh [BUILD_DIR]   (default build)
+# Usage: scripts/reliability-report.sh [BUILD_DIR]   (default build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
