@@ -8,9 +8,9 @@
  *
  * Environment, for tests: SPM_HOOK_CONFIG (configuration file),
  * SPM_HOOK_CACHE_DIR (emulator probe cache), SPM_HOOK_LIBVIRT_VERSION
- * (e.g. 9000000 to act as libvirt 9.0.0), SPM_HOOK_SYSFS_ROOT (a fake
- * /sys for the huge page pools), VIRT_SPM_QEMU_CONF (libvirt's qemu.conf),
- * VIRT_SPM_CONTROL_SOCKET.
+ * (e.g. 9000000 to act as libvirt 9.0.0), VIRT_SPM_SYSFS_ROOT (a fake
+ * /sys for the huge page pools and HBM nodes), VIRT_SPM_QEMU_CONF
+ * (libvirt's qemu.conf), VIRT_SPM_CONTROL_SOCKET.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +25,7 @@
 #include "spm-hook-decide.h"
 #include "spm-hook-nova.h"
 #include "spm-hook-ledger.h"
+#include "spm-host-inventory.h"
 #include "spm-hugepages.h"
 #include "spm-libvirt-version.h"
 #include "spm-memdir.h"
@@ -44,9 +45,7 @@ static gboolean
 spm_hook_check_pages(const SpmPlan *plan, const SpmDomainDef *def, gpointer opaque,
                      GError **error)
 {
-    const char *root = g_getenv("SPM_HOOK_SYSFS_ROOT");
-
-    return spm_hugepages_check(plan, def, root && *root ? root : "/sys", error);
+    return spm_hugepages_check(plan, def, spm_host_sysfs_root(), error);
 }
 
 /* start begin: the directories QEMU will put its files in, or why not */
