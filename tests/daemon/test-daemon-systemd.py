@@ -35,6 +35,18 @@ def check_security():
     assert level <= 4.9 and m.group(2) in ("OK", "SAFE"), m.group(0)
 
 
+def check_no_libvirt_wants():
+    """A host runs libvirtd or virtqemud, not both: the unit must pull in
+    neither (qemu:///system socket-activates the one the host has), only
+    order itself after both."""
+    unit = open(os.path.join(t.BUILD, "conf", "virt-spmd.service")).read()
+    deps = [line for line in unit.splitlines()
+            if re.match(r"(Wants|Requires|BindsTo|Requisite)=", line)]
+    assert all("libvirtd" not in d and "virtqemud" not in d for d in deps), deps
+    after = " ".join(line for line in unit.splitlines() if line.startswith("After="))
+    assert "libvirtd.service" in after and "virtqemud.service" in after, after
+
+
 def notify_listener(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(path)
@@ -153,6 +165,7 @@ def check_peer_uid(work):
 
 def main():
     check_security()
+    check_no_libvirt_wants()
     work = tempfile.mkdtemp(prefix="spmd-sd-")
     try:
         check_notify_and_backoff(work)
