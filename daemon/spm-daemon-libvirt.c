@@ -527,28 +527,41 @@ spm_record_notify(SpmDomainRecord *r, SpmDaemon *d, const SpmVerdict *v, const G
 
 static void spm_daemon_enqueue(SpmDaemon *d, SpmDomainRecord *r, gboolean force);
 
+/* A retry names its domain by UUID: the record may be gone when it fires. */
+typedef struct {
+    SpmDaemon *daemon;
+    char *uuid;
+} SpmRetry;
+
+static void
+spm_retry_free(gpointer data)
+{
+    SpmRetry *retry = data;
+
+    g_free(retry->uuid);
+    g_free(retry);
+}
+
 static gboolean
 spm_retry_cb(gpointer data)
 {
-    SpmDomainId *id = data;
-    SpmDaemon *d = (SpmDaemon *) id->name;   /* see spm_daemon_retry */
-    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, id->uuid) : NULL;
+    SpmRetry *retry = data;
+    SpmDaemon *d = retry->daemon;
+    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, retry->uuid) : NULL;
 
     if (r && !r->auditing && !r->queued)
         spm_daemon_enqueue(d, r, TRUE);
-    g_free(id->uuid);
-    g_free(id);
     return G_SOURCE_REMOVE;
 }
 
 static void
 spm_daemon_retry(SpmDaemon *d, SpmDomainRecord *r)
 {
-    SpmDomainId *id = g_new0(SpmDomainId, 1);
+    SpmRetry *retry = g_new0(SpmRetry, 1);
 
-    id->uuid = g_strdup(r->uuid);
-    id->name = (char *) d;
-    g_timeout_add(d->retry_ms, spm_retry_cb, id);
+    retry->daemon = d;
+    retry->uuid = g_strdup(r->uuid);
+    g_timeout_add_full(G_PRIORITY_DEFAULT, d->retry_ms, spm_retry_cb, retry, spm_retry_free);
 }
 
 /* The audit of @r ended (or timed out): record, notify, go on. */
