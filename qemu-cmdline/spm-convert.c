@@ -51,6 +51,36 @@ spm_child(xmlNodePtr parent, const char *name, const char *ns_href)
     return NULL;
 }
 
+/*
+ * The elements convert rewrites, which libvirt's schema allows once: with
+ * a second one, libvirt would read the first and convert could rewrite
+ * either, so reverse would not give the document back.
+ */
+static gboolean
+spm_check_single_elements(xmlNodePtr root, GError **error)
+{
+    static const char *const once[] = {
+        "metadata", "maxMemory", "memory", "currentMemory", "cpu", "devices",
+    };
+    xmlNodePtr cpu = spm_child(root, "cpu", NULL);
+
+    for (gsize i = 0; i <= G_N_ELEMENTS(once); i++) {
+        xmlNodePtr parent = i < G_N_ELEMENTS(once) ? root : cpu;
+        const char *name = i < G_N_ELEMENTS(once) ? once[i] : "numa";
+        xmlNodePtr first = spm_child(parent, name, NULL);
+
+        for (xmlNodePtr c = first ? first->next : NULL; c; c = c->next) {
+            if (spm_node_is(c, name, NULL)) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                            "line %ld: %s: a second <%s> element; libvirt allows one",
+                            xmlGetLineNo(c), parent == root ? "domain" : "cpu", name);
+                return FALSE;
+            }
+        }
+    }
+    return TRUE;
+}
+
 static char *
 spm_content(xmlNodePtr node)
 {
@@ -539,6 +569,8 @@ spm_convert_reverse(xmlDocPtr doc, GError **error)
 
     if (!meta)
         return TRUE;
+    if (!spm_check_single_elements(root, error) || !spm_xml_metadata_check_single(root, error))
+        return FALSE;
 
     /* Work on a copy so that a failure leaves @doc as it was. */
     work = xmlCopyDoc(doc, 1);
@@ -895,6 +927,8 @@ spm_convert_forward(xmlDocPtr doc,
         return FALSE;
     }
 
+    if (!spm_check_single_elements(root, error) || !spm_xml_metadata_check_single(root, error))
+        return FALSE;
     work = xmlCopyDoc(doc, 1);
     wroot = xmlDocGetRootElement(work);
     if (spm_xml_metadata_element(wroot) &&

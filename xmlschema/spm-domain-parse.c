@@ -701,6 +701,8 @@ spm_parse_metadata(SpmDomainDef *def, xmlNodePtr root, GError **error)
 {
     xmlNodePtr devices = spm_xml_child(spm_xml_metadata_element(root), "devices");
 
+    if (!spm_xml_metadata_check_single(root, error))
+        return FALSE;
     for (xmlNodePtr n = spm_xml_child(devices, "memory"); n; n = spm_xml_next_same(n)) {
         g_autoptr(SpmMemDevice) dev = spm_mem_device_parse(n, error);
 

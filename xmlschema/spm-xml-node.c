@@ -2,6 +2,7 @@
  * spm-xml-node.c: reading elements, attributes and text of a parsed
  * document, namespace-aware, for the domain parser and the schema check.
  */
+#include "spm-error.h"
 #include "spm-xml-node.h"
 #include "spm-xml.h"
 
@@ -107,6 +108,23 @@ spm_xml_metadata_element(xmlNodePtr root)
             return cur;
     }
     return NULL;
+}
+
+gboolean
+spm_xml_metadata_check_single(xmlNodePtr root, GError **error)
+{
+    xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
+
+    for (xmlNodePtr n = meta ? meta->next : NULL; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && n->ns &&
+            xmlStrEqual(n->ns->href, (const xmlChar *)SPM_XMLNS)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "line %ld: metadata: a second element '%s' in virt-spm's namespace %s; "
+                        "keep one", spm_xml_node_line(n), (const char *)n->name, SPM_XMLNS);
+            return FALSE;
+        }
+    }
+    return TRUE;
 }
 
 static void

@@ -402,18 +402,42 @@ spm_xml_read_file(const char *path, GError **error)
 }
 
 /*
+ * Whether @node is one of the containers convert adds elements to and takes
+ * them out of again.  libvirt's schema gives them element content only, so
+ * white space in them means nothing even when it is all they hold:
+ * <cpu> </cpu> is <cpu/>, before convert and after reverse alike.
+ */
+static gboolean
+spm_xml_is_element_container(xmlNodePtr node)
+{
+    static const char *const plain[] = { "domain", "metadata", "cpu", "numa", "devices" };
+
+    if (node->type != XML_ELEMENT_NODE)
+        return FALSE;
+    if (node->ns)
+        return xmlStrEqual(node->ns->href, BAD_CAST QEMU_XMLNS) &&
+               xmlStrEqual(node->name, BAD_CAST "commandline");
+    for (gsize i = 0; i < G_N_ELEMENTS(plain); i++) {
+        if (xmlStrEqual(node->name, BAD_CAST plain[i]))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/*
  * Drop whitespace-only text between elements, so documents built or edited
  * in memory (where someone inserted "\n  ") format exactly like freshly
- * parsed ones.  Text in elements without child elements is left alone.
+ * parsed ones.  Text in elements without child elements is left alone,
+ * except in the element-only containers above.
  */
 static void
 spm_xml_strip_blanks(xmlNodePtr parent)
 {
-    gboolean has_element = FALSE;
+    gboolean has_element = spm_xml_is_element_container(parent);
     xmlNodePtr cur;
     xmlNodePtr next;
 
-    for (cur = parent->children; cur; cur = cur->next) {
+    for (cur = parent->children; cur && !has_element; cur = cur->next) {
         if (cur->type == XML_ELEMENT_NODE) {
             has_element = TRUE;
             break;

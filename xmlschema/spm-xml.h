@@ -30,6 +30,14 @@ xmlDocPtr spm_xml_read_memory(const char *buf, gsize len, const char *name, GErr
 /* <metadata><spm:spm> (namespace SPM_XMLNS, any prefix) of <domain> @root; NULL if none. */
 xmlNodePtr spm_xml_metadata_element(xmlNodePtr root);
 
+/*
+ * FALSE (SPM_ERROR_INVALID, one line naming it) when <metadata> holds a
+ * second element in virt-spm's namespace.  libvirt reads and replaces only
+ * the first element of a namespace and keeps the others as they are, so a
+ * second one would be stale the moment virt-spm rewrites the first.
+ */
+gboolean spm_xml_metadata_check_single(xmlNodePtr root, GError **error);
+
 /* Attribute without namespace, g_malloc'ed; NULL if absent. */
 char *spm_xml_prop(xmlNodePtr node, const char *name);
 

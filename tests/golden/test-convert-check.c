@@ -141,6 +141,94 @@ test_own_namespace_in_device(void)
     spm_plan_policy_clear(&policy);
 }
 
+#define DOMAIN_HEAD \
+    "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>" \
+    "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+#define SPM_DEVICES \
+    "<devices><memory model='spm'><target><size unit='GiB'>1</size><node>1</node></target>" \
+    "</memory></devices>"
+#define ONE_CELL "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
+#define SPM_META "<spm:spm xmlns:spm='http://virt-spm.org/xmlns/domain/1.0'/>"
+
+/*
+ * Elements convert rewrites, twice: libvirt reads the first, convert could
+ * rewrite either, and reverse would not give the document back (found by
+ * fuzz-convert).  Both directions refuse with one line and change nothing.
+ */
+static void
+test_duplicates(void)
+{
+    static const struct {
+        const char *xml;
+        const char *message;
+    } cases[] = {
+        { DOMAIN_HEAD "<metadata>" SPM_META SPM_META "</metadata>" ONE_CELL SPM_DEVICES "</domain>",
+          "line 1: metadata: a second element 'spm' in virt-spm's namespace "
+          "http://virt-spm.org/xmlns/domain/1.0; keep one" },
+        { DOMAIN_HEAD "<metadata>" SPM_META "</metadata><metadata/>" ONE_CELL SPM_DEVICES "</domain>",
+          "line 1: domain: a second <metadata> element; libvirt allows one" },
+        { DOMAIN_HEAD ONE_CELL "<cpu/>" SPM_DEVICES "</domain>",
+          "line 1: domain: a second <cpu> element; libvirt allows one" },
+        { DOMAIN_HEAD "<cpu><numa/><numa/></cpu>" SPM_DEVICES "</domain>",
+          "line 1: cpu: a second <numa> element; libvirt allows one" },
+    };
+    SpmPlanPolicy policy;
+
+    policy_default(&policy);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(xmlDoc) doc = spm_xml_read_memory(cases[i].xml, strlen(cases[i].xml), "test", &error);
+        g_autofree char *before = spm_xml_format(doc);
+        g_autofree char *after = NULL;
+
+        g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
+        g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
+        g_assert_cmpstr(error->message, ==, cases[i].message);
+        g_clear_error(&error);
+        if (strstr(cases[i].xml, "spm:spm")) {
+            g_assert_false(spm_convert_reverse(doc, &error));
+            g_assert_cmpstr(error->message, ==, cases[i].message);
+        }
+        after = spm_xml_format(doc);
+        g_assert_cmpstr(after, ==, before);
+    }
+    spm_plan_policy_clear(&policy);
+}
+
+/*
+ * White space is all an element-only container holds: convert adds to it,
+ * reverse takes that out again, and the document comes back as it was
+ * (<cpu> </cpu> is <cpu/> on both sides; found by fuzz-convert).
+ */
+static void
+test_blank_containers(void)
+{
+    /* no cells: <memory> counts the SPM device, and convert makes the cell */
+    static const char xml[] =
+        "<domain type='kvm'><name>t</name><metadata>\n  </metadata><memory unit='GiB'>2</memory>"
+        "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+        "<cpu> </cpu>" SPM_DEVICES "</domain>";
+    SpmPlanPolicy policy;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
+    g_autoptr(xmlDoc) back = NULL;
+    g_autofree char *original = spm_xml_format(doc);
+    g_autofree char *conv = NULL;
+    g_autofree char *reversed = NULL;
+
+    policy_default(&policy);
+    g_assert_nonnull(strstr(original, "<cpu/>"));
+    g_assert_nonnull(strstr(original, "<metadata/>"));
+    g_assert_true(spm_convert_forward(doc, &policy, NULL, NULL, &error));
+    conv = spm_xml_format(doc);
+    back = spm_xml_read_memory(conv, strlen(conv), "converted", &error);
+    g_assert_no_error(error);
+    g_assert_true(spm_convert_reverse(back, &error));
+    reversed = spm_xml_format(back);
+    g_assert_cmpstr(reversed, ==, original);
+    spm_plan_policy_clear(&policy);
+}
+
 static void
 test_no_spm(void)
 {
@@ -219,6 +307,8 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/convert/text-around-device", test_text_around_device);
     g_test_add_func("/convert/own-namespace-in-device", test_own_namespace_in_device);
+    g_test_add_func("/convert/duplicates", test_duplicates);
+    g_test_add_func("/convert/blank-containers", test_blank_containers);
     g_test_add_func("/convert/check/current", test_current);
     g_test_add_func("/convert/check/no-spm", test_no_spm);
     g_test_add_func("/convert/check/edited", test_edited);
