@@ -118,8 +118,10 @@ spm_unlink_free(xmlNodePtr node)
 
 /*
  * Move @node and every element below it from namespace @from (NULL: none,
- * else matched by URI) to @to.  Elements in any other namespace (another
- * application's extension) keep theirs, so that reverse gives them back.
+ * else matched by URI) to @to.  An element in any other namespace (another
+ * application's extension) keeps its namespace and so does everything
+ * inside it, which is that application's vocabulary, so that reverse
+ * (which descends the same way) gives them back.
  */
 static void
 spm_move_ns_recursive(xmlNodePtr node, const char *from, xmlNsPtr to)
@@ -130,8 +132,9 @@ spm_move_ns_recursive(xmlNodePtr node, const char *from, xmlNsPtr to)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         match = from ? c->ns && xmlStrEqual(c->ns->href, BAD_CAST from) : c->ns == NULL;
-        if (match)
-            xmlSetNs(c, to);
+        if (!match)
+            continue;
+        xmlSetNs(c, to);
         spm_move_ns_recursive(c->children, from, to);
     }
 }
@@ -865,11 +868,57 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
     return TRUE;
 }
 
+/* Whether an element at or below @node declares namespace prefix @prefix. */
+static gboolean
+spm_tree_declares_prefix(xmlNodePtr node, const char *prefix)
+{
+    if (node->type != XML_ELEMENT_NODE)
+        return FALSE;
+    for (xmlNsPtr ns = node->nsDef; ns; ns = ns->next) {
+        if (ns->prefix && xmlStrEqual(ns->prefix, BAD_CAST prefix))
+            return TRUE;
+    }
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (spm_tree_declares_prefix(c, prefix))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/*
+ * The prefix of virt-spm's namespace: "spm", or "spm1", ... when an SPM
+ * device binds "spm" to another URI (xmlns:spm='...' on one of its
+ * elements).  Its elements move under <spm:spm>, and inside that
+ * declaration our prefix would name the other namespace.
+ */
+static char *
+spm_meta_prefix(xmlNodePtr root)
+{
+    xmlNodePtr devices = spm_child(root, "devices", NULL);
+
+    for (guint i = 0;; i++) {
+        g_autofree char *prefix = i ? g_strdup_printf("%s%u", SPM_XMLNS_PREFIX, i)
+                                    : g_strdup(SPM_XMLNS_PREFIX);
+        gboolean taken = FALSE;
+
+        for (xmlNodePtr c = devices ? devices->children : NULL; c && !taken; c = c->next) {
+            g_autofree char *model = NULL;
+
+            if (spm_node_is(c, "memory", NULL) &&
+                g_strcmp0((model = spm_xml_prop(c, "model")), "spm") == 0)
+                taken = spm_tree_declares_prefix(c, prefix);
+        }
+        if (!taken)
+            return g_steal_pointer(&prefix);
+    }
+}
+
 static gboolean
 spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
                  GStrv argv, const SpmPlanPolicy *policy, GError **error)
 {
     xmlNodePtr metadata = spm_child(root, "metadata", NULL);
+    g_autofree char *prefix = spm_meta_prefix(root);
     xmlNodePtr meta;
     xmlNodePtr orig;
     xmlNsPtr ns;
@@ -881,7 +930,7 @@ spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
         created_meta = TRUE;
     }
     meta = xmlNewChild(metadata, NULL, BAD_CAST "spm", NULL);
-    ns = xmlNewNs(meta, BAD_CAST SPM_XMLNS, BAD_CAST SPM_XMLNS_PREFIX);
+    ns = xmlNewNs(meta, BAD_CAST SPM_XMLNS, BAD_CAST prefix);
     xmlSetNs(meta, ns);
     spm_set_prop(meta, "version", SPM_META_VERSION);
     spm_set_prop(meta, "standIn", policy->stand_in_driver);
