@@ -182,6 +182,49 @@ spm_drop_unused_ns_defs(xmlNodePtr node)
     }
 }
 
+/* Point every element and attribute at or below @node that uses @from at @to. */
+static void
+spm_retarget_ns(xmlNodePtr node, xmlNsPtr from, xmlNsPtr to)
+{
+    if (node->type != XML_ELEMENT_NODE)
+        return;
+    if (node->ns == from)
+        node->ns = to;
+    for (xmlAttrPtr a = node->properties; a; a = a->next) {
+        if (a->ns == from)
+            a->ns = to;
+    }
+    for (xmlNodePtr c = node->children; c; c = c->next)
+        spm_retarget_ns(c, from, to);
+}
+
+/*
+ * Drop the declarations on @node (already in its place) that its parent
+ * already has in scope with the same prefix and URI: libxml2 declares on
+ * a copied device the namespaces it uses from outside it (another
+ * application's element, declared on <domain>), which the user's device
+ * did not carry.
+ */
+static void
+spm_drop_redundant_ns_defs(xmlNodePtr node)
+{
+    xmlNsPtr *prev = &node->nsDef;
+
+    while (*prev) {
+        xmlNsPtr ns = *prev;
+        xmlNsPtr outer = xmlSearchNs(node->doc, node->parent, ns->prefix);
+
+        if (!outer || !xmlStrEqual(outer->href, ns->href)) {
+            prev = &ns->next;
+            continue;
+        }
+        spm_retarget_ns(node, ns, outer);
+        *prev = ns->next;
+        ns->next = NULL;
+        xmlFreeNs(ns);
+    }
+}
+
 /* Whether @node is one reverse counts to put a device back: a comment, a
  * processing instruction or a text that is not only white space. */
 static gboolean
@@ -519,6 +562,7 @@ spm_reverse_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
         xmlUnsetProp(copy, BAD_CAST "position");
         xmlUnsetProp(copy, BAD_CAST "nodesBefore");
         spm_insert_at_element_index(devices, copy, index, skip);
+        spm_drop_redundant_ns_defs(copy);
     }
     return TRUE;
 }
