@@ -55,6 +55,67 @@ test_current(void)
     spm_plan_policy_clear(&policy);
 }
 
+#define DOMAIN_HEAD \
+    "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>" \
+    "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+#define SPM_DEVICE \
+    "<memory model='spm'><target><size unit='GiB'>1</size><node>1</node></target></memory>"
+#define SPM_DEVICES "<devices>" SPM_DEVICE "</devices>"
+#define ONE_CELL "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
+#define SPM_META "<spm:spm xmlns:spm='http://virt-spm.org/xmlns/domain/1.0'/>"
+
+/*
+ * Convert refuses @xml with the one line @message and leaves it as it was;
+ * so does reverse when @reverse_too.
+ */
+static void
+assert_refused(const char *xml, const char *message, gboolean reverse_too)
+{
+    SpmPlanPolicy policy;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
+    g_autofree char *before = spm_xml_format(doc);
+    g_autofree char *after = NULL;
+
+    g_assert_no_error(error);
+    policy_default(&policy);
+    g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==, message);
+    g_clear_error(&error);
+    if (reverse_too) {
+        g_assert_false(spm_convert_reverse(doc, &error));
+        g_assert_cmpstr(error->message, ==, message);
+    }
+    after = spm_xml_format(doc);
+    g_assert_cmpstr(after, ==, before);
+    spm_plan_policy_clear(&policy);
+}
+
+/* Convert @xml, read the result back, reverse it: the document as it was. */
+static void
+assert_round_trip(const char *xml)
+{
+    SpmPlanPolicy policy;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
+    g_autoptr(xmlDoc) back = NULL;
+    g_autofree char *original = spm_xml_format(doc);
+    g_autofree char *conv = NULL;
+    g_autofree char *reversed = NULL;
+
+    g_assert_no_error(error);
+    policy_default(&policy);
+    g_assert_true(spm_convert_forward(doc, &policy, NULL, NULL, &error));
+    conv = spm_xml_format(doc);
+    back = spm_xml_read_memory(conv, strlen(conv), "converted", &error);
+    g_assert_no_error(error);
+    g_assert_true(spm_convert_reverse(back, &error));
+    reversed = spm_xml_format(back);
+    g_assert_cmpstr(reversed, ==, original);
+    spm_plan_policy_clear(&policy);
+}
+
 /*
  * Text on both sides of an SPM device would merge when it moves: convert
  * refuses, with one line, and leaves the document alone; text on one side
@@ -63,51 +124,13 @@ test_current(void)
 static void
 test_text_around_device(void)
 {
-    static const char both[] =
-        "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>"
-        "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
-        "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
-        "<devices>before<memory model='spm'><target><size unit='GiB'>1</size><node>1</node></target></memory>"
-        "after<console type='pty'/></devices></domain>";
-    g_autofree char *one = NULL;
-    SpmPlanPolicy policy;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(xmlDoc) doc = spm_xml_read_memory(both, strlen(both), "test", &error);
-    g_autoptr(xmlDoc) doc1 = NULL;
-    g_autofree char *before = spm_xml_format(doc);
-    g_autofree char *after = NULL;
-    g_autofree char *conv = NULL;
-    g_autofree char *original = NULL;
-    g_autoptr(xmlDoc) back = NULL;
-
-    policy_default(&policy);
-    g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
-    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
-    g_assert_nonnull(strstr(error->message, "text on both sides"));
-    g_assert_null(strchr(error->message, '\n'));
-    after = spm_xml_format(doc);
-    g_assert_cmpstr(after, ==, before);
-    g_clear_error(&error);
-
-    /* "before" only: convert, and the text comes back before the device */
-    {
-        g_autoptr(GString) s = g_string_new(both);
-
-        g_string_replace(s, "after", "", 1);
-        one = g_string_free(g_steal_pointer(&s), FALSE);
-    }
-    doc1 = spm_xml_read_memory(one, strlen(one), "test", &error);
-    g_assert_no_error(error);
-    original = spm_xml_format(doc1);
-    g_assert_true(spm_convert_forward(doc1, &policy, NULL, NULL, &error));
-    conv = spm_xml_format(doc1);
-    back = spm_xml_read_memory(conv, strlen(conv), "converted", &error);
-    g_assert_no_error(error);
-    g_assert_true(spm_convert_reverse(back, &error));
-    g_clear_pointer(&after, g_free);
-    after = spm_xml_format(back);
-    g_assert_cmpstr(after, ==, original);
-    spm_plan_policy_clear(&policy);
+    assert_refused(DOMAIN_HEAD ONE_CELL "<devices>before" SPM_DEVICE "after<console type='pty'/>"
+                   "</devices></domain>",
+                   "line 1: devices: text on both sides of memory model 'spm' would merge "
+                   "when convert moves the device; libvirt allows no text among the devices",
+                   FALSE);
+    assert_round_trip(DOMAIN_HEAD ONE_CELL "<devices>before" SPM_DEVICE "<console type='pty'/>"
+                      "</devices></domain>");
 }
 
 /*
@@ -117,38 +140,14 @@ test_text_around_device(void)
 static void
 test_own_namespace_in_device(void)
 {
-    static const char xml[] =
-        "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>"
-        "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
-        "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
-        "<devices><memory model='spm'><target><size unit='GiB'>1</size><node>1</node>\n"
-        "<x:note xmlns:x='http://virt-spm.org/xmlns/domain/1.0'/></target></memory>"
-        "</devices></domain>";
-    SpmPlanPolicy policy;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
-    g_autofree char *before = spm_xml_format(doc);
-    g_autofree char *after = NULL;
-
-    policy_default(&policy);
-    g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
-    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
-    g_assert_cmpstr(error->message, ==,
-                    "line 2: memory model 'spm': element 'note' is in virt-spm's metadata "
-                    "namespace http://virt-spm.org/xmlns/domain/1.0, which only virt-spm may use");
-    after = spm_xml_format(doc);
-    g_assert_cmpstr(after, ==, before);
-    spm_plan_policy_clear(&policy);
+    assert_refused(DOMAIN_HEAD ONE_CELL
+                   "<devices><memory model='spm'><target><size unit='GiB'>1</size><node>1</node>\n"
+                   "<x:note xmlns:x='http://virt-spm.org/xmlns/domain/1.0'/></target></memory>"
+                   "</devices></domain>",
+                   "line 2: memory model 'spm': element 'note' is in virt-spm's metadata "
+                   "namespace http://virt-spm.org/xmlns/domain/1.0, which only virt-spm may use",
+                   FALSE);
 }
-
-#define DOMAIN_HEAD \
-    "<domain type='kvm'><name>t</name><memory unit='GiB'>1</memory>" \
-    "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
-#define SPM_DEVICES \
-    "<devices><memory model='spm'><target><size unit='GiB'>1</size><node>1</node></target>" \
-    "</memory></devices>"
-#define ONE_CELL "<cpu><numa><cell id='0' cpus='0' memory='1' unit='GiB'/></numa></cpu>"
-#define SPM_META "<spm:spm xmlns:spm='http://virt-spm.org/xmlns/domain/1.0'/>"
 
 /*
  * Elements convert rewrites, twice: libvirt reads the first, convert could
@@ -158,75 +157,32 @@ test_own_namespace_in_device(void)
 static void
 test_duplicates(void)
 {
-    static const struct {
-        const char *xml;
-        const char *message;
-    } cases[] = {
-        { DOMAIN_HEAD "<metadata>" SPM_META SPM_META "</metadata>" ONE_CELL SPM_DEVICES "</domain>",
-          "line 1: metadata: a second element 'spm' in virt-spm's namespace "
-          "http://virt-spm.org/xmlns/domain/1.0; keep one" },
-        { DOMAIN_HEAD "<metadata>" SPM_META "</metadata><metadata/>" ONE_CELL SPM_DEVICES "</domain>",
-          "line 1: domain: a second <metadata> element; libvirt allows one" },
-        { DOMAIN_HEAD ONE_CELL "<cpu/>" SPM_DEVICES "</domain>",
-          "line 1: domain: a second <cpu> element; libvirt allows one" },
-        { DOMAIN_HEAD "<cpu><numa/><numa/></cpu>" SPM_DEVICES "</domain>",
-          "line 1: cpu: a second <numa> element; libvirt allows one" },
-    };
-    SpmPlanPolicy policy;
-
-    policy_default(&policy);
-    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(xmlDoc) doc = spm_xml_read_memory(cases[i].xml, strlen(cases[i].xml), "test", &error);
-        g_autofree char *before = spm_xml_format(doc);
-        g_autofree char *after = NULL;
-
-        g_assert_false(spm_convert_forward(doc, &policy, NULL, NULL, &error));
-        g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
-        g_assert_cmpstr(error->message, ==, cases[i].message);
-        g_clear_error(&error);
-        if (strstr(cases[i].xml, "spm:spm")) {
-            g_assert_false(spm_convert_reverse(doc, &error));
-            g_assert_cmpstr(error->message, ==, cases[i].message);
-        }
-        after = spm_xml_format(doc);
-        g_assert_cmpstr(after, ==, before);
-    }
-    spm_plan_policy_clear(&policy);
+    assert_refused(DOMAIN_HEAD "<metadata>" SPM_META SPM_META "</metadata>" ONE_CELL SPM_DEVICES
+                   "</domain>",
+                   "line 1: metadata: a second element 'spm' in virt-spm's namespace "
+                   "http://virt-spm.org/xmlns/domain/1.0; keep one", TRUE);
+    assert_refused(DOMAIN_HEAD "<metadata>" SPM_META "</metadata><metadata/>" ONE_CELL SPM_DEVICES
+                   "</domain>",
+                   "line 1: domain: a second <metadata> element; libvirt allows one", TRUE);
+    assert_refused(DOMAIN_HEAD ONE_CELL "<cpu/>" SPM_DEVICES "</domain>",
+                   "line 1: domain: a second <cpu> element; libvirt allows one", FALSE);
+    assert_refused(DOMAIN_HEAD "<cpu><numa/><numa/></cpu>" SPM_DEVICES "</domain>",
+                   "line 1: cpu: a second <numa> element; libvirt allows one", FALSE);
 }
 
 /*
  * White space is all an element-only container holds: convert adds to it,
  * reverse takes that out again, and the document comes back as it was
- * (<cpu> </cpu> is <cpu/> on both sides; found by fuzz-convert).
+ * (<cpu> </cpu> is <cpu/> on both sides; found by fuzz-convert).  No cells:
+ * <memory> counts the SPM device, and convert makes the cell.
  */
 static void
 test_blank_containers(void)
 {
-    /* no cells: <memory> counts the SPM device, and convert makes the cell */
-    static const char xml[] =
-        "<domain type='kvm'><name>t</name><metadata>\n  </metadata><memory unit='GiB'>2</memory>"
-        "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
-        "<cpu> </cpu>" SPM_DEVICES "</domain>";
-    SpmPlanPolicy policy;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(xmlDoc) doc = spm_xml_read_memory(xml, strlen(xml), "test", &error);
-    g_autoptr(xmlDoc) back = NULL;
-    g_autofree char *original = spm_xml_format(doc);
-    g_autofree char *conv = NULL;
-    g_autofree char *reversed = NULL;
-
-    policy_default(&policy);
-    g_assert_nonnull(strstr(original, "<cpu/>"));
-    g_assert_nonnull(strstr(original, "<metadata/>"));
-    g_assert_true(spm_convert_forward(doc, &policy, NULL, NULL, &error));
-    conv = spm_xml_format(doc);
-    back = spm_xml_read_memory(conv, strlen(conv), "converted", &error);
-    g_assert_no_error(error);
-    g_assert_true(spm_convert_reverse(back, &error));
-    reversed = spm_xml_format(back);
-    g_assert_cmpstr(reversed, ==, original);
-    spm_plan_policy_clear(&policy);
+    assert_round_trip("<domain type='kvm'><name>t</name><metadata>\n  </metadata>"
+                      "<memory unit='GiB'>2</memory>"
+                      "<os><type arch='x86_64' machine='q35'>hvm</type></os>"
+                      "<features><acpi/></features><cpu> </cpu>" SPM_DEVICES "</domain>");
 }
 
 static void
