@@ -1,8 +1,9 @@
 #!/bin/bash
 # Rerun what docs/reliability.md reports and print its figures: the libvirt
 # corpus, the fuzzers, valgrind, the faults (hook, QMP peers, daemon), the
-# control-socket load and a burst of guests.  Needs root and libvirtd for the daemon parts, and
-# the corpus (scripts/fetch-libvirt-corpus.sh) and clang for theirs.
+# control-socket load and a burst of guests.  Needs root and libvirtd for
+# the daemon parts, and the corpus (scripts/fetch-libvirt-corpus.sh) and
+# clang for theirs.
 # Usage: scripts/reliability-report.sh [BUILD_DIR]   (default build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
