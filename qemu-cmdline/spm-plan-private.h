@@ -32,4 +32,11 @@ void spm_plan_backend_clear(SpmBackend *backend);
 /* "memory 'ID'" for messages. */
 #define SPM_PLAN_DEV_FMT "memory '%s'"
 
+/*
+ * The smallest memory block of an x86_64 Linux guest (memory_block_size_bytes():
+ * 128 MiB below 64 GiB of boot memory, up to 2 GiB above): memory hotplug,
+ * which adds DIMMs cold- or hot-plugged alike, takes whole blocks only.
+ */
+#define SPM_GUEST_MEMORY_BLOCK (128 * SPM_MiB)
+
 G_END_DECLS

@@ -988,10 +988,33 @@ spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan 
             if (pd->model == SPM_MEM_MODEL_SPM && pd->node == last_node)
                 owner = pd;
         }
-        spm_plan_warn(plan, "numa: QEMU puts the hotpluggable SRAT placeholder for the rest of "
+        /* What a booted guest shows of it: docs/guest-view.md. */
+        spm_plan_warn(plan, "numa: QEMU lists the hotpluggable SRAT placeholder for the rest of "
                       "device memory on the last node, %u, the SPM node of " SPM_PLAN_DEV_FMT
-                      ": the guest may count that range as part of the SPM node",
+                      ": DIMMs still land on their own nodes, but the guest's SRAT (and "
+                      "movable_node) shows hotpluggable ranges on the SPM node",
                       last_node, owner ? owner->id : "?");
+    }
+
+    /*
+     * Linux adds a DIMM's memory in whole memory blocks and refuses a range
+     * whose start or size is not block-aligned.  QEMU packs DIMMs right
+     * after the SPM devices, so an SPM size that is not a multiple of the
+     * block moves every DIMM after it off the block grid.
+     */
+    for (guint i = 0; i < devs->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
+        g_autofree char *size = NULL;
+
+        if (pd->model != SPM_MEM_MODEL_DIMM ||
+            (pd->addr % SPM_GUEST_MEMORY_BLOCK == 0 && pd->size % SPM_GUEST_MEMORY_BLOCK == 0))
+            continue;
+        size = spm_units_format(pd->size);
+        spm_plan_warn(plan, SPM_PLAN_DEV_FMT ": a DIMM of %s at 0x%" G_GINT64_MODIFIER "x is not "
+                      "aligned to Linux's memory blocks (128 MiB, more in large guests): the "
+                      "guest's kernel will not add it; make SPM devices and DIMMs multiples of "
+                      "128 MiB",
+                      pd->id, size, pd->addr);
     }
     return TRUE;
 }

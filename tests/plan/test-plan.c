@@ -962,6 +962,34 @@ test_amd_relocation_and_phys_bits(void)
                "address bits");
 }
 
+/*
+ * Linux adds DIMMs in whole 128 MiB memory blocks: a DIMM whose size is off
+ * the grid is lost, and so is every DIMM QEMU packs after it.
+ */
+static void
+test_warnings_dimm_blocks(void)
+{
+    g_autoptr(SpmDomainDef) def = pt_domain(SPM_MACHINE_Q35);
+    g_autoptr(SpmPlan) plan = NULL;
+    SpmMemDevice *odd;
+
+    pt_cell(def, SPM_GiB);
+    pt_spm(def, SPM_GiB, 1, "ua-hbm");
+    odd = pt_mem(def, SPM_MEM_MODEL_DIMM, 128 * SPM_MiB, 0, "ua-first");
+    pt_mem(def, SPM_MEM_MODEL_DIMM, 256 * SPM_MiB, 0, "ua-second");
+    plan = plan_ok(def);
+    g_assert_false(has_warning(plan, "memory 'ua-first'"));
+    g_assert_false(has_warning(plan, "memory 'ua-second'"));
+    g_clear_pointer(&plan, spm_plan_free);
+
+    odd->size = 192 * SPM_MiB;
+    plan = plan_ok(def);
+    g_assert_true(has_warning(plan, "memory 'ua-first': a DIMM of 192 MiB at 0x140000000 is not "
+                              "aligned to Linux's memory blocks"));
+    g_assert_true(has_warning(plan, "memory 'ua-second': a DIMM of 256 MiB at 0x14c000000 is not "
+                              "aligned"));
+}
+
 static void
 test_warnings_firmware(void)
 {
@@ -973,7 +1001,7 @@ test_warnings_firmware(void)
     pt_spm(def, SPM_GiB, 2, "ua-last");
     plan = plan_ok(def);
     g_assert_true(has_warning(plan, "firmware: SeaBIOS drops Soft Reserved (E820 type 0xefffffff)"));
-    g_assert_true(has_warning(plan, "numa: QEMU puts the hotpluggable SRAT placeholder for the "
+    g_assert_true(has_warning(plan, "numa: QEMU lists the hotpluggable SRAT placeholder for the "
                               "rest of device memory on the last node, 2, the SPM node of "
                               "memory 'ua-last'"));
     g_clear_pointer(&plan, spm_plan_free);
@@ -1135,6 +1163,7 @@ main(int argc, char **argv)
     add("/plan/machine/cpu", test_cpu_decisions);
     add("/plan/machine/amd-phys-bits", test_amd_relocation_and_phys_bits);
     add("/plan/warnings/firmware-placeholder", test_warnings_firmware);
+    add("/plan/warnings/dimm-blocks", test_warnings_dimm_blocks);
     add("/plan/warnings/libvirt-version", test_libvirt_version);
     add("/plan/scale/1000-devices", test_thousand_devices);
     ret = g_test_run();
