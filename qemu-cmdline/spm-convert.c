@@ -51,6 +51,23 @@ spm_child(xmlNodePtr parent, const char *name, const char *ns_href)
     return NULL;
 }
 
+/* At most one child element @name of @parent (@where names it in the error). */
+static gboolean
+spm_check_single(xmlNodePtr parent, const char *name, const char *where, GError **error)
+{
+    xmlNodePtr first = spm_child(parent, name, NULL);
+
+    for (xmlNodePtr c = first ? first->next : NULL; c; c = c->next) {
+        if (spm_node_is(c, name, NULL)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "line %ld: %s: a second <%s> element; libvirt allows one",
+                        xmlGetLineNo(c), where, name);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 /*
  * The elements convert rewrites, which libvirt's schema allows once: with
  * a second one, libvirt would read the first and convert could rewrite
@@ -62,23 +79,12 @@ spm_check_single_elements(xmlNodePtr root, GError **error)
     static const char *const once[] = {
         "metadata", "maxMemory", "memory", "currentMemory", "cpu", "devices",
     };
-    xmlNodePtr cpu = spm_child(root, "cpu", NULL);
 
-    for (gsize i = 0; i <= G_N_ELEMENTS(once); i++) {
-        xmlNodePtr parent = i < G_N_ELEMENTS(once) ? root : cpu;
-        const char *name = i < G_N_ELEMENTS(once) ? once[i] : "numa";
-        xmlNodePtr first = spm_child(parent, name, NULL);
-
-        for (xmlNodePtr c = first ? first->next : NULL; c; c = c->next) {
-            if (spm_node_is(c, name, NULL)) {
-                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                            "line %ld: %s: a second <%s> element; libvirt allows one",
-                            xmlGetLineNo(c), parent == root ? "domain" : "cpu", name);
-                return FALSE;
-            }
-        }
+    for (gsize i = 0; i < G_N_ELEMENTS(once); i++) {
+        if (!spm_check_single(root, once[i], "domain", error))
+            return FALSE;
     }
-    return TRUE;
+    return spm_check_single(spm_child(root, "cpu", NULL), "numa", "cpu", error);
 }
 
 static char *
