@@ -856,6 +856,16 @@ spm_find_element_in_ns(xmlNodePtr node, const char *href)
     return NULL;
 }
 
+/* Whether @node is a <memory model='spm'> of the user's <devices>. */
+static gboolean
+spm_is_spm_device(xmlNodePtr node)
+{
+    g_autofree char *model = NULL;
+
+    return spm_node_is(node, "memory", NULL) &&
+           g_strcmp0((model = spm_xml_prop(node, "model")), "spm") == 0;
+}
+
 /* Where an SPM device was among the user's devices (spm_insert_at_element_index). */
 typedef struct {
     xmlNodePtr device;
@@ -880,13 +890,11 @@ spm_forward_devices(xmlNodePtr root, xmlNodePtr meta, GError **error)
      * in the user's document, which may be an SPM device moved just before.
      */
     for (xmlNodePtr c = devices->children; c; c = c->next) {
-        g_autofree char *model = NULL;
         SpmDeviceMove move;
 
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (spm_node_is(c, "memory", NULL) &&
-            g_strcmp0((model = spm_xml_prop(c, "model")), "spm") == 0) {
+        if (spm_is_spm_device(c)) {
             xmlNodePtr own = spm_find_element_in_ns(c, SPM_XMLNS);
 
             /* Stored devices live in that namespace: reverse could not tell them apart. */
@@ -951,13 +959,8 @@ spm_meta_prefix(xmlNodePtr root)
                                     : g_strdup(SPM_XMLNS_PREFIX);
         gboolean taken = FALSE;
 
-        for (xmlNodePtr c = devices ? devices->children : NULL; c && !taken; c = c->next) {
-            g_autofree char *model = NULL;
-
-            if (spm_node_is(c, "memory", NULL) &&
-                g_strcmp0((model = spm_xml_prop(c, "model")), "spm") == 0)
-                taken = spm_tree_declares_prefix(c, prefix);
-        }
+        for (xmlNodePtr c = devices ? devices->children : NULL; c && !taken; c = c->next)
+            taken = spm_is_spm_device(c) && spm_tree_declares_prefix(c, prefix);
         if (!taken)
             return g_steal_pointer(&prefix);
     }
