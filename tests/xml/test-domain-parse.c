@@ -746,6 +746,12 @@ test_metadata_errors(void)
         "    </spm:devices>\n"
         "  </spm:spm>\n"
         "</metadata>\n";
+    /* libvirt keeps a second element of a namespace as it is: stale at once */
+    static const char meta_twice[] =
+        "<metadata>\n"
+        "  <spm:spm xmlns:spm='http://virt-spm.org/xmlns/domain/1.0'/>\n"
+        "  <v:spm xmlns:v='http://virt-spm.org/xmlns/domain/1.0'/>\n"
+        "</metadata>\n";
     g_autofree char *x1 = domain_xml("q35", "", meta_bad_unit);
     g_autofree char *x2 = domain_xml("q35", "", meta_mixed_ns);
     g_autofree char *x3 = domain_xml("q35", "", meta_dimm);
@@ -759,6 +765,13 @@ test_metadata_errors(void)
                    "but virt-spm metadata only holds model 'spm'");
     assert_refused(x4, SPM_ERROR_INVALID,
                    "line 12: memory[model='spm']/alias@name: 'ua-hbm0' is already used by the memory device on line 7");
+    {
+        g_autofree char *x5 = domain_xml("q35", "", meta_twice);
+
+        assert_refused(x5, SPM_ERROR_INVALID,
+                       "line 11: metadata: a second element 'spm' in virt-spm's namespace "
+                       "http://virt-spm.org/xmlns/domain/1.0; keep one");
+    }
 }
 
 /* spm_mem_device_parse on its own, both namespaces, and wrong input. */
