@@ -7,6 +7,6 @@ scripts/install-deps.sh
 [ -d build ] || meson setup build
 ninja -C build
 echo "== virt-spm plan examples/hbm-guest.xml"
-build/tools/virt-spm --config conf/virt-spm.conf plan examples/hbm-guest.xml
+build/cli/virt-spm --config conf/virt-spm.conf plan examples/hbm-guest.xml
 echo "== virt-spm convert examples/hbm-guest.xml"
-build/tools/virt-spm --config conf/virt-spm.conf convert examples/hbm-guest.xml
+build/cli/virt-spm --config conf/virt-spm.conf convert examples/hbm-guest.xml

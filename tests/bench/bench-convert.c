@@ -73,7 +73,7 @@ spm_bench_one(const char *label, const char *xml, SpmConfig *config, guint ndev,
 {
     g_autofree char *path = g_build_filename(tmpdir, "domain.xml", NULL);
     g_autofree char *converted_path = g_build_filename(tmpdir, "converted.xml", NULL);
-    g_autofree char *virt_spm = g_build_filename(g_getenv("SPM_BUILD_ROOT"), "tools", "virt-spm", NULL);
+    g_autofree char *virt_spm = g_build_filename(g_getenv("SPM_BUILD_ROOT"), "cli", "virt-spm", NULL);
     g_autofree char *conf = g_build_filename(tmpdir, "bench.conf", NULL);
     g_autoptr(GError) error = NULL;
     gint64 t0;

@@ -18,7 +18,7 @@ SOURCE = os.environ.get("SPM_SOURCE_ROOT", "")
 # $SPM_TEST_PREFIX (e.g. /usr): test the installed programs, not the build
 # tree's (debian/tests/libvirt runs the suite against the installed package).
 PREFIX = os.environ.get("SPM_TEST_PREFIX", "")
-VIRT_SPM = os.path.join(PREFIX, "bin", "virt-spm") if PREFIX else os.path.join(BUILD, "tools", "virt-spm")
+VIRT_SPM = os.path.join(PREFIX, "bin", "virt-spm") if PREFIX else os.path.join(BUILD, "cli", "virt-spm")
 VIRT_SPMD = os.path.join(PREFIX, "sbin", "virt-spmd") if PREFIX else os.path.join(BUILD, "daemon", "virt-spmd")
 URI = "qemu:///system"
 LIBVIRT_SOCK = "/run/libvirt/libvirt-sock"

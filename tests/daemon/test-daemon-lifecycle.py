@@ -21,7 +21,7 @@ sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spmtest as t  # noqa: E402
 
-HOOK_HELPER = os.path.join(t.BUILD, "tools", "virt-spm-hook-helper")
+HOOK_HELPER = os.path.join(t.BUILD, "hook", "virt-spm-hook-helper")
 
 
 def state_dir(daemon):

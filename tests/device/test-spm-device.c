@@ -368,8 +368,8 @@ static gboolean
 dev_install_hook(void)
 {
     g_autofree char *wrapper = g_build_filename(dev_tmpdir, "hook", NULL);
-    g_autofree char *front = g_build_filename(dev_build, "conf", "virt-spm-qemu-hook", NULL);
-    g_autofree char *helper = g_build_filename(dev_build, "tools", "virt-spm-hook-helper", NULL);
+    g_autofree char *front = g_build_filename(dev_build, "hook", "virt-spm-qemu-hook", NULL);
+    g_autofree char *helper = g_build_filename(dev_build, "hook", "virt-spm-hook-helper", NULL);
     g_autofree char *cache = g_build_filename(dev_tmpdir, "cache", NULL);
     g_autofree char *text = g_strdup_printf(
         "#!/bin/sh\n"
@@ -818,7 +818,7 @@ dev_run_libvirt(void)
         return dev_skip(skip);
     dev_src = g_strdup(g_getenv("SPM_SOURCE_ROOT"));
     dev_build = g_strdup(g_getenv("SPM_BUILD_ROOT"));
-    dev_virt_spm = g_build_filename(dev_build, "tools", "virt-spm", NULL);
+    dev_virt_spm = g_build_filename(dev_build, "cli", "virt-spm", NULL);
     dev_hook_log = g_build_filename(dev_tmpdir, "hook.log", NULL);
     dev_config = g_build_filename(dev_tmpdir, "virt-spm.conf", NULL);
     dev_socket = g_build_filename(dev_tmpdir, "control.sock", NULL);

@@ -21,9 +21,9 @@ import uuid
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
 HERE = os.path.dirname(os.path.abspath(__file__))
-VIRT_SPM = os.path.join(BUILD, "tools", "virt-spm")
-HOOK = os.path.join(BUILD, "conf", "virt-spm-qemu-hook")
-HELPER = os.path.join(BUILD, "tools", "virt-spm-hook-helper")
+VIRT_SPM = os.path.join(BUILD, "cli", "virt-spm")
+HOOK = os.path.join(BUILD, "hook", "virt-spm-qemu-hook")
+HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
 BENCH_HOOK = os.path.join(BUILD, "tests", "libvirt", "bench-hook")
 
 

@@ -17,8 +17,8 @@ import uuid
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
 HERE = os.path.dirname(os.path.abspath(__file__))
-VIRT_SPM = os.path.join(BUILD, "tools", "virt-spm")
-HELPER = os.path.join(BUILD, "tools", "virt-spm-hook-helper")
+VIRT_SPM = os.path.join(BUILD, "cli", "virt-spm")
+HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
 
 
 def skip(why):

@@ -38,8 +38,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 import spmtest as t  # noqa: E402
 
 HARNESS = os.path.join(t.SOURCE, "tests", "libvirt", "libvirtd-harness.sh")
-HOOK_FRONT = os.path.join(t.BUILD, "conf", "virt-spm-qemu-hook")
-HOOK_HELPER = os.path.join(t.BUILD, "tools", "virt-spm-hook-helper")
+HOOK_FRONT = os.path.join(t.BUILD, "hook", "virt-spm-qemu-hook")
+HOOK_HELPER = os.path.join(t.BUILD, "hook", "virt-spm-hook-helper")
 RUN_LOCK = "/run/lock/virt-spm-libvirt-tests.lock"
 GOOD_CONF = "[host]\nspm_nodes = 0:1280MiB\n"
 ROUNDS = int(os.environ.get("SPM_LEDGER_RACE_ROUNDS", "20"))

@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
-VIRT_SPM = os.path.join(BUILD, "tools", "virt-spm")
+VIRT_SPM = os.path.join(BUILD, "cli", "virt-spm")
 GiB = 1 << 30
 
 try:

@@ -541,8 +541,8 @@ static int
 run_hook(const char *op, const char *subop, const char *xml, const char *socket_path,
          gint64 *elapsed_us, char **err)
 {
-    g_autofree char *front = spm_test_program("conf", "sbin", "virt-spm-qemu-hook");
-    g_autofree char *helper = spm_test_program("tools", "libexec", "virt-spm-hook-helper");
+    g_autofree char *front = spm_test_program("hook", "sbin", "virt-spm-qemu-hook");
+    g_autofree char *helper = spm_test_program("hook", "libexec", "virt-spm-hook-helper");
     g_autoptr(GSubprocessLauncher) l =
         g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
     g_autoptr(GSubprocess) p = NULL;

@@ -21,8 +21,8 @@ import time
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
 SOURCE = os.environ["SPM_SOURCE_ROOT"]
-HOOK = os.path.join(BUILD, "conf", "virt-spm-qemu-hook")
-HELPER = os.path.join(BUILD, "tools", "virt-spm-hook-helper")
+HOOK = os.path.join(BUILD, "hook", "virt-spm-qemu-hook")
+HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
 DATA = os.path.join(SOURCE, "tests", "libvirt", "data")
 CONF = os.path.join(SOURCE, "tests", "data", "golden.conf")
 BUDGET_MS = 200         # SPM_HOOK_NOTIFY_TIMEOUT_MS

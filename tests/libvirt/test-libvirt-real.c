@@ -1298,9 +1298,9 @@ main(int argc, char **argv)
         }
     }
     harness_path = g_build_filename(src, "tests", "libvirt", "libvirtd-harness.sh", NULL);
-    virt_spm = spm_test_program("tools", "bin", "virt-spm");
-    hook_front = spm_test_program("conf", "sbin", "virt-spm-qemu-hook");
-    hook_helper = spm_test_program("tools", "libexec", "virt-spm-hook-helper");
+    virt_spm = spm_test_program("cli", "bin", "virt-spm");
+    hook_front = spm_test_program("hook", "sbin", "virt-spm-qemu-hook");
+    hook_helper = spm_test_program("hook", "libexec", "virt-spm-hook-helper");
     cache_dir = g_build_filename(tmpdir, "cache", NULL);
     control_socket = g_build_filename(tmpdir, "control.sock", NULL);
     config_file = g_build_filename(tmpdir, "virt-spm.conf", NULL);

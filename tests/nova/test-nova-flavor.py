@@ -8,7 +8,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tap import check, finish  # noqa: E402
 
-VIRT_SPM = os.path.join(os.environ["SPM_BUILD_ROOT"], "tools", "virt-spm")
+VIRT_SPM = os.path.join(os.environ["SPM_BUILD_ROOT"], "cli", "virt-spm")
 
 
 def main():

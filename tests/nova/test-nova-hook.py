@@ -18,9 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tap import check, finish  # noqa: E402
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
-FRONT = os.path.join(BUILD, "conf", "virt-spm-qemu-hook")
-HELPER = os.path.join(BUILD, "tools", "virt-spm-hook-helper")
-WRAPPER = os.path.join(BUILD, "tools", "virt-spm-qemu")
+FRONT = os.path.join(BUILD, "hook", "virt-spm-qemu-hook")
+HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
+WRAPPER = os.path.join(BUILD, "wrapper", "virt-spm-qemu")
 UUID = "6a1c9d1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f"
 
 

@@ -93,7 +93,7 @@ class Env:
         (new ctime) makes libvirt probe its capabilities again."""
         os.makedirs(EMULATOR_DIR, exist_ok=True)
         tmp = WRAPPER_LINK + ".%d" % os.getpid()
-        shutil.copy2(os.path.join(self.build, "tools", "virt-spm-qemu"), tmp)
+        shutil.copy2(os.path.join(self.build, "wrapper", "virt-spm-qemu"), tmp)
         os.rename(tmp, WRAPPER_LINK)
 
     def set_real_qemu(self, qemu):
@@ -124,9 +124,9 @@ class Env:
             f.write("#!/bin/sh\n# virt-spm hook of test run %d (test-nova-libvirt); removed by the test\n"
                     "SPM_HOOK_HELPER='%s' SPM_HOOK_CONFIG='%s' SPM_HOOK_CACHE_DIR='%s' "
                     "VIRT_SPM_LEDGER_DIR='%s' VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n"
-                    % (os.getpid(), os.path.join(self.build, "tools", "virt-spm-hook-helper"),
+                    % (os.getpid(), os.path.join(self.build, "hook", "virt-spm-hook-helper"),
                        self.conf, os.path.join(self.dir, "cache"), self.ledger_dir,
-                       self.daemon.sock, os.path.join(self.build, "conf", "virt-spm-qemu-hook")))
+                       self.daemon.sock, os.path.join(self.build, "hook", "virt-spm-qemu-hook")))
         os.chmod(hook, 0o755)
         p = run(self.harness, "install", self.hook_name, hook, check=False, timeout=180)
         if p.returncode == 77:

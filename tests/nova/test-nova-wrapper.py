@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tap import check, finish  # noqa: E402
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
-WRAPPER = os.path.join(BUILD, "tools", "virt-spm-qemu")
+WRAPPER = os.path.join(BUILD, "wrapper", "virt-spm-qemu")
 UUID = "142e7aec-cbbf-41ee-9e73-6ae195e7e78a"
 MAGIC = "virt-spm-nova-plan 1"
 FAKE = """#!%s
