@@ -28,6 +28,7 @@ guest_init=$(realpath "${3:-$(dirname "$patch")/guest-init}")
 
 QEMU_VERSION=10.2.2
 QEMU_DEB=1:10.2.2+ds-1
+QEMU_ORIG_SHA256=be05230fe47a6937cd29f28f562932c8125f9c93c2a82c625198f7a4aa601dfb
 OVMF_DEB=ovmf-generic_2026.08+ds-2_all.deb
 # QEMU 10.2 wants meson >= 1.5 and pycotap; Debian 12 has 1.0.1 and none.
 MESON_DEB=meson_1.7.0-1_all.deb
@@ -97,14 +98,23 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$sum" ]; then
     rm -rf "$src"
 fi
 if [ ! -d "$src" ]; then
-    if [ ! -s "qemu_${QEMU_VERSION}+ds.orig.tar.xz" ]; then
+    orig=qemu_${QEMU_VERSION}+ds.orig.tar.xz
+    if [ ! -s "$orig" ]; then
         if ! apt-get source --print-uris "qemu=$QEMU_DEB" >/dev/null 2>&1; then
             list=/etc/apt/sources.list.d/virt-spm-qemu-src.sources
             printf 'Types: deb-src\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: %s\n' \
                 "$mirror" /usr/share/keyrings/debian-archive-keyring.gpg > "$list"
             apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
         fi
-        apt-get source --download-only "qemu=$QEMU_DEB" >/dev/null
+        # Once trixie moved past 10.2.2 its source index no longer lists it,
+        # but the pool still holds the upstream tarball: take that, checked
+        # against the checksum Debian's 1:10.2.2+ds-1 .dsc carried.
+        if ! apt-get source --download-only "qemu=$QEMU_DEB" >/dev/null 2>&1; then
+            log "qemu $QEMU_DEB is not in the source index: the tarball from the pool"
+            curl -sSf -o "$orig.part" "$mirror/pool/main/q/qemu/$orig"
+            echo "$QEMU_ORIG_SHA256  $orig.part" | sha256sum -c --quiet -
+            mv "$orig.part" "$orig"
+        fi
     fi
     log "unpacking QEMU $QEMU_VERSION"
     tar xf "qemu_${QEMU_VERSION}+ds.orig.tar.xz"
