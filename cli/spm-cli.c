@@ -9,31 +9,15 @@
 #include "spm-cli.h"
 #include "spm-error.h"
 
-const SpmCommand spm_cli_commands[] = {
-    { "validate", NULL, "FILE", "check a domain XML with SPM devices" },
-    { "plan", NULL, "FILE [--json]", "print where QEMU will place every memory device" },
-    { "convert", NULL, "FILE [--reverse]", "print the libvirt-ready XML (or the user's form back)" },
-    { "argv", NULL, "FILE", "print the QEMU arguments virt-spm generates" },
-    { "define", NULL, "FILE", "convert and define a domain in libvirt" },
-    { "dumpxml", NULL, "DOMAIN", "print a defined domain in the user's form" },
-    { "edit", NULL, "DOMAIN", "edit a domain in the user's form, as virsh edit" },
-    { "audit", NULL, "DOMAIN | --qmp PATH --plan FILE", "compare a running guest with its plan" },
-    { "status", NULL, "[--json]", "every SPM domain and its last audit verdict" },
-    { "host", NULL, "[--json]", "HBM nodes: capacity, reserved, free, holders" },
-    { "nova", NULL, "flavor|provider-config ...", "OpenStack Nova: flavor properties, Placement provider file" },
-};
-const gsize spm_cli_ncommands = G_N_ELEMENTS(spm_cli_commands);
-
 static void
-spm_cli_usage(FILE *out)
+spm_cli_usage(FILE *out, const SpmCommand *table, gsize ntable)
 {
     fprintf(out,
             "Usage: virt-spm [-c URI] [--config FILE] COMMAND [ARGS...]\n"
             "\n"
             "Commands:\n");
-    for (gsize i = 0; i < spm_cli_ncommands; i++)
-        fprintf(out, "  %-9s %-32s %s\n", spm_cli_commands[i].name,
-                spm_cli_commands[i].args, spm_cli_commands[i].summary);
+    for (gsize i = 0; i < ntable; i++)
+        fprintf(out, "  %-9s %-32s %s\n", table[i].name, table[i].args, table[i].summary);
     fprintf(out,
             "\n"
             "Options:\n"
@@ -66,7 +50,7 @@ spm_cli_main(int argc, char **argv,
         if (arg[0] != '-')
             break;
         if (g_str_equal(arg, "-h") || g_str_equal(arg, "--help")) {
-            spm_cli_usage(stdout);
+            spm_cli_usage(stdout, table, ntable);
             return 0;
         } else if (g_str_equal(arg, "-V") || g_str_equal(arg, "--version")) {
             printf("%s\n", VIRT_SPM_VERSION);
@@ -89,31 +73,32 @@ spm_cli_main(int argc, char **argv,
             global.config_path = arg + strlen("--config=");
         } else {
             fprintf(stderr, "error: unknown option '%s'\n", arg);
-            spm_cli_usage(stderr);
+            spm_cli_usage(stderr, table, ntable);
             return 2;
         }
     }
 
     if (i >= argc) {
-        spm_cli_usage(stderr);
+        spm_cli_usage(stderr, table, ntable);
         return 2;
     }
 
     for (gsize c = 0; c < ntable; c++) {
         if (!g_str_equal(argv[i], table[c].name))
             continue;
+        if (!table[c].func) {
+            if (external)
+                return external(argc, argv);
+            break;
+        }
         if (!table[c].func(argc - i, argv + i, &global, &status, &error)) {
             fprintf(stderr, "error: %s\n", error->message);
             return spm_error_exit_status(error);
         }
         return status;
     }
-    for (gsize c = 0; external && c < spm_cli_ncommands; c++) {
-        if (g_str_equal(argv[i], spm_cli_commands[c].name))
-            return external(argc, argv);
-    }
 
     fprintf(stderr, "error: unknown command '%s'\n", argv[i]);
-    spm_cli_usage(stderr);
+    spm_cli_usage(stderr, table, ntable);
     return 2;
 }

@@ -11,18 +11,16 @@
 #pragma once
 
 #include <glib.h>
+#include "spm-cli-commands.h"
 #include "virt-spm-commands.h"
 
 G_BEGIN_DECLS
 
-/* Every command of virt-spm, for usage; func is NULL for the libvirt half's. */
-extern const SpmCommand spm_cli_commands[];
-extern const gsize spm_cli_ncommands;
-
 /*
- * Parse the global options, find the command in @table (commands of
- * spm_cli_commands missing from @table are run by @external, when given)
- * and run it.  Returns the exit status.
+ * Parse the global options, find the command in @table (built with
+ * SPM_CLI_TABLE(), spm-cli-commands.h) and run it; a command of the other
+ * half (no function in @table) is run by @external, when given.  Returns
+ * the exit status.
  */
 int spm_cli_main(int argc, char **argv,
                  const SpmCommand *table, gsize ntable,

@@ -5,13 +5,7 @@
  */
 #include "spm-cli.h"
 
-static const SpmCommand spm_libvirt_commands[] = {
-    { "define", spm_cmd_define, NULL, NULL },
-    { "dumpxml", spm_cmd_dumpxml, NULL, NULL },
-    { "edit", spm_cmd_edit, NULL, NULL },
-    { "audit", spm_cmd_audit, NULL, NULL },
-    { "status", spm_cmd_status, NULL, NULL },
-};
+static const SpmCommand spm_libvirt_commands[] = SPM_CLI_TABLE(libvirt);
 
 int
 main(int argc, char **argv)

@@ -11,14 +11,7 @@
 #include "spm-build-config.h"
 #include "spm-cli.h"
 
-static const SpmCommand spm_offline_commands[] = {
-    { "validate", spm_cmd_validate, NULL, NULL },
-    { "plan", spm_cmd_plan, NULL, NULL },
-    { "convert", spm_cmd_convert, NULL, NULL },
-    { "argv", spm_cmd_argv, NULL, NULL },
-    { "host", spm_cmd_host, NULL, NULL },
-    { "nova", spm_cmd_nova, NULL, NULL },
-};
+static const SpmCommand spm_offline_commands[] = SPM_CLI_TABLE(offline);
 
 /*
  * $VIRT_SPM_LIBVIRT_HELPER, else the one next to this binary (a build
