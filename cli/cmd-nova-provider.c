@@ -7,8 +7,12 @@
  * inventories and traits to its compute node's resource provider.  The
  * file says:
  *   CUSTOM_SPM_HBM_GIB  total = sum of the capacities in GiB, max_unit =
- *                       the largest single node (one device binds one node
- *                       when virt-spm chooses), min_unit 1, step_size 1,
+ *                       total as well: Placement refuses any one
+ *                       allocation above max_unit, and a flavor's
+ *                       devices together are one allocation, so the
+ *                       largest node would refuse every flavor whose HBM
+ *                       spans two nodes.  One pooled inventory cannot see
+ *                       fragmentation (docs/nova.md); min_unit 1, step_size 1,
  *                       allocation_ratio 1.0 (HBM is never overcommitted),
  *                       reserved = --reserved or [nova] hbm_reserved
  *   CUSTOM_SPM_MEMORY   the trait flavors require
@@ -126,11 +130,11 @@ spm_cmd_nova_provider_config(int argc, char **argv, const SpmGlobalOptions *g, i
                            spm_nova_node_ram(inv, n->id) : n->capacity;
 
         total += gib;
-        max_unit = MAX(max_unit, gib);
         ram += node_ram;
         g_string_append_printf(note, " node %u %" G_GUINT64_FORMAT " MiB%s", n->id,
                                node_ram / MiB, i + 1 < inv->nodes->len ? "," : "");
     }
+    max_unit = total;
     if (total == 0) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                     "nova provider-config: no node of [host] spm_nodes has 1 GiB, the unit of "

@@ -76,7 +76,7 @@ def main():
         assert list(configs) == ["$COMPUTE_NODE"], configs
         prov = configs["$COMPUTE_NODE"]
         inv = prov["inventories"]["additional"][0]["CUSTOM_SPM_HBM_GIB"]
-        assert inv == {"total": 64 + 48, "reserved": 2, "min_unit": 1, "max_unit": 64,
+        assert inv == {"total": 64 + 48, "reserved": 2, "min_unit": 1, "max_unit": 64 + 48,
                        "step_size": 1, "allocation_ratio": 1.0}, inv
         assert prov["traits"]["additional"] == ["CUSTOM_SPM_MEMORY"], prov
         print("ok 1 - Nova's get_provider_configs accepts the file: %s" % inv)
