@@ -79,7 +79,12 @@ EOF
 # scripts, and no daemon started by them (policy-rc.d).
 mounted=()
 cleanup() {
-    local i
+    local i pid
+    # A libvirtd of scripts/sid-libvirtd.sh running in the root keeps them
+    # (its "down" unmounts them).
+    if pid=$(cat "$dir/run/libvirtd.pid" 2>/dev/null) && [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$dir" ]; then
+        return 0
+    fi
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
         umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" || true
     done
