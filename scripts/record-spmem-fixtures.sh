@@ -66,7 +66,12 @@ CASES = {
     # new in 11.1: a pc-dimm and an sp-mem on one node
     "dimm-and-spm-one-node": BASE + N1 + S0 + " -device sp-mem,id=dev0,memdev=spm0,node=1 -object memory-backend-ram,id=mem1,size=512M -device pc-dimm,id=dimm1,memdev=mem1,node=1",
 }
-BOOTED = ["single-natural", "two-gap", "two-tight"]
+# (fixture, file, firmware): OVMF passes Soft Reserved to the guest,
+# SeaBIOS (QEMU's default) does not
+BOOTED = [("single-natural", "single-natural.guest.txt", "ovmf"),
+          ("two-gap", "two-gap.guest.txt", "ovmf"),
+          ("two-tight", "two-tight.guest.txt", "ovmf"),
+          ("two-tight", "two-tight.seabios.guest.txt", "seabios")]
 PAUSED = ["-S", "-display", "none", "-nodefaults"]
 GUEST_CMDLINE = "console=ttyS0 panic=-1"
 
@@ -156,21 +161,25 @@ def record(name, words, tmp):
             p.wait()
 
 
-def boot(name, words, tmp):
+def boot(name, words, firmware, tmp):
     serial = os.path.join(tmp, name + ".serial")
     open(serial, "w").close()
-    args = [qemu] + words + ["-display", "none", "-nodefaults", "-bios", ovmf,
+    args = [qemu] + words + ["-display", "none", "-nodefaults"] + \
+        (["-bios", ovmf] if firmware == "ovmf" else []) + [
             "-kernel", os.path.join(guest, "vmlinuz"), "-initrd", os.path.join(guest, "initrd.gz"),
             "-append", GUEST_CMDLINE, "-serial", "file:" + serial, "-no-reboot"]
     t = time.monotonic()
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
+        # The console's bytes as they are (its lines end with \r\n),
+        # from "=== IOMEM" to the end of the "=== END" line.
         def section():
-            text = open(serial, errors="replace").read().replace("\r", "")
+            text = open(serial, "rb").read().decode(errors="replace")
             b = text.find("=== IOMEM")
             e = text.find("=== END", b if b >= 0 else 0)
-            if b >= 0 and e >= 0:
-                return text[b:e + len("=== END")] + "\n"
+            nl = text.find("\n", e) if e >= 0 else -1
+            if b >= 0 and nl >= 0:
+                return text[b:nl + 1]
             if p.poll() is not None:
                 sys.exit(f"record-spmem-fixtures: {name}: the guest stopped (QEMU {p.returncode}) "
                          f"without printing its view: {p.stderr.read().strip()}")
@@ -201,9 +210,9 @@ with tempfile.TemporaryDirectory(prefix="spmem-fixtures-") as tmp:
                 f.write(json.dumps(got, indent=1) + "\n")
         print(f"record-spmem-fixtures: {name}: {got.get('error', 'started')}", file=sys.stderr)
     if all(os.path.isfile(os.path.join(guest, f)) for f in ("vmlinuz", "initrd.gz")):
-        for name in BOOTED:
-            with open(os.path.join(out, name + ".guest.txt"), "w") as f:
-                f.write(boot(name, CASES[name].split(), tmp))
+        for name, file, firmware in BOOTED:
+            with open(os.path.join(out, file), "w", newline="") as f:
+                f.write(boot(name + "-" + firmware, CASES[name].split(), firmware, tmp))
     else:
         print(f"record-spmem-fixtures: no guest in {guest}: NAME.guest.txt left as they are", file=sys.stderr)
 EOF
