@@ -25,6 +25,7 @@ root=$(realpath -m "$1")
 cmd=$2
 uri="qemu+unix:///system?socket=$root/run/libvirt/libvirt-sock"
 pidfile=$root/run/libvirtd.pid
+daemon=/usr/local/sbin/sid-libvirtd
 DEADLINE_S=${SPM_LIBVIRTD_DEADLINE:-60}
 
 die() { echo "sid-libvirtd: $*" >&2; exit 1; }
@@ -114,8 +115,11 @@ up() {
             : # starting up: wait for it below
         else
             rm -f "$pidfile"
+            # Started under another name, so that whatever stops the host's
+            # daemon by name (pgrep -x libvirtd, pidof libvirtd) leaves it be.
+            ln -sfn /usr/sbin/libvirtd "$root$daemon"
             chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-                /usr/sbin/libvirtd -d 9>&-   # the daemon must not inherit the lock
+                "$daemon" -d 9>&-   # the daemon must not inherit the lock
         fi
         wait_for "libvirtd in $root to answer on $uri" answers
     fi
