@@ -52,10 +52,10 @@ done
 in_root() {
     chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
 }
-# The root's compiler (GCC 15) and libxml2 (2.14) are newer than Debian
+# The root's compiler (GCC 16) and libxml2 (2.15) are newer than Debian
 # 12's: libxml2 2.12 made the structured error handler take a const
 # xmlError (an incompatible pointer, an error by default since GCC 14;
-# harmless, the handlers only read it) and 2.14 deprecated the parser
+# harmless, the handlers only read it) and 2.15 marks deprecated the parser
 # context fields virt-spm sets.  Warnings of Debian 12's toolchain stay
 # errors in the project's own build; here they are reported, not fatal.
 ROOT_MESON_ARGS=(-Dwerror=false "-Dc_args=-Wno-error=incompatible-pointer-types")
