@@ -55,12 +55,12 @@ mirror() {
     if [ -z "$u" ] && [ -f /etc/apt/sources.list ]; then
         u=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
     fi
-    [ -n "$u" ] || { echo "$0: no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list" >&2; exit 1; }
     echo "${u%/}"
 }
 
 # Skip (77), in one line, when sid's Release file cannot be fetched.
 require_mirror() {
+    [ -n "$1" ] || { echo "$0: no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list" >&2; exit 1; }
     local url=$1/dists/sid/InRelease
     if ! python3 - "$url" <<'EOF'
 import sys, urllib.request
@@ -143,6 +143,12 @@ if [ ! -f "$dir/.virt-spm-debootstrap" ]; then
     require_mirror "$MIRROR"
     if ! command -v debootstrap >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null
+    fi
+    # Only a directory this script started may be emptied: an empty one,
+    # or one next to our debootstrap log.
+    if [ -n "$(ls -A "$dir")" ] && [ ! -f "$dir.debootstrap.log" ]; then
+        echo "$0: $dir is not empty and is no sid root of this script; give an empty or new directory" >&2
+        exit 1
     fi
     # Never remove through a mount (a bind mount of /dev would take the
     # host's with it).
