@@ -110,9 +110,18 @@ def start_domain(name, timeout=180):
         time.sleep(1.0)
 
 
+def host_root(pid):
+    try:
+        return os.readlink("/proc/%d/root" % pid) == "/"
+    except OSError:
+        return False
+
+
 def libvirtd_pids():
+    """The host's libvirtd, not one chrooted elsewhere (the sid root's of
+    scripts/sid-libvirtd.sh, which other tests use at the same time)."""
     p = run("pgrep", "-x", "libvirtd", check=False)
-    return [int(x) for x in p.stdout.split()]
+    return [pid for pid in (int(x) for x in p.stdout.split()) if host_root(pid)]
 
 
 def libvirt_alive():
