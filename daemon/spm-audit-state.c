@@ -5,7 +5,8 @@
  *
  * Every switch names every case and has no default: a state, request or
  * event added later is a compiler warning (-Wswitch, and -Werror) until
- * each switch says what it does with it.
+ * each switch says what it does with it; the name tables at the end are
+ * checked against the enums' lengths in the same way.
  */
 #include "spm-audit-state.h"
 
@@ -190,76 +191,87 @@ spm_audit_outcome_keeps_record(SpmAuditOutcome outcome)
     return FALSE;
 }
 
+/* One name per value, in the order of the enum; the compiler checks that
+ * each table has as many names as its enum has values. */
+static const char *const spm_audit_state_names[] = {
+    [SPM_AUDIT_IDLE] = "idle",
+    [SPM_AUDIT_QUEUED] = "queued",
+    [SPM_AUDIT_RUNNING] = "running",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(spm_audit_state_names) == SPM_AUDIT_STATE_LAST);
+
+static const char *const spm_audit_request_names[] = {
+    [SPM_AUDIT_REQUEST_NONE] = "none",
+    [SPM_AUDIT_REQUEST_AUDIT] = "audit",
+    [SPM_AUDIT_REQUEST_AUDIT_FORCED] = "audit-forced",
+    [SPM_AUDIT_REQUEST_FORGET] = "forget",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(spm_audit_request_names) == SPM_AUDIT_REQUEST_LAST);
+
+static const char *const spm_audit_event_names[] = {
+    [SPM_AUDIT_EVENT_REQUEST] = "request",
+    [SPM_AUDIT_EVENT_REQUEST_FORCED] = "request-forced",
+    [SPM_AUDIT_EVENT_FORGET] = "forget",
+    [SPM_AUDIT_EVENT_START] = "start",
+    [SPM_AUDIT_EVENT_END] = "end",
+    [SPM_AUDIT_EVENT_END_RETRY] = "end-retry",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(spm_audit_event_names) == SPM_AUDIT_EVENT_LAST);
+
+static const char *const spm_audit_outcome_names[] = {
+    [SPM_AUDIT_OUTCOME_VERDICT] = "verdict",
+    [SPM_AUDIT_OUTCOME_NOT_RUNNING] = "not-running",
+    [SPM_AUDIT_OUTCOME_NOT_SPM] = "not-spm",
+    [SPM_AUDIT_OUTCOME_SKIPPED] = "skipped",
+    [SPM_AUDIT_OUTCOME_TIMED_OUT] = "timed-out",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(spm_audit_outcome_names) == SPM_AUDIT_OUTCOME_LAST);
+
+static const char *const spm_audit_action_names[] = {
+    [SPM_AUDIT_ACTION_INVALID] = "invalid",
+    [SPM_AUDIT_ACTION_NONE] = "none",
+    [SPM_AUDIT_ACTION_QUEUE] = "queue",
+    [SPM_AUDIT_ACTION_RUN] = "run",
+    [SPM_AUDIT_ACTION_RUN_FORCED] = "run-forced",
+    [SPM_AUDIT_ACTION_UNQUEUE] = "unqueue",
+    [SPM_AUDIT_ACTION_FORGET] = "forget",
+    [SPM_AUDIT_ACTION_RECORD] = "record",
+    [SPM_AUDIT_ACTION_RECORD_QUEUE] = "record-queue",
+    [SPM_AUDIT_ACTION_RECORD_FORGET] = "record-forget",
+    [SPM_AUDIT_ACTION_RETRY] = "retry",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(spm_audit_action_names) == SPM_AUDIT_ACTION_LAST);
+
+/* "?" for a value out of range (_LAST, or garbage) */
+#define SPM_AUDIT_NAME(table, value) \
+    ((guint) (value) < G_N_ELEMENTS(table) ? (table)[(value)] : "?")
+
 const char *
 spm_audit_state_to_string(SpmAuditState state)
 {
-    switch (state) {
-    case SPM_AUDIT_IDLE: return "idle";
-    case SPM_AUDIT_QUEUED: return "queued";
-    case SPM_AUDIT_RUNNING: return "running";
-    case SPM_AUDIT_STATE_LAST: break;
-    }
-    return "?";
+    return SPM_AUDIT_NAME(spm_audit_state_names, state);
 }
 
 const char *
 spm_audit_request_to_string(SpmAuditRequest request)
 {
-    switch (request) {
-    case SPM_AUDIT_REQUEST_NONE: return "none";
-    case SPM_AUDIT_REQUEST_AUDIT: return "audit";
-    case SPM_AUDIT_REQUEST_AUDIT_FORCED: return "audit-forced";
-    case SPM_AUDIT_REQUEST_FORGET: return "forget";
-    case SPM_AUDIT_REQUEST_LAST: break;
-    }
-    return "?";
+    return SPM_AUDIT_NAME(spm_audit_request_names, request);
 }
 
 const char *
 spm_audit_event_to_string(SpmAuditEvent event)
 {
-    switch (event) {
-    case SPM_AUDIT_EVENT_REQUEST: return "request";
-    case SPM_AUDIT_EVENT_REQUEST_FORCED: return "request-forced";
-    case SPM_AUDIT_EVENT_FORGET: return "forget";
-    case SPM_AUDIT_EVENT_START: return "start";
-    case SPM_AUDIT_EVENT_END: return "end";
-    case SPM_AUDIT_EVENT_END_RETRY: return "end-retry";
-    case SPM_AUDIT_EVENT_LAST: break;
-    }
-    return "?";
+    return SPM_AUDIT_NAME(spm_audit_event_names, event);
 }
 
 const char *
 spm_audit_outcome_to_string(SpmAuditOutcome outcome)
 {
-    switch (outcome) {
-    case SPM_AUDIT_OUTCOME_VERDICT: return "verdict";
-    case SPM_AUDIT_OUTCOME_NOT_RUNNING: return "not-running";
-    case SPM_AUDIT_OUTCOME_NOT_SPM: return "not-spm";
-    case SPM_AUDIT_OUTCOME_SKIPPED: return "skipped";
-    case SPM_AUDIT_OUTCOME_TIMED_OUT: return "timed-out";
-    case SPM_AUDIT_OUTCOME_LAST: break;
-    }
-    return "?";
+    return SPM_AUDIT_NAME(spm_audit_outcome_names, outcome);
 }
 
 const char *
 spm_audit_action_to_string(SpmAuditAction action)
 {
-    switch (action) {
-    case SPM_AUDIT_ACTION_INVALID: return "invalid";
-    case SPM_AUDIT_ACTION_NONE: return "none";
-    case SPM_AUDIT_ACTION_QUEUE: return "queue";
-    case SPM_AUDIT_ACTION_RUN: return "run";
-    case SPM_AUDIT_ACTION_RUN_FORCED: return "run-forced";
-    case SPM_AUDIT_ACTION_UNQUEUE: return "unqueue";
-    case SPM_AUDIT_ACTION_FORGET: return "forget";
-    case SPM_AUDIT_ACTION_RECORD: return "record";
-    case SPM_AUDIT_ACTION_RECORD_QUEUE: return "record-queue";
-    case SPM_AUDIT_ACTION_RECORD_FORGET: return "record-forget";
-    case SPM_AUDIT_ACTION_RETRY: return "retry";
-    case SPM_AUDIT_ACTION_LAST: break;
-    }
-    return "?";
+    return SPM_AUDIT_NAME(spm_audit_action_names, action);
 }

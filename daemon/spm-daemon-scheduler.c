@@ -125,43 +125,58 @@ spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
 
 /* ---- retry ---- */
 
-/* A retry names its domain by UUID: the record may be gone when it fires. */
+/* A timer names its domain by UUID: the record may be gone when it
+ * fires.  @seq: the audit in flight it is the deadline of (0 = none). */
 typedef struct {
-    SpmDaemon *daemon;
+    SpmDaemon *d;
     char *uuid;
-} SpmRetry;
+    guint64 seq;
+} SpmRecordRef;
+
+static SpmRecordRef *
+spm_record_ref_new(SpmDaemon *d, const SpmDomainRecord *r, guint64 seq)
+{
+    SpmRecordRef *ref = g_new0(SpmRecordRef, 1);
+
+    ref->d = d;
+    ref->uuid = g_strdup(r->uuid);
+    ref->seq = seq;
+    return ref;
+}
 
 static void
-spm_retry_free(gpointer data)
+spm_record_ref_free(gpointer data)
 {
-    SpmRetry *retry = data;
+    SpmRecordRef *ref = data;
 
-    g_free(retry->uuid);
-    g_free(retry);
+    g_free(ref->uuid);
+    g_free(ref);
+}
+
+static SpmDomainRecord *
+spm_record_ref_lookup(const SpmRecordRef *ref)
+{
+    return ref->d->domains ? g_hash_table_lookup(ref->d->domains, ref->uuid) : NULL;
 }
 
 static gboolean
 spm_retry_cb(gpointer data)
 {
-    SpmRetry *retry = data;
-    SpmDaemon *d = retry->daemon;
-    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, retry->uuid) : NULL;
+    SpmRecordRef *ref = data;
+    SpmDomainRecord *r = spm_record_ref_lookup(ref);
 
     /* a request that came meanwhile has audited it again already */
     if (r && r->audit.state == SPM_AUDIT_IDLE)
-        spm_scheduler_act(d, r, spm_scheduler_step(r, SPM_AUDIT_EVENT_REQUEST_FORCED), NULL);
+        spm_scheduler_act(ref->d, r, spm_scheduler_step(r, SPM_AUDIT_EVENT_REQUEST_FORCED), NULL);
     return G_SOURCE_REMOVE;
 }
 
 static void
 spm_scheduler_retry_later(SpmDaemon *d, SpmDomainRecord *r)
 {
-    SpmRetry *retry = g_new0(SpmRetry, 1);
-
     r->attempts++;
-    retry->daemon = d;
-    retry->uuid = g_strdup(r->uuid);
-    g_timeout_add_full(G_PRIORITY_DEFAULT, d->retry_ms, spm_retry_cb, retry, spm_retry_free);
+    g_timeout_add_full(G_PRIORITY_DEFAULT, d->retry_ms, spm_retry_cb,
+                       spm_record_ref_new(d, r, 0), spm_record_ref_free);
 }
 
 /* ---- the end of an audit ---- */
@@ -257,21 +272,6 @@ spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
     spm_scheduler_complete(d, r, job);
 }
 
-typedef struct {
-    SpmDaemon *d;
-    char *uuid;
-    guint64 seq;
-} SpmJobRef;
-
-static void
-spm_job_ref_free(gpointer data)
-{
-    SpmJobRef *ref = data;
-
-    g_free(ref->uuid);
-    g_free(ref);
-}
-
 /* libvirt's passthrough has no timeout of ours: a QEMU whose monitor hangs
  * would hold the audit (and a worker) for libvirt's own job timeout.  The
  * domain gets an error verdict at audit_timeout_ms; the worker's late
@@ -279,9 +279,9 @@ spm_job_ref_free(gpointer data)
 static gboolean
 spm_audit_timeout_cb(gpointer data)
 {
-    SpmJobRef *ref = data;
+    SpmRecordRef *ref = data;
     SpmDaemon *d = ref->d;
-    SpmDomainRecord *r = g_hash_table_lookup(d->domains, ref->uuid);
+    SpmDomainRecord *r = spm_record_ref_lookup(ref);
     SpmAuditJob timed_out = { .outcome = SPM_AUDIT_OUTCOME_TIMED_OUT };
     g_autoptr(GError) e = NULL;
 
@@ -305,7 +305,6 @@ static void
 spm_scheduler_run(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
 {
     SpmAuditJob *job = g_new0(SpmAuditJob, 1);
-    SpmJobRef *ref = g_new0(SpmJobRef, 1);
     GTask *task = g_task_new(NULL, NULL, spm_audit_done, d);
 
     /* the slot of the audit in flight is free: one at a time per domain */
@@ -327,11 +326,9 @@ spm_scheduler_run(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
                       ? r->last->domain_id : -1;
     job->seq = r->job.seq;
 
-    ref->d = d;
-    ref->uuid = g_strdup(r->uuid);
-    ref->seq = job->seq;
     r->job.timer = g_timeout_add_full(G_PRIORITY_DEFAULT, d->audit_timeout_ms,
-                                      spm_audit_timeout_cb, ref, spm_job_ref_free);
+                                      spm_audit_timeout_cb, spm_record_ref_new(d, r, job->seq),
+                                      spm_record_ref_free);
 
     g_task_set_task_data(task, job, spm_audit_job_free);
     g_task_run_in_thread(task, spm_audit_thread);
