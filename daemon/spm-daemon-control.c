@@ -17,7 +17,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "spm-daemon.h"
+#include "spm-daemon-control.h"
 #include "spm-daemon-ledger.h"
+#include "spm-daemon-libvirt.h"
+#include "spm-daemon-scheduler.h"
 #include "spm-error.h"
 #include "spm-json-guard.h"
 
@@ -216,7 +219,7 @@ spm_control_handle(SpmControlClient *c, const char *line, gsize len)
 
         if (g_strcmp0(event, "started") == 0) {
             if (has_uuid) {
-                spm_daemon_domain_started(d, uuid, domain, run_id, g_get_monotonic_time());
+                spm_scheduler_domain_started(d, uuid, domain, run_id, g_get_monotonic_time());
             } else if (domain && *domain) {
                 d->start_events++;
                 spm_daemon_audit_lookup(d, domain, FALSE, spm_control_ignore, NULL);
@@ -226,7 +229,7 @@ spm_control_handle(SpmControlClient *c, const char *line, gsize len)
             }
         } else if (g_strcmp0(event, "stopped") == 0) {
             if (has_uuid) {
-                spm_daemon_domain_stopped(d, uuid, domain);
+                spm_scheduler_domain_stopped(d, uuid, domain);
                 spm_daemon_domain_check(d, uuid);
             }
         } else {

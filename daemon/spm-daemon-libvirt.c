@@ -8,11 +8,9 @@
  * it closes: the daemon never exits because libvirt went away.  After
  * every (re)connect, every running domain is audited again.
  *
- * Audits run in GTask worker threads, at most max_parallel at a time and
- * one at a time per domain; a request that arrives while an audit of the
- * same domain runs is folded into one follow-up audit.  A STARTED event
- * and the hook's "started" notification for the same run audit once: both
- * name the run (libvirt domain id), and the second is no new audit.
+ * What the events, scans and lookups ask for goes to the scheduler
+ * (spm-daemon-scheduler.h), which runs the audits; this file is above it
+ * and the scheduler never calls back up here.
  *
  * A domain that libvirt no longer knows (undefined, or transient and
  * stopped) is forgotten: record and state file.  Each (re)connect lists
@@ -25,16 +23,12 @@
 #include "spm-audit-domain.h"
 #include "spm-daemon.h"
 #include "spm-daemon-ledger.h"
+#include "spm-daemon-libvirt.h"
+#include "spm-daemon-scheduler.h"
 #include "spm-error.h"
 #include "spm-libvirt-conn.h"
 
-typedef struct {
-    SpmAuditWaiter func;
-    gpointer data;
-} SpmWaiter;
-
 static void spm_daemon_connect(SpmDaemon *d);
-static void spm_daemon_pump(SpmDaemon *d);
 
 /* Set at shutdown; the thread leaves its loop at the next wake-up. */
 static gint spm_event_quit;
@@ -136,10 +130,10 @@ spm_event_main(gpointer data)
 
     switch (m->event) {
     case VIR_DOMAIN_EVENT_STARTED:
-        spm_daemon_domain_started(d, m->uuid, m->name, m->run_id, m->time);
+        spm_scheduler_domain_started(d, m->uuid, m->name, m->run_id, m->time);
         break;
     case VIR_DOMAIN_EVENT_STOPPED:
-        spm_daemon_domain_stopped(d, m->uuid, m->name);
+        spm_scheduler_domain_stopped(d, m->uuid, m->name);
         spm_daemon_domain_check(d, m->uuid);    /* a transient domain is gone now */
         break;
     case VIR_DOMAIN_EVENT_UNDEFINED:
@@ -387,7 +381,7 @@ spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
         if (id->run_id < 0)
             continue;
         g_hash_table_add(running, id->uuid);
-        spm_daemon_audit(d, id->uuid, id->name, id->run_id, TRUE, NULL, NULL);
+        spm_scheduler_audit(d, id->uuid, id->name, id->run_id, TRUE, NULL, NULL);
     }
     if (d->domains) {
         g_hash_table_iter_init(&iter, d->domains);
@@ -404,7 +398,7 @@ spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
         }
     }
     for (guint i = 0; i < gone->len; i++)
-        spm_daemon_forget(d, g_ptr_array_index(gone, i));
+        spm_scheduler_forget(d, g_ptr_array_index(gone, i));
     spm_daemon_log(LOG_INFO, "re-auditing %u running domains", g_hash_table_size(running));
     spm_daemon_update_status(d);
 }
@@ -446,7 +440,7 @@ spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
     spm_daemon_update_status(d);
     spm_daemon_scan(d);
     spm_daemon_ledger_reconcile(d);
-    spm_daemon_pump(d);
+    spm_scheduler_pump(d);
 }
 
 static void
@@ -461,375 +455,6 @@ spm_daemon_connect(SpmDaemon *d)
     g_task_set_task_data(task, d, NULL);
     g_task_run_in_thread(task, spm_connect_thread);
     g_object_unref(task);
-}
-
-/* ---- audits ---- */
-
-typedef struct {
-    SpmDaemon *d;
-    virConnectPtr conn;
-    char *uuid;
-    guint64 seq;
-    gboolean force;
-    gint64 skip_domid;
-    gboolean timed_out;
-    /* results */
-    SpmVerdict *verdict;
-    gboolean is_spm;
-    gboolean skipped;
-    gboolean not_running;
-} SpmAuditJob;
-
-static void
-spm_audit_job_free(gpointer data)
-{
-    SpmAuditJob *job = data;
-
-    virConnectClose(job->conn);
-    g_free(job->uuid);
-    spm_verdict_free(job->verdict);
-    g_free(job);
-}
-
-static void
-spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    SpmAuditJob *job = data;
-    virDomainPtr dom = virDomainLookupByUUIDString(job->conn, job->uuid);
-
-    if (!dom || virDomainIsActive(dom) != 1) {
-        job->not_running = TRUE;
-    } else if (!job->force && job->skip_domid >= 0 &&
-               (gint64) virDomainGetID(dom) == job->skip_domid) {
-        job->skipped = TRUE;    /* this run was audited already */
-        job->is_spm = TRUE;
-    } else {
-        job->verdict = spm_audit_domain(dom, &job->d->config->policy, &job->is_spm);
-    }
-    if (dom)
-        virDomainFree(dom);
-    g_task_return_boolean(task, TRUE);
-}
-
-static void
-spm_record_notify(SpmDomainRecord *r, SpmDaemon *d, const SpmVerdict *v, const GError *error)
-{
-    GSList *waiters = g_steal_pointer(&r->waiters);
-
-    for (GSList *l = waiters; l; l = l->next) {
-        SpmWaiter *w = l->data;
-
-        w->func(d, v, error, w->data);
-        g_free(w);
-    }
-    g_slist_free(waiters);
-}
-
-static void spm_daemon_enqueue(SpmDaemon *d, SpmDomainRecord *r, gboolean force);
-
-/* A retry names its domain by UUID: the record may be gone when it fires. */
-typedef struct {
-    SpmDaemon *daemon;
-    char *uuid;
-} SpmRetry;
-
-static void
-spm_retry_free(gpointer data)
-{
-    SpmRetry *retry = data;
-
-    g_free(retry->uuid);
-    g_free(retry);
-}
-
-static gboolean
-spm_retry_cb(gpointer data)
-{
-    SpmRetry *retry = data;
-    SpmDaemon *d = retry->daemon;
-    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, retry->uuid) : NULL;
-
-    if (r && !r->auditing && !r->queued)
-        spm_daemon_enqueue(d, r, TRUE);
-    return G_SOURCE_REMOVE;
-}
-
-static void
-spm_daemon_retry(SpmDaemon *d, SpmDomainRecord *r)
-{
-    SpmRetry *retry = g_new0(SpmRetry, 1);
-
-    retry->daemon = d;
-    retry->uuid = g_strdup(r->uuid);
-    g_timeout_add_full(G_PRIORITY_DEFAULT, d->retry_ms, spm_retry_cb, retry, spm_retry_free);
-}
-
-/* The audit of @r ended (or timed out): record, notify, go on. */
-static void
-spm_audit_complete(SpmDaemon *d, SpmDomainRecord *r, SpmAuditJob *job)
-{
-    gboolean remove = FALSE;
-
-    d->running--;
-    r->auditing = FALSE;
-    if (r->job_timer) {
-        g_source_remove(r->job_timer);
-        r->job_timer = 0;
-    }
-
-    if (job->verdict) {
-        SpmVerdict *v = g_steal_pointer(&job->verdict);
-        gboolean first = !(r->last && r->last->domain_id >= 0 &&
-                           r->last->domain_id == v->domain_id);
-
-        if (v->kind == SPM_VERDICT_ERROR && !r->waiters && r->attempts + 1 < d->max_attempts &&
-            !r->pending && !job->timed_out && !r->gone) {
-            /* libvirt may still be reattaching to QEMU after its restart */
-            r->attempts++;
-            spm_verdict_free(v);
-            spm_daemon_retry(d, r);
-            spm_daemon_pump(d);
-            return;
-        }
-        r->attempts = 0;
-        v->audit_count = (r->last ? r->last->audit_count : 0) + 1;
-        if (r->trigger_time)
-            v->latency_us = g_get_monotonic_time() - r->trigger_time;
-        spm_verdict_free(r->last);
-        r->last = v;
-        /* a STOPPED event that came while QEMU was being asked wins */
-        r->active = !r->stopped_in_audit;
-        d->audits_done++;
-        spm_daemon_state_save(d, r);
-        spm_daemon_log_verdict(v, first);
-        spm_record_notify(r, d, v, NULL);
-    } else if (job->not_running) {
-        g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
-                                          "domain '%s' is not running", r->name ? r->name : r->uuid);
-
-        r->active = FALSE;
-        spm_record_notify(r, d, NULL, e);
-        remove = !r->last;
-    } else if (job->skipped) {
-        spm_record_notify(r, d, r->last, NULL);
-    } else {
-        g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
-                                          "domain '%s' has no virt-spm metadata",
-                                          r->name ? r->name : r->uuid);
-
-        spm_record_notify(r, d, NULL, e);
-        remove = !r->last;
-    }
-    r->trigger_time = 0;
-
-    if (r->gone) {
-        r->pending = r->pending_force = FALSE;
-        spm_daemon_forget(d, r);
-    } else if (r->pending) {
-        gboolean force = r->pending_force;
-
-        r->pending = r->pending_force = FALSE;
-        spm_daemon_enqueue(d, r, force);
-    } else if (remove && !r->waiters) {
-        g_hash_table_remove(d->domains, r->uuid);   /* not an SPM domain: forget it */
-    }
-    spm_daemon_update_status(d);
-    spm_daemon_pump(d);
-}
-
-static void
-spm_audit_done(GObject *source, GAsyncResult *res, gpointer data)
-{
-    SpmDaemon *d = data;
-    SpmAuditJob *job = g_task_get_task_data(G_TASK(res));
-    SpmDomainRecord *r = g_hash_table_lookup(d->domains, job->uuid);
-
-    /* an audit that timed out was completed already: drop its late result */
-    if (!r || !r->auditing || r->job_seq != job->seq)
-        return;
-    spm_audit_complete(d, r, job);
-}
-
-typedef struct {
-    SpmDaemon *d;
-    char *uuid;
-    guint64 seq;
-} SpmJobRef;
-
-static void
-spm_job_ref_free(gpointer data)
-{
-    SpmJobRef *ref = data;
-
-    g_free(ref->uuid);
-    g_free(ref);
-}
-
-/* libvirt's passthrough has no timeout of ours: a QEMU whose monitor hangs
- * would hold the audit (and a worker) for libvirt's own job timeout.  The
- * domain gets an error verdict at audit_timeout_ms; the worker's late
- * result is dropped. */
-static gboolean
-spm_audit_timeout_cb(gpointer data)
-{
-    SpmJobRef *ref = data;
-    SpmDaemon *d = ref->d;
-    SpmDomainRecord *r = g_hash_table_lookup(d->domains, ref->uuid);
-    SpmAuditJob fake = { 0 };
-    g_autoptr(GError) e = NULL;
-
-    if (!r || !r->auditing || r->job_seq != ref->seq)
-        return G_SOURCE_REMOVE;
-    r->job_timer = 0;           /* this source ends here */
-    r->job_seq++;               /* the worker's result, if it ever comes, is stale */
-    e = g_error_new(SPM_ERROR, SPM_ERROR_TIMEOUT,
-                    "query-memory-devices through libvirt got no answer within %u ms",
-                    d->audit_timeout_ms);
-    fake.verdict = spm_verdict_new(r->name, r->uuid);
-    spm_verdict_set_error(fake.verdict, e);
-    fake.is_spm = TRUE;
-    fake.timed_out = TRUE;
-    spm_audit_complete(d, r, &fake);
-    spm_verdict_free(fake.verdict);
-    return G_SOURCE_REMOVE;
-}
-
-static void
-spm_daemon_pump(SpmDaemon *d)
-{
-    while (d->conn && d->running < d->max_parallel && !g_queue_is_empty(&d->queue)) {
-        SpmDomainRecord *r = g_queue_pop_head(&d->queue);
-        SpmAuditJob *job = g_new0(SpmAuditJob, 1);
-        GTask *task = g_task_new(NULL, NULL, spm_audit_done, d);
-
-        r->queued = FALSE;
-        r->auditing = TRUE;
-        r->stopped_in_audit = FALSE;
-        d->running++;
-        job->d = d;
-        job->conn = d->conn;
-        virConnectRef(job->conn);
-        job->uuid = g_strdup(r->uuid);
-        job->force = r->force;
-        /* an error verdict audited nothing: it does not count for the run */
-        job->skip_domid = r->active && r->last && r->last->kind != SPM_VERDICT_ERROR
-                          ? r->last->domain_id : -1;
-        job->seq = ++r->job_seq;
-        {
-            SpmJobRef *ref = g_new0(SpmJobRef, 1);
-
-            ref->d = d;
-            ref->uuid = g_strdup(r->uuid);
-            ref->seq = job->seq;
-            r->job_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, d->audit_timeout_ms,
-                                              spm_audit_timeout_cb, ref, spm_job_ref_free);
-        }
-        g_task_set_task_data(task, job, spm_audit_job_free);
-        g_task_run_in_thread(task, spm_audit_thread);
-        g_object_unref(task);
-    }
-}
-
-static void
-spm_daemon_enqueue(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
-{
-    r->queued = TRUE;
-    r->force = force;
-    if (!r->trigger_time)
-        r->trigger_time = g_get_monotonic_time();
-    g_queue_push_tail(&d->queue, r);
-    spm_daemon_pump(d);
-}
-
-/* A request that is not forced, for a run whose audit was asked for
- * already: the hook and libvirt both announce every start. */
-static gboolean
-spm_record_run_seen(SpmDomainRecord *r, gint64 run_id, gboolean force)
-{
-    return !force && run_id >= 0 && r->run_id == run_id;
-}
-
-void
-spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
-                 gboolean force, SpmAuditWaiter waiter, gpointer waiter_data)
-{
-    SpmDomainRecord *r = spm_daemon_record(d, uuid, name);
-    gboolean seen;
-
-    if (!r) {
-        if (waiter) {
-            g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
-                                              "'%s' is not a domain UUID", uuid);
-
-            waiter(d, NULL, e, waiter_data);
-        }
-        return;
-    }
-    seen = spm_record_run_seen(r, run_id, force);
-    if (seen) {
-        d->start_duplicates++;
-        if (!r->auditing && !r->queued) {
-            if (waiter) {
-                g_autoptr(GError) e = g_error_new(SPM_ERROR, SPM_ERROR_INVALID,
-                                                  "domain '%s': no verdict yet",
-                                                  r->name ? r->name : uuid);
-
-                waiter(d, r->last, r->last ? NULL : e, waiter_data);
-            }
-            return;
-        }
-    }
-    if (run_id >= 0)
-        r->run_id = run_id;
-    if (waiter) {
-        SpmWaiter *w = g_new0(SpmWaiter, 1);
-
-        w->func = waiter;
-        w->data = waiter_data;
-        r->waiters = g_slist_append(r->waiters, w);
-    }
-    if (seen)
-        return;         /* the audit queued or in flight answers the waiter */
-    if (r->auditing) {
-        r->pending = TRUE;
-        r->pending_force |= force;
-        return;
-    }
-    if (r->queued) {
-        r->force |= force;
-        return;
-    }
-    spm_daemon_enqueue(d, r, force);
-}
-
-void
-spm_daemon_domain_started(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
-                          gint64 trigger_time)
-{
-    SpmDomainRecord *r = spm_daemon_record(d, uuid, name);
-
-    d->start_events++;
-    if (!r)
-        return;
-    if (!spm_record_run_seen(r, run_id, FALSE) && !r->auditing && !r->queued)
-        r->trigger_time = trigger_time;
-    spm_daemon_audit(d, uuid, name, run_id, FALSE, NULL, NULL);
-}
-
-void
-spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name)
-{
-    SpmDomainRecord *r = d->domains ? g_hash_table_lookup(d->domains, uuid) : NULL;
-
-    if (r && r->auditing)
-        r->stopped_in_audit = TRUE;
-    if (!r || !r->active)
-        return;
-    r->active = FALSE;
-    if (r->last)
-        spm_daemon_state_save(d, r);
-    spm_daemon_log(LOG_INFO, "domain '%s' stopped", r->name ? r->name : uuid);
-    spm_daemon_update_status(d);
 }
 
 /* ---- domains that libvirt forgot ---- */
@@ -879,7 +504,7 @@ spm_check_done(GObject *source, GAsyncResult *res, gpointer data)
 
     d->domain_checks++;
     if (r && c->gone) {
-        spm_daemon_forget(d, r);
+        spm_scheduler_forget(d, r);
         spm_daemon_update_status(d);
     }
 }
@@ -953,7 +578,7 @@ spm_lookup_done(GObject *source, GAsyncResult *res, gpointer data)
         l->waiter(l->d, NULL, error, l->waiter_data);
         return;
     }
-    spm_daemon_audit(l->d, id->uuid, id->name, id->run_id, l->force, l->waiter, l->waiter_data);
+    spm_scheduler_audit(l->d, id->uuid, id->name, id->run_id, l->force, l->waiter, l->waiter_data);
     spm_domain_id_free(id);
 }
 

@@ -8,11 +8,15 @@
  * verdict names the libvirt domain id of the run it audited; with the
  * boot id that tells a restarted daemon which runs it has seen, so that
  * the same start is never counted twice (ids restart after a reboot).
+ *
+ * Also what systemd is told about the daemon (STATUS=).  This file calls
+ * only spm-daemon-log.c: the scheduler decides when a record goes.
  */
 #include <errno.h>
 #include <string.h>
 #include <syslog.h>
 #include <glib/gstdio.h>
+#include <systemd/sd-daemon.h>
 
 #include "spm-daemon.h"
 #include "spm-json-guard.h"
@@ -122,7 +126,7 @@ spm_daemon_record_to_json(const SpmDomainRecord *r)
     json_object_set_string_member(o, "domain", r->name ? r->name : "");
     json_object_set_string_member(o, "uuid", r->uuid);
     json_object_set_boolean_member(o, "active", r->active);
-    json_object_set_boolean_member(o, "auditing", r->auditing || r->queued || r->pending);
+    json_object_set_boolean_member(o, "auditing", spm_audit_status_busy(&r->audit));
     return node;
 }
 
@@ -142,23 +146,43 @@ spm_daemon_state_save(SpmDaemon *d, SpmDomainRecord *r)
 }
 
 void
-spm_daemon_forget(SpmDaemon *d, SpmDomainRecord *r)
+spm_daemon_record_drop(SpmDaemon *d, SpmDomainRecord *r)
 {
-    g_autofree char *path = NULL;
+    /* the queue, a worker's result and the waiters all point at a busy one */
+    g_assert(r->audit.state == SPM_AUDIT_IDLE && !r->waiters);
+    g_hash_table_remove(d->domains, r->uuid);
+}
 
-    if (r->auditing || r->queued) {
-        /* the queue and the worker's result still point at it */
-        r->gone = TRUE;
-        return;
-    }
-    g_assert(!r->waiters);      /* only an audit queued or in flight has any */
-    path = g_strdup_printf("%s/%s.json", d->state_dir, r->uuid);
+void
+spm_daemon_state_remove(SpmDaemon *d, SpmDomainRecord *r)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s.json", d->state_dir, r->uuid);
+
     if (g_unlink(path) < 0 && errno != ENOENT)
         spm_daemon_log(LOG_ERR, "state file '%s': %s", path, g_strerror(errno));
     if (r->last)
         spm_daemon_log(LOG_INFO, "domain '%s' (%s) is no longer defined: forgotten",
                        r->name ? r->name : "", r->uuid);
-    g_hash_table_remove(d->domains, r->uuid);
+    spm_daemon_record_drop(d, r);
+}
+
+void
+spm_daemon_update_status(SpmDaemon *d)
+{
+    guint n = 0;
+    GHashTableIter iter;
+    gpointer value;
+
+    if (d->domains) {
+        g_hash_table_iter_init(&iter, d->domains);
+        while (g_hash_table_iter_next(&iter, NULL, &value))
+            n += ((SpmDomainRecord *) value)->last != NULL;
+    }
+    if (d->conn)
+        sd_notifyf(0, "STATUS=connected to %s; %u SPM domains; %" G_GUINT64_FORMAT " audits",
+                   d->uri, n, d->audits_done);
+    else
+        sd_notifyf(0, "STATUS=waiting for libvirt at %s (retry in %u ms)", d->uri, d->backoff_ms);
 }
 
 void

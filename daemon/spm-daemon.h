@@ -4,8 +4,18 @@
  * Threads: the main thread runs the GMainLoop and owns every field below
  * except where noted; libvirt's event loop runs in its own thread
  * (spm-daemon-libvirt.c) and hands events to the main thread with
- * g_main_context_invoke; audits run in GTask worker threads and hand
- * their verdict back the same way.
+ * an idle source; audits run in GTask worker threads and hand their
+ * verdict back the same way.
+ *
+ * The files, each calling only those below it (docs/architecture.md):
+ *   virt-spmd.c             main(): configuration, start, stop
+ *   spm-daemon-control.c    the control socket    (spm-daemon-control.h)
+ *   spm-daemon-libvirt.c    connection, events, scans, lookups
+ *                                                 (spm-daemon-libvirt.h)
+ *   spm-daemon-scheduler.c  the audit queue and its workers
+ *                                                 (spm-daemon-scheduler.h)
+ *   spm-daemon-ledger.c     the host HBM ledger   (spm-daemon-ledger.h)
+ *   spm-daemon-state.c, spm-daemon-log.c          (this header)
  */
 #pragma once
 
@@ -13,6 +23,7 @@
 #include <libvirt/libvirt.h>
 
 #include "spm-audit.h"
+#include "spm-audit-state.h"
 #include "spm-config.h"
 
 G_BEGIN_DECLS
@@ -29,21 +40,19 @@ typedef struct {
     char *name;
     SpmVerdict *last;           /* last verdict, NULL = none yet */
     gboolean active;            /* the domain runs (as far as we know) */
-    gboolean auditing;          /* an audit is in flight: one at a time */
-    gboolean stopped_in_audit;  /* ...and the domain stopped meanwhile */
-    gboolean queued;            /* waits in the queue for a free worker */
-    gboolean pending;           /* another audit was asked for meanwhile */
-    gboolean pending_force;
-    gboolean force;             /* the queued/in-flight audit is forced */
+    SpmAuditStatus audit;       /* idle, queued or running, and what comes next
+                                 * (spm-audit-state.h; only the scheduler changes it) */
     guint attempts;             /* retries of a libvirt error after reconnect */
     gint64 trigger_time;        /* monotonic µs of the event that asked */
     gint64 run_id;              /* libvirt domain id of the run whose audit was asked
                                  * for by a start notification; -1 = none since it stopped */
-    gboolean gone;              /* libvirt forgot the domain: forget it once the audit ends */
     gint64 created;             /* monotonic µs: a scan older than the record ignores it */
-    guint64 job_seq;            /* the audit in flight; a timed-out one is left behind */
-    guint job_timer;            /* its deadline (audit_timeout_ms) */
-    GSList *waiters;            /* SpmWaiter * */
+    struct {                    /* the audit in flight: meaningful while RUNNING only */
+        guint64 seq;            /* its id; a timed-out one is left behind */
+        guint timer;            /* its deadline (audit_timeout_ms) */
+        gboolean stopped;       /* a STOPPED came while QEMU was being asked */
+    } job;
+    GSList *waiters;            /* answered when the audit ends; only while not IDLE */
 } SpmDomainRecord;
 
 struct _SpmDaemon {
@@ -76,7 +85,8 @@ struct _SpmDaemon {
     /* domains by uuid */
     GHashTable *domains;        /* char *uuid -> SpmDomainRecord * */
     GQueue queue;               /* SpmDomainRecord * waiting for a worker */
-    guint running;              /* audits in flight */
+    guint running;              /* audits in flight: records in RUNNING */
+    guint64 job_seq;            /* the last audit handed to a worker */
     guint64 audits_done;
     guint64 start_events;       /* start notifications: libvirt's events and the hook's */
     guint64 start_duplicates;   /* of those, the second one of a run: no audit */
@@ -95,40 +105,14 @@ SpmDomainRecord *spm_daemon_record(SpmDaemon *d, const char *uuid, const char *n
 SpmDomainRecord *spm_daemon_record_by_name(SpmDaemon *d, const char *name);
 void spm_daemon_state_load(SpmDaemon *d);
 void spm_daemon_state_save(SpmDaemon *d, SpmDomainRecord *r);
-/* libvirt no longer knows the domain: drop its record and its state file
- * (at the end of its audit if one is queued or in flight). */
-void spm_daemon_forget(SpmDaemon *d, SpmDomainRecord *r);
+/* Drop the record from memory; it has no state file (no verdict). */
+void spm_daemon_record_drop(SpmDaemon *d, SpmDomainRecord *r);
+/* libvirt no longer knows the domain: drop its record and its state file.
+ * Only for a record that is IDLE (spm_scheduler_forget() sees to that). */
+void spm_daemon_state_remove(SpmDaemon *d, SpmDomainRecord *r);
 JsonNode *spm_daemon_record_to_json(const SpmDomainRecord *r);
 char *spm_daemon_read_boot_id(void);
-
-/* spm-daemon-libvirt.c */
-void spm_daemon_libvirt_start(SpmDaemon *d);
-void spm_daemon_libvirt_stop(SpmDaemon *d);
-/* Deregister the callbacks and close the connection (if any). */
-void spm_daemon_disconnect(SpmDaemon *d);
-/* Ask for an audit of the domain @uuid.  @force: even if this run was
- * audited already (restart, reconnect, `virt-spm audit`).  @run_id: the
- * libvirt domain id of the run, -1 = unknown; a second request for the
- * same run that is not forced is no new audit (libvirt's STARTED event and
- * the hook's "started" both announce every start). */
-void spm_daemon_audit(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
-                      gboolean force, SpmAuditWaiter waiter, gpointer waiter_data);
-/* A start notification (libvirt's event or the hook's) for the run @run_id. */
-void spm_daemon_domain_started(SpmDaemon *d, const char *uuid, const char *name, gint64 run_id,
-                               gint64 trigger_time);
-/* The same by name or uuid, resolved through libvirt first. */
-void spm_daemon_audit_lookup(SpmDaemon *d, const char *name_or_uuid, gboolean force,
-                             SpmAuditWaiter waiter, gpointer waiter_data);
-void spm_daemon_domain_stopped(SpmDaemon *d, const char *uuid, const char *name);
-/* The domain stopped or was undefined: does libvirt still know it?  If not
- * (undefined, or a transient domain that stopped), forget it. */
-void spm_daemon_domain_check(SpmDaemon *d, const char *uuid);
-gboolean spm_daemon_connected(SpmDaemon *d);
-
-/* spm-daemon-control.c */
-gboolean spm_daemon_control_start(SpmDaemon *d, GError **error);
-
-/* virt-spmd.c */
+/* Tell systemd (STATUS=) how the daemon is. */
 void spm_daemon_update_status(SpmDaemon *d);
 
 G_END_DECLS

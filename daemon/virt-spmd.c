@@ -13,26 +13,9 @@
 #include "spm-build-config.h"
 #include "spm-control.h"
 #include "spm-daemon.h"
+#include "spm-daemon-control.h"
+#include "spm-daemon-libvirt.h"
 #include "spm-error.h"
-
-void
-spm_daemon_update_status(SpmDaemon *d)
-{
-    guint n = 0;
-    GHashTableIter iter;
-    gpointer value;
-
-    if (d->domains) {
-        g_hash_table_iter_init(&iter, d->domains);
-        while (g_hash_table_iter_next(&iter, NULL, &value))
-            n += ((SpmDomainRecord *) value)->last != NULL;
-    }
-    if (d->conn)
-        sd_notifyf(0, "STATUS=connected to %s; %u SPM domains; %" G_GUINT64_FORMAT " audits",
-                   d->uri, n, d->audits_done);
-    else
-        sd_notifyf(0, "STATUS=waiting for libvirt at %s (retry in %u ms)", d->uri, d->backoff_ms);
-}
 
 static gboolean
 spm_watchdog_cb(gpointer data)
