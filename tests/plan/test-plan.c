@@ -121,7 +121,8 @@ test_fixture_single(void)
     g_assert_cmpuint(g_array_index(plan->nodes, SpmPlannedNode, 0).kind, ==, SPM_NUMA_CELL);
     g_assert_cmpuint(g_array_index(plan->nodes, SpmPlannedNode, 1).kind, ==, SPM_NUMA_SPM);
     g_assert_cmpuint(plan->machine.nb_numa_nodes, ==, 2);
-    g_assert_true(plan->machine.spm_node_checks);
+    g_assert_cmpint(plan->device, ==, SPM_DEVICE_SP_MEM);          /* the default */
+    g_assert_cmpint(plan->machine.spm_device, ==, SPM_DEVICE_SP_MEM);
     g_assert_cmphex(plan->machine.numa_node_has_ram, ==, 1);
 
     /* single-explicit-addr: base 0x200000000 honoured */
@@ -496,12 +497,19 @@ test_numa_non_strict(void)
     pt_spm(def, SPM_GiB, 0, "ua-oncell");
     pt_spm(def, SPM_GiB, 1, "ua-a");
     pt_spm(def, SPM_GiB, 1, "ua-b");
+    /* QEMU 11.1's sp-mem lets devices share a node and sit on one with RAM */
     plan = plan_ok(def);
-    g_assert_false(plan->machine.spm_node_checks);
+    g_assert_cmpint(plan->machine.spm_device, ==, SPM_DEVICE_SP_MEM);
     g_assert_cmpuint(plan->nodes->len, ==, 2);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-oncell")->addr, ==, 0x100000000);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-a")->addr, ==, 0x180000000);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-b")->addr, ==, 0x200000000);
+
+    /* the legacy v8 spm-memory refuses both, whatever virt-spm's policy says */
+    policy.device = SPM_DEVICE_SPM_MEMORY;
+    plan_fails(def, SPM_ERROR_INVALID,
+               "QEMU would refuse the domain: -device ua-oncell: spm-memory: NUMA node 0 "
+               "already has memory attached via -numa node,memdev=; SPM nodes must be SPM-only");
 }
 
 static void
