@@ -447,12 +447,16 @@ test_numa_strict(void)
     a = pt_spm(def, SPM_GiB, 1, "ua-a");
     b = pt_spm(def, SPM_GiB, 2, "ua-b");
     plan_fails(def, SPM_ERROR_INVALID,
-               "memory 'ua-a' target/node 1 is a <numa> cell with RAM; an SPM device needs "
-               "a node of its own (2 or above)");
+               "memory 'ua-a' target/node 1 is a <numa> cell with RAM: virt-spm gives each SPM "
+               "device a guest NUMA node of its own, without RAM (one HBM block = one NUMA node "
+               "= one claim of the guest's driver); use node 2 or above, or set [plan] strict "
+               "= false");
     a->node = 2;
     plan_fails(def, SPM_ERROR_INVALID,
-               "memory 'ua-b' target/node 2: node already used by memory 'ua-a'; one SPM "
-               "device per node");
+               "memory 'ua-b' target/node 2: node already used by memory 'ua-a': virt-spm gives "
+               "each SPM device a guest NUMA node of its own, without RAM (one HBM block = one "
+               "NUMA node = one claim of the guest's driver); use another node, or set [plan] "
+               "strict = false");
     b->node = 4;
     plan_fails(def, SPM_ERROR_INVALID,
                "memory 'ua-b' target/node 4: guest NUMA nodes must be contiguous, node 3 "
@@ -1058,11 +1062,19 @@ test_libvirt_version(void)
     pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
 
     policy.host.libvirt_version = 9000000;
+    /* libvirt's words name the query-memory-devices type of the device planned for */
+    plan_fails(def, SPM_ERROR_UNSUPPORTED,
+               "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
+               "of a domain mixing SPM with libvirt's memory devices (\"sp-mem memory "
+               "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
+               "remove the dimm device");
+    policy.device = SPM_DEVICE_SPM_MEMORY;
     plan_fails(def, SPM_ERROR_UNSUPPORTED,
                "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
                "of a domain mixing SPM with libvirt's memory devices (\"spm-memory memory "
                "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
                "remove the dimm device");
+    policy.device = SPM_DEVICE_SP_MEM;
 
     policy.host.libvirt_version = 0;
     plan = plan_ok(def);
