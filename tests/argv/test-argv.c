@@ -576,12 +576,13 @@ typedef struct {
 } FixtureCase;
 
 /*
- * The SPM arguments of the fixtures, which a QEMU 10.2 with the v8
- * spm-memory device accepted, rebuilt from hand-made plans: same words,
+ * The SPM arguments of the fixtures, which the QEMU of each revision
+ * accepted (10.2 with the v8 spm-memory, 11.1.3 with sp-mem), rebuilt
+ * from hand-made plans: same words,
  * same order (sizes compared by value: the fixtures write "1G").
  */
 static void
-test_fixture_cmds(void)
+check_fixture_cmds(const char *dir, SpmDeviceRev device)
 {
     static const FixtureCase cases[] = {
         { "single-natural", 1, { { "dev0", "spm0", GiB, 1, 0 } } },
@@ -592,8 +593,6 @@ test_fixture_cmds(void)
                             { "dev1", "spm1", 2 * GiB, 2, 0 } } },
         { "big-ram-above-4g", 1, { { "dev0", "spm0", 8 * GiB, 1, 0 } } },
     };
-    const char *dir = g_getenv("SPM_FIXTURES_DIR");
-
     /* the fixtures ship with the project: missing ones are a failure */
     g_assert_true(dir && g_file_test(dir, G_FILE_TEST_IS_DIR));
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
@@ -632,8 +631,7 @@ test_fixture_cmds(void)
             g_free(dev->backend.id);
             dev->backend.id = g_strdup(cases[c].devs[d].memdev);
         }
-        /* tests/fixtures/qemu-spm was recorded on the v8 spm-memory */
-        plan->device = SPM_DEVICE_SPM_MEMORY;
+        plan->device = device;
         argv = spm_argv_build(plan, NULL, &err);
         g_assert_no_error(err);
 
@@ -645,6 +643,14 @@ test_fixture_cmds(void)
                 assert_same_option(argv[i], words[start + i]);
         }
     }
+}
+
+/* tests/fixtures/qemu-spm: the v8 spm-memory; qemu-spmem: QEMU 11.1.3's sp-mem */
+static void
+test_fixture_cmds(void)
+{
+    check_fixture_cmds(g_getenv("SPM_FIXTURES_DIR"), SPM_DEVICE_SPM_MEMORY);
+    check_fixture_cmds(g_getenv("SPM_FIXTURES_SPMEM_DIR"), SPM_DEVICE_SP_MEM);
 }
 
 int
