@@ -274,13 +274,26 @@ spm_audit_stand_in_type(const char *driver)
     return driver;
 }
 
-/* The query-memory-devices type a planned model must show. */
-static const char *
+/*
+ * The query-memory-devices type a planned model must show, for messages;
+ * an SPM device of a plan that does not say its revision may show any.
+ */
+static char *
 spm_audit_model_type(const SpmAuditPlan *plan, const char *model)
 {
-    if (g_str_equal(model, "spm"))
-        return spm_device_rev_info(plan->device)->qmp_type;
-    return model;   /* dimm, nvdimm, virtio-mem, virtio-pmem are QMP's names too */
+    g_autoptr(GString) any = NULL;
+
+    if (!g_str_equal(model, "spm"))
+        return g_strdup(model);     /* dimm, nvdimm, virtio-mem, virtio-pmem are QMP's names too */
+    if (plan->stand_in_driver)
+        return g_strdup(spm_audit_stand_in_type(plan->stand_in_driver));
+    if (plan->device_known)
+        return g_strdup(spm_device_rev_info(plan->device)->qmp_type);
+    any = g_string_new(NULL);
+    for (guint i = 0; i < SPM_DEVICE_LAST; i++)
+        g_string_append_printf(any, "%s%s", i ? " or " : "",
+                               spm_device_rev_info((SpmDeviceRev)i)->qmp_type);
+    return g_string_free(g_steal_pointer(&any), FALSE);
 }
 
 /* Does @type, shown for a planned SPM device, fit @plan? */
@@ -316,7 +329,7 @@ spm_audit_compare(const SpmAuditPlan *plan, const GPtrArray *actual,
     for (guint i = 0; i < plan->devices->len; i++) {
         const SpmAuditDevice *p = g_ptr_array_index(plan->devices, i);
         const SpmMemdevInfo *a = NULL;
-        const char *want = spm_audit_model_type(plan, p->model);
+        g_autofree char *want = spm_audit_model_type(plan, p->model);
         const char *backend;
 
         for (guint j = 0; j < actual->len && !a; j++) {
