@@ -306,11 +306,17 @@ spm_hook_nova_decide(const char *op,
         g_autoptr(SpmNovaConfig) cfg = spm_nova_config_load(kf, NULL);
         g_autoptr(SpmNovaRequest) req = cfg ? spm_nova_request_resolve(cfg, inst, NULL, NULL) : NULL;
 
-        /* what the flavor asks for cannot move: refuse whenever it asks (or cannot tell) */
+        /*
+         * What the flavor asks for does not move yet: virt-spm keeps the
+         * guest's HBM reserved on this host (QEMU 11.1's sp-mem itself
+         * migrates; the legacy v8 spm-memory never does).  Refuse whenever
+         * it asks, or when that cannot be told.
+         */
         if (!req || req->devices->len > 0)
             spm_hook_refuse(decision, "refusing to %s domain '%s': its flavor '%s' asks for "
-                            "SPM memory, which is not migratable (cold-migrate or resize "
-                            "to a host with the same HBM inventory instead)",
+                            "SPM memory, and virt-spm does not yet move the HBM reservations "
+                            "of a guest's SPM devices with it (cold-migrate or resize to a host "
+                            "with the same HBM inventory instead)",
                             op, name, inst->flavor ? inst->flavor : "?");
     } else if (g_str_equal(op, "started") && g_str_equal(subop, "begin")) {
         if (g_file_test(plan, G_FILE_TEST_EXISTS)) {
