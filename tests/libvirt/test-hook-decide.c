@@ -550,7 +550,10 @@ test_probe_real_qemu(void)
     g_autofree char *dir = g_dir_make_tmp("spm-probe-XXXXXX", NULL);
     g_autoptr(GError) error = NULL;
     const char *spm_qemu = g_getenv("SPM_TEST_EMULATOR");
+    const char *sid_root = g_getenv("SPM_SID_ROOT");
     gboolean has = TRUE;
+    gboolean found = FALSE;
+    SpmDeviceRev rev = SPM_DEVICE_LAST;
 
     if (!g_file_test(QEMU_DEB, G_FILE_TEST_IS_EXECUTABLE)) {
         g_test_skip(QEMU_DEB " is not installed");
@@ -562,6 +565,23 @@ test_probe_real_qemu(void)
     g_assert_true(spm_emulator_probe(QEMU_DEB, "spm-memory", dir, &has, &error));
     g_assert_no_error(error);
     g_assert_false(has); /* QEMU 7.2 */
+    g_assert_true(spm_emulator_find_device(QEMU_DEB, spm_emulator_probe_cached, dir, &found, &rev,
+                                           &error));
+    g_assert_no_error(error);
+    g_assert_false(found);
+    /* QEMU 11.1.3 of the sid root (scripts/setup-sid-root.sh), when there is one */
+    if (sid_root) {
+        g_autofree char *sid_qemu = g_build_filename(sid_root, "bin", "qemu-system-x86_64-sid", NULL);
+
+        if (g_file_test(sid_qemu, G_FILE_TEST_IS_EXECUTABLE)) {
+            g_assert_true(spm_emulator_find_device(sid_qemu, spm_emulator_probe_cached, dir,
+                                                   &found, &rev, &error));
+            g_assert_no_error(error);
+            g_assert_true(found);
+            g_assert_cmpint(rev, ==, SPM_DEVICE_SP_MEM);
+            g_test_message("%s has sp-mem", sid_qemu);
+        }
+    }
     if (spm_qemu) {
         g_assert_true(spm_emulator_probe(spm_qemu, "spm-memory", dir, &has, &error));
         g_assert_no_error(error);
@@ -570,6 +590,49 @@ test_probe_real_qemu(void)
     g_assert_false(spm_emulator_probe("/nonexistent/qemu", "pc-dimm", dir, &has, &error));
     g_assert_error(error, SPM_ERROR, SPM_ERROR_SYSTEM);
     g_assert_cmpstr(error->message, ==, "emulator '/nonexistent/qemu': No such file or directory");
+}
+
+/* Which revision: sp-mem asked first, the legacy spm-memory next, neither. */
+static void
+test_probe_find_device(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("spm-probe-XXXXXX", NULL);
+    g_autofree char *cache = g_build_filename(dir, "cache", NULL);
+    g_autofree char *emu = fake_emulator(dir,
+        "case \"$2\" in\n"
+        "sp-mem,help) echo 'sp-mem options:'; echo '  addr=<uint64>          -  (default: 0)';"
+        " echo '  memdev=<link<memory-backend>>'; echo '  node=<uint32>          -  (default: 0)';;\n"
+        "*) echo \"qemu-system-x86_64: -device $2: Device '${2%,help}' not found\";;\n"
+        "esac");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *none = NULL;
+    gboolean found = FALSE;
+    SpmDeviceRev rev = SPM_DEVICE_LAST;
+
+    g_assert_true(spm_emulator_find_device(emu, spm_emulator_probe_cached, cache, &found, &rev,
+                                           &error));
+    g_assert_no_error(error);
+    g_assert_true(found);
+    g_assert_cmpint(rev, ==, SPM_DEVICE_SP_MEM);
+    g_assert_cmpuint(count_calls(dir), ==, 1);     /* sp-mem answered: v8 not asked */
+
+    g_free(fake_emulator(dir,
+        "case \"$2\" in\n"
+        "spm-memory,help) echo 'spm-memory options:'; echo '  memdev=<link<memory-backend>>';;\n"
+        "*) echo \"qemu-system-x86_64: -device $2: Device '${2%,help}' not found\";;\n"
+        "esac"));
+    g_assert_true(spm_emulator_find_device(emu, spm_emulator_probe_cached, cache, &found, &rev,
+                                           &error));
+    g_assert_true(found);
+    g_assert_cmpint(rev, ==, SPM_DEVICE_SPM_MEMORY);
+
+    g_free(fake_emulator(dir, "echo \"qemu-system-x86_64: -device $2: Device '${2%,help}' not found\""));
+    g_assert_true(spm_emulator_find_device(emu, spm_emulator_probe_cached, cache, &found, &rev,
+                                           &error));
+    g_assert_false(found);
+    none = spm_emulator_no_device_text(emu);
+    g_assert_true(g_str_has_suffix(none, "' has neither 'sp-mem' (QEMU 11.1 and later) nor "
+                                   "'spm-memory' (the v8 patch series, legacy)"));
 }
 
 static void
@@ -715,5 +778,6 @@ main(int argc, char **argv)
     g_test_add_func("/hook/binary/events-bounded", test_binary_events_bounded);
     g_test_add_func("/probe/real-qemu", test_probe_real_qemu);
     g_test_add_func("/probe/cache", test_probe_cache);
+    g_test_add_func("/probe/find-device", test_probe_find_device);
     return g_test_run();
 }
