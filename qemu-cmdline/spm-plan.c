@@ -609,7 +609,7 @@ spm_qemu_kind(SpmMemModel model)
 
 /*
  * The -device list as QEMU gets it: ours key=value, libvirt's JSON.  With a
- * stand-in (pc-dimm on a QEMU without spm-memory), our key=value pc-dimms
+ * stand-in (pc-dimm on a QEMU without an SPM device), our key=value pc-dimms
  * would take the lowest free slots before libvirt's DIMMs ask for theirs
  * ("slot 0 is busy", SPEC section 3), so they get the highest slots.
  */

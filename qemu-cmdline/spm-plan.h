@@ -80,7 +80,7 @@ typedef struct {
     /* the SPM device of the QEMU that will run the domain; default sp-mem */
     SpmDeviceRev device;
     /*
-     * Tests on a QEMU without spm-memory: generate this driver ("pc-dimm")
+     * Tests on a QEMU without an SPM device: generate this driver ("pc-dimm")
      * instead.  A key=value pc-dimm takes a slot, so SPM stand-ins get the
      * highest slots and the plan raises slots to leave libvirt's DIMMs theirs.
      * NULL in production.  Recorded in the metadata by convert.
