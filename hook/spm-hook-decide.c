@@ -24,6 +24,7 @@ spm_hook_decision_clear(SpmHookDecision *decision)
     g_clear_pointer(&decision->dac_label, g_free);
     g_clear_pointer(&decision->selinux_label, g_free);
     g_clear_pointer(&decision->remove_dirs, g_ptr_array_unref);
+    g_clear_pointer(&decision->warning, g_free);
     decision->event = NULL;
     decision->action = SPM_HOOK_ALLOW;
 }

@@ -77,6 +77,8 @@ typedef struct {
     char *selinux_label;
     /* stopped end, release end: per-domain directories to remove (any action) */
     GPtrArray *remove_dirs;
+    /* one line the helper prints and journals as a warning, whatever the action */
+    char *warning;
 } SpmHookDecision;
 
 void spm_hook_decision_clear(SpmHookDecision *decision);

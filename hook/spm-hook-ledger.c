@@ -43,6 +43,27 @@ spm_ledger_journal_refusal(const SpmLedgerRefusal *refusal, const char *message)
     }
 }
 
+void
+spm_hook_journal_warning(const char *line)
+{
+    g_autofree char *message = g_strconcat("MESSAGE=", line, NULL);
+    g_autofree char *priority = g_strdup_printf("PRIORITY=%d", LOG_WARNING);
+    char ident[] = "SYSLOG_IDENTIFIER=virt-spm";
+    struct iovec iov[] = {
+        { .iov_base = message, .iov_len = strlen(message) },
+        { .iov_base = priority, .iov_len = strlen(priority) },
+        { .iov_base = ident, .iov_len = strlen(ident) },
+    };
+    SpmJournalSendv sendv;
+    void *lib;
+
+    if ((lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL))) {
+        if ((sendv = (SpmJournalSendv)dlsym(lib, "sd_journal_sendv")))
+            sendv(iov, G_N_ELEMENTS(iov));
+        dlclose(lib);
+    }
+}
+
 gboolean
 spm_hook_ledger_reserve(const SpmConfig *config, const SpmLedgerHolding *holding,
                         GError **error)

@@ -27,4 +27,10 @@ void spm_hook_ledger_release(const char *uuid, const char *domain);
 /* Journal a refusal with its structured fields (spm_ledger_refusal_fields()). */
 void spm_ledger_journal_refusal(const SpmLedgerRefusal *refusal, const char *message);
 
+/*
+ * Journal @line at warning priority: libvirt keeps a hook's output only
+ * when the hook fails, so a warning of a start that goes on would be lost.
+ */
+void spm_hook_journal_warning(const char *line);
+
 G_END_DECLS

@@ -25,8 +25,25 @@
 gboolean
 spm_hook_nova_mentions(const char *xml, gsize len)
 {
-    return memmem(xml, len, SPM_NOVA_XMLNS_BASE, strlen(SPM_NOVA_XMLNS_BASE)) != NULL &&
-           memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) == NULL;
+    return memmem(xml, len, SPM_NOVA_XMLNS_BASE, strlen(SPM_NOVA_XMLNS_BASE)) != NULL;
+}
+
+/*
+ * Does <metadata> hold an element of virt-spm's own namespace?  Such a
+ * domain is spm_hook_decide()'s, Nova's or not.  Only the parsed elements
+ * count: a tenant's <nova:name> may hold any text, virt-spm's URI included.
+ */
+static gboolean
+spm_hook_nova_has_own_metadata(xmlNodePtr root)
+{
+    xmlNodePtr metadata = spm_xml_child(root, "metadata");
+
+    for (xmlNodePtr n = metadata ? metadata->children : NULL; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+            xmlStrEqual(n->ns->href, (const xmlChar *)SPM_XMLNS))
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* Remove both plan files of @uuid; TRUE when there was a plan. */
@@ -146,8 +163,11 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
         spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
         return;
     }
-    if (req->devices->len == 0)
-        return;     /* the flavor asks for nothing: never touched */
+    if (req->devices->len == 0) {
+        /* the flavor asks for nothing: never touched */
+        decision->warning = spm_nova_request_unused_mapping(cfg, inst);
+        return;
+    }
 
     if (!(def = spm_domain_def_parse(doc, &error))) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
@@ -287,7 +307,7 @@ spm_hook_nova_decide(const char *op,
     if (!(doc = spm_xml_read_memory(xml, xml_len, "domain XML on standard input", &error)))
         return;     /* spm_hook_decide() reports it, if it concerns virt-spm at all */
     root = xmlDocGetRootElement(doc);
-    if (!(inst = spm_nova_instance_read(root)))
+    if (spm_hook_nova_has_own_metadata(root) || !(inst = spm_nova_instance_read(root)))
         return;
     *handled = TRUE;
     name = spm_xml_text_or_null(spm_xml_child(root, "name"));

@@ -17,7 +17,10 @@
 
 G_BEGIN_DECLS
 
-/* Can @xml be a Nova domain without virt-spm metadata?  (A cheap look.) */
+/*
+ * Can @xml be a Nova domain?  A cheap look for Nova's namespace before
+ * parsing; what the domain is, the parsed metadata decides.
+ */
 gboolean spm_hook_nova_mentions(const char *xml, gsize len);
 
 /*

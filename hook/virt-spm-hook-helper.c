@@ -157,6 +157,12 @@ main(int argc, char **argv)
             spm_hook_decide(argv[2], argv[3], xml, len, &facts, &decision);
     }
 
+    if (decision.warning) {
+        g_autofree char *line = g_strdup_printf("virt-spm: warning: %s", decision.warning);
+
+        fprintf(stderr, "%s\n", line);
+        spm_hook_journal_warning(line);
+    }
     if (decision.release)
         spm_hook_ledger_release(decision.uuid, decision.domain);
     if (decision.remove_dirs)

@@ -186,7 +186,7 @@ spm_nova_request_resolve(const SpmNovaConfig *cfg, const SpmNovaInstance *inst, 
     const char *profile;
 
     if (inst->has_extra_specs) {
-        /* later Nova: the flavor's own extra specs, and nothing else */
+        /* Nova 32 and later: the flavor's own extra specs, and nothing else */
         where = g_strdup_printf("flavor '%s' (extra specs)", flavor);
         if (source)
             *source = g_strdup(where);
@@ -216,11 +216,32 @@ spm_nova_request_resolve(const SpmNovaConfig *cfg, const SpmNovaInstance *inst, 
         spm_nova_specs_add(specs, SPM_NOVA_SPEC_PREFIX "profile", profile);
         return spm_nova_request_load(cfg, specs, where, error);
     }
-    /* Nova 26 and a flavor virt-spm does not know: it asks for nothing. */
+    /* Nova 26 to 31 and a flavor virt-spm does not know: it asks for nothing. */
     if (source)
         *source = g_strdup_printf("flavor '%s'", flavor);
     specs = spm_nova_specs_new();
     return spm_nova_request_parse(specs, error);
+}
+
+char *
+spm_nova_request_unused_mapping(const SpmNovaConfig *cfg, const SpmNovaInstance *inst)
+{
+    g_autofree char *path = NULL;
+
+    if (!inst->has_extra_specs || inst->specs->len > 0 || !inst->flavor)
+        return NULL;
+    if (spm_nova_name_is_safe(inst->flavor)) {
+        path = g_strdup_printf("%s/%s.conf", cfg->flavors_dir, inst->flavor);
+        if (!g_file_test(path, G_FILE_TEST_EXISTS))
+            g_clear_pointer(&path, g_free);
+    }
+    if (!path && !g_hash_table_contains(cfg->flavors, inst->flavor))
+        return NULL;
+    return g_strdup_printf("flavor '%s': Nova wrote the flavor's extra specs (Nova 32 or "
+                           "later) and none is an spm: one, so the guest gets no SPM memory; "
+                           "%s is for Nova 26 to 31 and is not used: set the spm: extra specs "
+                           "on the flavor", inst->flavor,
+                           path ? path : "its entry in [nova] flavors");
 }
 
 char *

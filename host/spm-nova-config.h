@@ -2,10 +2,11 @@
  * spm-nova-config.h: where a Nova guest's spm: extra specs come from, and
  * where its plan is kept (docs/nova.md).
  *
- *  - Nova after 26 writes the flavor's extra specs into <nova:flavor>:
- *    the spm: ones there are the request;
- *  - Nova 26 writes only the flavor's name: FLAVORS_DIR/NAME.conf, or the
- *    profile `[nova] flavors` of virt-spm.conf maps NAME to;
+ *  - Nova 32.0.0 and later write the flavor's extra specs into
+ *    <nova:flavor> (<nova:extraSpecs>, empty when the flavor has none):
+ *    the spm: ones there are the request, and nothing else;
+ *  - Nova 26 to 31 write only the flavor's name: FLAVORS_DIR/NAME.conf, or
+ *    the profile `[nova] flavors` of virt-spm.conf maps NAME to;
  *  - spm:profile=NAME (in either) names PROFILES_DIR/NAME.conf.
  *
  * Profile and flavor files are GKeyFiles whose [spm] group holds the extra
@@ -68,6 +69,14 @@ SpmNovaRequest *spm_nova_request_resolve(const SpmNovaConfig *cfg,
                                          const SpmNovaInstance *inst,
                                          char **source,
                                          GError **error);
+
+/*
+ * A warning (one line) when @inst comes from Nova 32 or later with no spm:
+ * extra spec while a flavors.d file or a `[nova] flavors` entry of its
+ * flavor's name exists: that mapping is for Nova 26 to 31 and is not used,
+ * so the guest gets no SPM memory.  NULL when there is nothing to say.
+ */
+char *spm_nova_request_unused_mapping(const SpmNovaConfig *cfg, const SpmNovaInstance *inst);
 
 /*
  * The same for a list of extra specs given by hand (`virt-spm nova

@@ -8,9 +8,9 @@
  *     spm:devices=2  spm:size=64GiB  spm:0.size=32GiB  spm:1.host_nodes=3
  *     spm:pagesize=2MiB  spm:access=shared        or   spm:profile=NAME
  *
- * Later Nova releases write the flavor's extra specs into the domain's
- * <nova:flavor>; Nova 26 writes only the flavor's name, which the caller
- * maps to a profile file.  This file turns either into the same
+ * Nova 32.0.0 and later write the flavor's extra specs into the domain's
+ * <nova:flavor> (<nova:extraSpecs>, present even when empty); Nova 26 to 31
+ * write only the flavor's name, which the caller maps to a profile file.  This file turns either into the same
  * <memory model='spm'> devices the XML reader makes (spm-domain.h), checked
  * with the same rules and the same error texts, each naming the extra spec.
  * Pure code: profile files are read by the caller (tools/spm-nova-config.c).
@@ -62,7 +62,7 @@ void spm_nova_specs_add(GPtrArray *specs, const char *key, const char *value);
 /* What <nova:instance> in a domain's <metadata> says of its flavor. */
 typedef struct {
     char *flavor;               /* <nova:flavor name=>; NULL = none */
-    gboolean has_extra_specs;   /* <nova:extraSpecs> present (Nova after 26) */
+    gboolean has_extra_specs;   /* <nova:extraSpecs> present, even empty: Nova 32 or later */
     GPtrArray *specs;           /* the spm: ones among them (SpmNovaSpec *) */
 } SpmNovaInstance;
 

@@ -76,7 +76,30 @@ def inner():
             extra = None
         assert extra is None, extra
         print("ok 2 - admitted starts send nothing")
-        print("1..2")
+
+        # a warning goes there too: a Nova 32+ guest (Nova 34's own metadata)
+        # whose flavor has no spm: spec, though a flavors.d file names it
+        flavors = os.path.join(work, "flavors.d")
+        os.makedirs(flavors)
+        with open(os.path.join(flavors, "m1.bare.conf"), "w") as f:
+            f.write("[spm]\nsize = 1GiB\n")
+        with open(conf, "a") as f:
+            f.write("[nova]\nflavors_dir = %s\n" % flavors)
+        meta = open(os.path.join(HERE, "..", "nova", "fixtures", "nova-metadata",
+                                 "nova34-m1.bare.xml")).read()
+        xml = ('<domain type="qemu"><name>jr-nova</name><uuid>%s</uuid><memory>524288</memory>'
+               '<metadata>%s</metadata><os><type>hvm</type></os></domain>' % (uuid.uuid4(), meta))
+        p = subprocess.run([HELPER, "jr-nova", "prepare", "begin", "-"], input=xml.encode(),
+                           capture_output=True, env=env)
+        sock.settimeout(10)
+        data = sock.recv(65536).decode()
+        fields = dict(l.split("=", 1) for l in data.split("\n") if "=" in l)
+        line = p.stderr.decode().strip()
+        assert p.returncode == 0 and line.startswith("virt-spm: warning: flavor 'm1.bare': "), p
+        assert fields["MESSAGE"] == line and fields["PRIORITY"] == "4" and \
+            fields["SYSLOG_IDENTIFIER"] == "virt-spm", (fields, line)
+        print("ok 3 - a start's warning reached the journal socket too (PRIORITY=4)")
+        print("1..3")
     finally:
         shutil.rmtree(work)
 

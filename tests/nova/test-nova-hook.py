@@ -22,22 +22,35 @@ FRONT = os.path.join(BUILD, "hook", "virt-spm-qemu-hook")
 HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
 WRAPPER = os.path.join(BUILD, "wrapper", "virt-spm-qemu")
 UUID = "6a1c9d1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f"
+# <nova:instance> as Nova 26, 31 and 34 write it (fixtures/nova-metadata/README.md)
+METADATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "nova-metadata")
+SPM_XMLNS = "http://virt-spm.org/xmlns/domain/1.0"
 
 
-
-def domain(flavor, extra=None, emulator=WRAPPER, name="instance-0000002a", nova=True):
-    specs = ""
-    if extra is not None:
-        specs = "<nova:extraSpecs>%s</nova:extraSpecs>" % "".join(
-            '<nova:extraSpec name="%s">%s</nova:extraSpec>' % kv for kv in extra.items())
-    meta = ('<metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">'
-            '<nova:package version="26.2.2"/><nova:name>vm1</nova:name>'
-            '<nova:flavor name="%s"><nova:memory>512</nova:memory><nova:vcpus>2</nova:vcpus>%s'
-            '</nova:flavor></nova:instance></metadata>' % (flavor, specs)) if nova else ""
+def wrap(meta, emulator=WRAPPER, name="instance-0000002a"):
+    """A domain around @meta (<metadata>'s content) as libvirt hands it over."""
+    meta = "<metadata>%s</metadata>" % meta if meta else ""
     return ('<domain type="qemu"><name>%s</name><uuid>%s</uuid><memory unit="KiB">524288</memory>'
             '<vcpu placement="static">2</vcpu>%s<os><type arch="x86_64" machine="pc-q35-7.2">hvm</type>'
             '</os><features><acpi/><apic/></features><devices><emulator>%s</emulator></devices>'
             '</domain>' % (name, UUID, meta, emulator))
+
+
+def domain(flavor, extra=None, emulator=WRAPPER, name="instance-0000002a", nova=True, tenant="vm1"):
+    specs = ""
+    if extra is not None:
+        specs = "<nova:extraSpecs>%s</nova:extraSpecs>" % "".join(
+            '<nova:extraSpec name="%s">%s</nova:extraSpec>' % kv for kv in extra.items())
+    meta = ('<nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">'
+            '<nova:package version="26.2.2"/><nova:name>%s</nova:name>'
+            '<nova:flavor name="%s"><nova:memory>512</nova:memory><nova:vcpus>2</nova:vcpus>%s'
+            '</nova:flavor></nova:instance>' % (tenant, flavor, specs)) if nova else ""
+    return wrap(meta, emulator, name)
+
+
+def fixture(name):
+    with open(os.path.join(METADATA, name + ".xml")) as f:
+        return f.read()
 
 
 def main():
@@ -50,13 +63,20 @@ def main():
         ledger = os.path.join(d, "ledger")
         flavors = os.path.join(d, "flavors.d")
         os.makedirs(flavors)
+        profiles = os.path.join(d, "profiles.d")
+        os.makedirs(profiles)
         with open(os.path.join(flavors, "gpu.hbm.2x.conf"), "w") as f:
             f.write("[spm]\ndevices = 2\nsize = 1GiB\n")
+        # flavor files made for Nova 26..31 that a Nova 32+ guest must not use
+        with open(os.path.join(flavors, "m1.bare.conf"), "w") as f:
+            f.write("[spm]\nsize = 1GiB\n")
+        with open(os.path.join(profiles, "hbm1.conf"), "w") as f:
+            f.write("[spm]\nsize = 1GiB\n")
         conf = os.path.join(d, "virt-spm.conf")
         with open(conf, "w") as f:
             f.write("[host]\nspm_nodes = 0:2GiB, 1:1GiB\n[nova]\nwrapper = %s\nflavors_dir = %s\n"
-                    "profiles_dir = %s\n[test]\nstand_in_driver = pc-dimm\n"
-                    % (WRAPPER, flavors, os.path.join(d, "profiles.d")))
+                    "profiles_dir = %s\nflavors = m1.other=hbm1\n[test]\nstand_in_driver = pc-dimm\n"
+                    % (WRAPPER, flavors, profiles))
         env = {"PATH": "/usr/bin:/bin", "SPM_HOOK_HELPER": HELPER, "SPM_HOOK_CONFIG": conf,
                "SPM_HOOK_CACHE_DIR": os.path.join(d, "cache"), "SPM_HOOK_LIBVIRT_VERSION": "9000000",
                "VIRT_SPM_NOVA_PLAN_DIR": plans, "VIRT_SPM_LEDGER_DIR": ledger,
@@ -126,6 +146,56 @@ def main():
                   "refusing to start domain 'instance-0000002a'" in err and
                   holdings() == before and not os.path.exists(plan),
                   "refused (%s): %s" % (what, err.strip()))
+
+        # D6: a tenant's display name holding virt-spm's namespace URI is text,
+        # not metadata: the flavor still decides (it was started unplanned)
+        for what, xml in (("Nova 26", domain("gpu.hbm.2x", tenant=SPM_XMLNS)),
+                          ("Nova 34", wrap(fixture("nova34-gpu.hbm.2x").replace(
+                              "<nova:name>vm1<", "<nova:name>%s<" % SPM_XMLNS)))):
+            p = hook(xml, "prepare", "begin")
+            check(p.returncode == 0 and os.path.exists(plan) and UUID in holdings(),
+                  "%s: a <nova:name> holding virt-spm's URI is still a Nova guest, planned (%s)"
+                  % (what, p.stderr))
+            hook(xml, "stopped", "end")
+
+        # The generations, told apart by the XML alone (Nova's own metadata)
+        def devices():
+            with open(os.path.join(plans, UUID + ".json")) as f:
+                return len(json.load(f)["devices"])
+        for meta, source, want in (
+                ("nova26-name-only", "flavors.d (2 devices)", 2),
+                ("nova31-name-only", "flavors.d (2 devices)", 2),
+                ("nova34-gpu.hbm.2x", "its extra specs (2 devices)", 2)):
+            p = hook(wrap(fixture(meta)), "prepare", "begin")
+            check(p.returncode == 0 and p.stderr == b"" and os.path.exists(plan) and devices() == want,
+                  "%s: planned from %s (%s)" % (meta, source, p.stderr))
+            hook(wrap(fixture(meta)), "stopped", "end")
+        # Nova 34 and the flavors.d file: 1 device there, 2 in the extra specs
+        with open(os.path.join(flavors, "gpu.hbm.2x.conf"), "w") as f:
+            f.write("[spm]\ndevices = 1\nsize = 1GiB\n")
+        p = hook(wrap(fixture("nova34-gpu.hbm.2x")), "prepare", "begin")
+        check(p.returncode == 0 and devices() == 2,
+              "Nova 34: the extra specs, not flavors.d, give the devices")
+        hook(wrap(fixture("nova34-gpu.hbm.2x")), "stopped", "end")
+        p = hook(wrap(fixture("nova26-name-only")), "prepare", "begin")
+        check(p.returncode == 0 and devices() == 1, "Nova 26: flavors.d gives the devices")
+        hook(wrap(fixture("nova26-name-only")), "stopped", "end")
+        before = holdings()
+        for meta, words in (
+                ("nova34-m1.other", "its entry in [nova] flavors is for Nova 26 to 31 and is not used"),
+                ("nova34-m1.bare", "%s is for Nova 26 to 31 and is not used"
+                 % os.path.join(flavors, "m1.bare.conf"))):
+            p = hook(wrap(fixture(meta)), "prepare", "begin")
+            err = p.stderr.decode()
+            check(p.returncode == 0 and not os.path.exists(plan) and holdings() == before and
+                  err.startswith("virt-spm: warning: flavor '%s': " % meta.split("-", 1)[1]) and
+                  words in err and err.count("\n") == 1,
+                  "%s: no spm: extra spec, not an SPM guest though a mapping exists; "
+                  "a warning says so: %s" % (meta, err.strip()))
+        p = hook(wrap(fixture("nova34-m1.bare").replace('"m1.bare"', '"m1.unmapped"')),
+                 "prepare", "begin")
+        check(p.returncode == 0 and p.stderr == b"" and not os.path.exists(plan),
+              "Nova 34, an empty <nova:extraSpecs/> and no mapping: left alone, silently")
 
         # not Nova's: the front end passes it without the helper
         env["SPM_HOOK_HELPER"] = "/nonexistent"

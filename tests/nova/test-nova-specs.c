@@ -1,9 +1,11 @@
 /*
- * test-nova-specs.c: the spm: flavor vocabulary, Nova's metadata of both
- * generations, profiles and flavor files, and the wrapper's edit list.
+ * test-nova-specs.c: the spm: flavor vocabulary (the table the Python
+ * validators are held to), Nova's metadata of both generations, profiles
+ * and flavor files, and the wrapper's edit list.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "spm-domain-parse.h"
 #include "spm-error.h"
@@ -80,46 +82,141 @@ test_nothing(void)
     g_assert_null(req->profile);
 }
 
-/* Each invalid spec names itself, with the XML reader's words for values. */
+/*
+ * The vocabulary's table: every case, valid (message NULL) or not (the
+ * message starts with @message).  @alone: the spec that the message names
+ * is refused on its own, without the flavor's other specs -- what Nova's
+ * flavor API can check, spec by spec.  The Python validators
+ * (nova/virt_spm_nova) must agree with this parser on every case:
+ * test-nova-validator.py reads the table and this parser's full messages
+ * from `test-nova-specs --cases`.
+ */
+static const struct {
+    const char *kv[13];
+    const char *message;
+    gboolean alone;
+} spec_cases[] = {
+    /* valid */
+    { { "spm:size", "64GiB", NULL }, NULL, FALSE },
+    { { "hw:cpu_policy", "dedicated", "spm:devices", "3", "spm:size", "64GiB", "spm:1.size",
+        "32 GiB", "spm:2.host_nodes", "2-3", "spm:pagesize", "2MiB", NULL }, NULL, FALSE },
+    { { "spm:devices", "2", "spm:0.size", "1GiB", "spm:1.size", "2 GiB", "spm:1.host_nodes",
+        "0-3,5", "spm:access", "private", NULL }, NULL, FALSE },
+    { { "spm:size", "65536", "spm:access", "shared", NULL }, NULL, FALSE },
+    { { "spm:size", "1 G", "spm:pagesize", "1gib", NULL }, NULL, FALSE },
+    { { "spm:size", "1\tGiB", "spm:0.host_nodes", "^1", NULL }, NULL, FALSE },
+    { { "spm:size", "1PB", "spm:devices", "064", NULL }, NULL, FALSE },
+    { { "spm:profile", "hbm2x", NULL }, NULL, FALSE },
+    { { "hw:numa_nodes", "1", "resources:CUSTOM_SPM_HBM_GIB", "64", NULL }, NULL, FALSE },
+    /* invalid */
+    { { "spm:colour", "red", NULL }, "spm:colour: unknown extra spec", TRUE },
+    { { "spm:", "x", NULL }, "spm:: unknown extra spec", TRUE },
+    { { "spm:4294967296.size", "1GiB", NULL }, "spm:4294967296.size: unknown extra spec", TRUE },
+    { { "spm:size", "64XB", NULL }, "spm:size: unknown unit 'XB'", TRUE },
+    { { "spm:size", "64GB2", NULL }, "spm:size: unknown unit 'GB2'", TRUE },
+    { { "spm:size", "1\xe2\x84\xaaiB", NULL }, "spm:size: unknown unit", TRUE }, /* Kelvin sign */
+    { { "spm:size", "1\001", NULL }, "spm:size: unknown unit '\\x01'", TRUE },
+    { { "spm:size", "1XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", NULL },
+      "spm:size: unknown unit 'XXXX", TRUE },
+    { { "spm:size", "0x10", NULL }, "spm:size: unknown unit 'x10'", TRUE },
+    { { "spm:size", "-1GiB", NULL }, "spm:size: ", TRUE },
+    { { "spm:size", "", NULL }, "spm:size: missing value", TRUE },
+    { { "spm:size", "GiB", NULL }, "spm:size: missing value", TRUE },
+    { { "spm:size", "0", NULL }, "spm:size: size must not be 0", TRUE },
+    { { "spm:size", "99999999999999999999GiB", NULL }, "spm:size: '99999999999999999999' does not fit", TRUE },
+    { { "spm:size", "16EiB", NULL }, "spm:size: '16 EiB' overflows 64 bits", TRUE },
+    { { "spm:size", "18446744073709551615GiB", NULL }, "spm:size: ", TRUE },
+    { { "spm:size", "18014398509481984", NULL }, "spm:size: '18014398509481984 KiB' overflows", TRUE },
+    { { "spm:devices", "0", "spm:size", "1GiB", NULL }, "spm:devices: '0' is not a number", TRUE },
+    { { "spm:devices", "65", "spm:size", "1GiB", NULL }, "spm:devices: '65' is not a number", TRUE },
+    { { "spm:devices", "+2", "spm:size", "1GiB", NULL }, "spm:devices: '+2' is not a number", TRUE },
+    { { "spm:devices", " 2", "spm:size", "1GiB", NULL }, "spm:devices: ' 2' is not a number", TRUE },
+    { { "spm:devices", "two", NULL }, "spm:devices: 'two' is not a number", TRUE },
+    { { "spm:devices", "2", "spm:0.size", "1GiB", NULL },
+      "spm:1.size: required extra spec is missing", FALSE },
+    { { "spm:devices", "2", "spm:size", "1GiB", "spm:2.size", "1GiB", NULL },
+      "spm:2.size: device 2 does not exist", FALSE },
+    { { "spm:0.colour", "red", "spm:size", "1GiB", NULL }, "spm:0.colour: unknown extra spec", TRUE },
+    { { "spm:size", "1GiB", "spm:0.host_nodes", "two", NULL },
+      "spm:0.host_nodes: 'two' is not a node set such as '0-3,5'", TRUE },
+    { { "spm:size", "1GiB", "spm:0.host_nodes", "-1", NULL },
+      "spm:0.host_nodes: '-1' is not a node set", TRUE },
+    { { "spm:size", "1GiB", "spm:0.size", "1XB", NULL }, "spm:0.size: unknown unit 'XB'", TRUE },
+    { { "spm:size", "1GiB", "spm:access", "public", NULL },
+      "spm:access: unknown value 'public' (shared, private)", TRUE },
+    { { "spm:size", "1GiB", "spm:access", "Shared", NULL }, "spm:access: unknown value 'Shared'", TRUE },
+    { { "spm:size", "1GiB", "spm:pagesize", "0", NULL }, "spm:pagesize: size must not be 0", TRUE },
+    { { "spm:size", "1GiB", "spm:pagesize", "2MB2", NULL }, "spm:pagesize: unknown unit 'MB2'", TRUE },
+    { { "spm:profile", "a", "spm:size", "1GiB", NULL }, "spm:profile: cannot be combined", FALSE },
+    { { "spm:profile", "../etc/passwd", NULL }, "spm:profile: '../etc/passwd' is not a profile name", TRUE },
+    { { "spm:profile", ".hidden", NULL }, "spm:profile: '.hidden' is not a profile name", TRUE },
+    { { "spm:size", "1GiB", "spm:size", "2GiB", NULL }, "spm:size: given twice", FALSE },
+    { { "spm:devices", "2", "spm:size", "9223372036854775808B", NULL },
+      "spm:1.size: the sizes of the devices overflow 64 bits", FALSE },
+};
+
 static void
-test_invalid(void)
+test_table(void)
 {
-    static const struct {
-        const char *kv[7];
-        const char *message;
-    } cases[] = {
-        { { "spm:colour", "red", NULL }, "spm:colour: unknown extra spec" },
-        { { "spm:size", "64XB", NULL }, "spm:size: unknown unit 'XB'" },
-        { { "spm:size", "-1GiB", NULL }, "spm:size: " },
-        { { "spm:size", "0", NULL }, "spm:size: size must not be 0" },
-        { { "spm:devices", "0", "spm:size", "1GiB", NULL }, "spm:devices: '0' is not a number" },
-        { { "spm:devices", "65", "spm:size", "1GiB", NULL }, "spm:devices: '65' is not a number" },
-        { { "spm:devices", "2", "spm:0.size", "1GiB", NULL },
-          "spm:1.size: required extra spec is missing" },
-        { { "spm:devices", "2", "spm:size", "1GiB", "spm:2.size", "1GiB", NULL },
-          "spm:2.size: device 2 does not exist" },
-        { { "spm:0.colour", "red", "spm:size", "1GiB", NULL }, "spm:0.colour: unknown extra spec" },
-        { { "spm:size", "1GiB", "spm:0.host_nodes", "two", NULL },
-          "spm:0.host_nodes: 'two' is not a node set such as '0-3,5'" },
-        { { "spm:size", "1GiB", "spm:access", "public", NULL },
-          "spm:access: unknown value 'public' (shared, private)" },
-        { { "spm:size", "1GiB", "spm:pagesize", "0", NULL }, "spm:pagesize: size must not be 0" },
-        { { "spm:profile", "a", "spm:size", "1GiB", NULL }, "spm:profile: cannot be combined" },
-        { { "spm:profile", "../etc/passwd", NULL }, "spm:profile: '../etc/passwd' is not a profile name" },
-        { { "spm:size", "1GiB", "spm:size", "2GiB", NULL }, "spm:size: given twice" },
-        { { "spm:size", "18446744073709551615GiB", NULL }, "spm:size: " },
-    };
-
-    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    for (gsize i = 0; i < G_N_ELEMENTS(spec_cases); i++) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(SpmNovaRequest) req = parse(cases[i].kv, &error);
+        g_autoptr(SpmNovaRequest) req = parse(spec_cases[i].kv, &error);
 
+        if (!spec_cases[i].message) {
+            if (!req)
+                g_error("case %zu: refused: %s", i, error->message);
+            continue;
+        }
         g_assert_null(req);
         g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
-        if (!g_str_has_prefix(error->message, cases[i].message))
-            g_error("case %zu: '%s' does not start with '%s'", i, error->message, cases[i].message);
+        if (!g_str_has_prefix(error->message, spec_cases[i].message))
+            g_error("case %zu: '%s' does not start with '%s'", i, error->message,
+                    spec_cases[i].message);
         g_assert_null(strchr(error->message, '\n'));
     }
+}
+
+/* `--cases`: the table and this parser's verdicts, one JSON object a line. */
+static int
+print_cases(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(spec_cases); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SpmNovaRequest) req = parse(spec_cases[i].kv, &error);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *line = NULL;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "specs");
+        json_builder_begin_array(b);
+        for (const char *const *kv = spec_cases[i].kv; kv[0]; kv += 2) {
+            json_builder_begin_array(b);
+            json_builder_add_string_value(b, kv[0]);
+            json_builder_add_string_value(b, kv[1]);
+            json_builder_end_array(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "expected");
+        if (spec_cases[i].message)
+            json_builder_add_string_value(b, spec_cases[i].message);
+        else
+            json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "alone");
+        json_builder_add_boolean_value(b, spec_cases[i].alone);
+        json_builder_set_member_name(b, "error");
+        if (req)
+            json_builder_add_null_value(b);
+        else
+            json_builder_add_string_value(b, error->message);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        line = json_generator_to_data(gen, NULL);
+        g_print("%s\n", line);
+    }
+    return 0;
 }
 
 static const char nova26_xml[] =
@@ -288,10 +385,12 @@ test_edits(void)
 int
 main(int argc, char **argv)
 {
+    if (argc == 2 && g_str_equal(argv[1], "--cases"))
+        return print_cases();
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/nova/specs/valid", test_valid);
     g_test_add_func("/nova/specs/nothing", test_nothing);
-    g_test_add_func("/nova/specs/invalid", test_invalid);
+    g_test_add_func("/nova/specs/table", test_table);
     g_test_add_func("/nova/metadata", test_metadata);
     g_test_add_func("/nova/resolve", test_resolve);
     g_test_add_func("/nova/edits", test_edits);

@@ -218,6 +218,35 @@ def installed_name(path):
     return path
 
 
+# The Nova API's validators: a package of their own, beside Nova's API
+NOVA_PKG = "python3-virt-spm-nova"
+NOVA_PY_DIR = "/usr/lib/python3/dist-packages/"
+
+
+def check_nova_validator_deb(deb, expected):
+    """What `meson install` puts into Python's dist-packages is exactly what
+    python3-virt-spm-nova holds (virt-spm holds none of it); the other
+    files are virt-spm's, checked on the host.  That package needs Nova,
+    so it is only built and listed here, never installed."""
+    debs = glob.glob(os.path.join(os.path.dirname(deb), NOVA_PKG + "_*_all.deb"))
+    check(len(debs) == 1, "expected one %s .deb: %s" % (NOVA_PKG, os.listdir(os.path.dirname(deb))))
+
+    def files_of(d):
+        out = sh("dpkg-deb", "-c", d).stdout
+        return {"/" + line.split()[-1].lstrip("./").rstrip("/") for line in out.splitlines()
+                if not line.startswith("d")}
+    python = sorted(p for p in expected if p.startswith(NOVA_PY_DIR))
+    nova_files = files_of(debs[0])
+    check(python and all(p in nova_files for p in python),
+          "%s lacks some of %s" % (NOVA_PKG, python))
+    check(not [p for p in files_of(deb) if p.startswith(NOVA_PY_DIR)],
+          "%s holds files of %s" % (PKG, NOVA_PKG))
+    check(any(p.endswith(".dist-info/entry_points.txt") for p in nova_files),
+          "%s has no entry_points.txt" % NOVA_PKG)
+    log("%s: the %d files of virt_spm_nova" % (os.path.basename(debs[0]), len(python)))
+    return [p for p in expected if not p.startswith(NOVA_PY_DIR)]
+
+
 def new_version_deb(deb, work):
     """The same package as a newer version: what an upgrade installs."""
     root = os.path.join(work, "next")
@@ -390,6 +419,7 @@ def main():
         log("dpkg-buildpackage done")
         run_lintian(changes)
         expected = meson_install_listing(src, WORK)
+        expected = check_nova_validator_deb(deb, expected)
         next_deb, next_version = new_version_deb(deb, WORK)
 
         lock = take_lock()
