@@ -13,6 +13,9 @@ static const SpmCommand spm_nova_commands[] = {
       "print the `openstack flavor set` line of SPM memory, or check a flavor's properties" },
     { "provider-config", spm_cmd_nova_provider_config, "[--output FILE] [--reserved GIB]",
       "print the Placement provider file of this host's HBM (CUSTOM_SPM_HBM_GIB, CUSTOM_SPM_MEMORY)" },
+    { "placement-sync", spm_cmd_nova_placement_sync,
+      "[--placement-url URL --token TOKEN] [--host NAME]",
+      "register this host's HBM nodes in Placement, one child provider per node" },
 };
 
 gboolean
