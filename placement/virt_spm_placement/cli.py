@@ -87,7 +87,7 @@ def main(argv=None):
         return 1
     for line in report.lines:
         print(line)
-    if report.changed == 0:
+    if not report.lines:
         print("%s: Placement already matches host nodes %s" %
               (args.host or socket.gethostname(),
                ", ".join(str(n["id"]) for n in host.get("nodes", [])) or "(none)"))
