@@ -9,10 +9,13 @@
 #include "virt-spm-commands.h"
 
 static const SpmCommand spm_nova_commands[] = {
-    { "flavor", spm_cmd_nova_flavor, "[--name FLAVOR] [--check] [--profile NAME | SPEC...]",
+    { "flavor", spm_cmd_nova_flavor, "[--name FLAVOR] [--check] [--pooled] [--profile NAME | SPEC...]",
       "print the `openstack flavor set` line of SPM memory, or check a flavor's properties" },
     { "provider-config", spm_cmd_nova_provider_config, "[--output FILE] [--reserved GIB]",
       "print the Placement provider file of this host's HBM (CUSTOM_SPM_HBM_GIB, CUSTOM_SPM_MEMORY)" },
+    { "placement-sync", spm_cmd_nova_placement_sync,
+      "[--placement-url URL --token TOKEN] [--host NAME]",
+      "register this host's HBM nodes in Placement, one child provider per node" },
 };
 
 gboolean

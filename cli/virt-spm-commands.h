@@ -45,6 +45,8 @@ gboolean spm_cmd_host(int argc, char **argv, const SpmGlobalOptions *g, int *st,
 gboolean spm_cmd_nova(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 gboolean spm_cmd_nova_flavor(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 gboolean spm_cmd_nova_provider_config(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
+/* cmd-nova-placement.c: executes the Placement agent (placement/) */
+gboolean spm_cmd_nova_placement_sync(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 
 /* cmd-libvirt.c */
 gboolean spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);

@@ -28,15 +28,33 @@ def main():
                                capture_output=True, text=True)
             return p.returncode, p.stdout.strip(), p.stderr.strip()
 
+        groups = ("--property resources_spm0:CUSTOM_SPM_HBM_GIB=64 "
+                  "--property trait_spm0:CUSTOM_SPM_MEMORY=required "
+                  "--property resources_spm1:CUSTOM_SPM_HBM_GIB=64 "
+                  "--property trait_spm1:CUSTOM_SPM_MEMORY=required")
         rc, out, err = run("--name", "gpu.hbm.2x", "spm:devices=2", "spm:size=64GiB", "spm:1.host_nodes=3")
         check(rc == 0 and out == "openstack flavor set gpu.hbm.2x --property spm:devices=2 "
-              "--property spm:size=64GiB --property spm:1.host_nodes=3 "
+              "--property spm:size=64GiB --property spm:1.host_nodes=3 " + groups +
+              " --property trait_spm1:CUSTOM_SPM_HOST_NODE_3=required --property group_policy=none",
+              "one request group per device, a bound device names its node: %s" % out)
+        rc, out, err = run("--pooled", "--name", "gpu.hbm.2x", "spm:devices=2", "spm:size=64GiB")
+        check(rc == 0 and out == "openstack flavor set gpu.hbm.2x --property spm:devices=2 "
+              "--property spm:size=64GiB "
               "--property resources:CUSTOM_SPM_HBM_GIB=128 --property trait:CUSTOM_SPM_MEMORY=required",
-              "the openstack line with Placement's properties: %s" % out)
+              "--pooled: the provider file's single amount: %s" % out)
         rc, out, err = run("--name", "gpu 2x", "--profile", "hbm2x")
-        check(rc == 0 and out == "openstack flavor set 'gpu 2x' --property spm:profile=hbm2x "
-              "--property resources:CUSTOM_SPM_HBM_GIB=128 --property trait:CUSTOM_SPM_MEMORY=required",
-              "a profile stays a profile; its devices decide the GiB; names are quoted: %s" % out)
+        check(rc == 0 and out == "openstack flavor set 'gpu 2x' --property spm:profile=hbm2x " +
+              groups + " --property group_policy=none",
+              "a profile stays a profile; its devices decide the groups; names are quoted: %s" % out)
+        rc, out, err = run("spm:size=1536MiB")
+        check(rc == 0 and out.endswith("--property resources_spm0:CUSTOM_SPM_HBM_GIB=2 "
+                                       "--property trait_spm0:CUSTOM_SPM_MEMORY=required"),
+              "one device: a started GiB counts whole, no group_policy: %s" % out)
+        two = ["spm:devices=2", "spm:size=64GiB", "resources_spm0:CUSTOM_SPM_HBM_GIB=64",
+               "trait_spm0:CUSTOM_SPM_MEMORY=required", "resources_spm1:CUSTOM_SPM_HBM_GIB=64",
+               "trait_spm1:CUSTOM_SPM_MEMORY=required"]
+        rc, out, err = run("--check", *two, "group_policy=none")
+        check(rc == 0 and "2 SPM devices, 128 GiB" in out, "--check of the per-node form: %s" % out)
         rc, out, err = run("--check", "spm:size=1536MiB", "resources:CUSTOM_SPM_HBM_GIB=2",
                            "trait:CUSTOM_SPM_MEMORY=required", "hw:cpu_policy=dedicated")
         check(rc == 0 and "1 SPM device, 2 GiB" in out, "--check of a consistent flavor: %s" % out)
@@ -48,7 +66,17 @@ def main():
                             (["spm:colour=red"], "spm:colour: unknown extra spec"),
                             (["spm:size=64GB2"], "spm:size: unknown unit 'GB2'"),
                             (["--profile", "nope"], "profile 'nope' does not exist"),
-                            (["--profile", "broken"], "spm:size: unknown unit 'parsecs'")):
+                            (["--profile", "broken"], "spm:size: unknown unit 'parsecs'"),
+                            (["spm:size=1GiB", "spm:0.host_nodes=2-3"],
+                             "a Placement request group is one host node"),
+                            (["--check"] + two, "group_policy=(missing): expected 'none'"),
+                            (["--check"] + two + ["group_policy=isolate"], "expected 'none'"),
+                            (["--check"] + two[:4] + ["group_policy=none"],
+                             "resources_spm1:CUSTOM_SPM_HBM_GIB=64 is missing"),
+                            (["--check"] + two + ["group_policy=none", "resources_spm2:CUSTOM_SPM_HBM_GIB=1"],
+                             "ask for 2 SPM devices"),
+                            (["--check"] + two + ["group_policy=none", "resources:CUSTOM_SPM_HBM_GIB=128"],
+                             "exclude each other")):
             rc, out, err = run(*args)
             check(rc == 1 and err.startswith("error: ") and words in err and err.count("\n") == 0,
                   "invalid, exit 1, one line: %s" % err)
