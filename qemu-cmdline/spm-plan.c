@@ -928,56 +928,82 @@ spm_ovmf_passes_soft_reserved(const char *version)
            (year == SPM_OVMF_SOFT_RESERVED_YEAR && month >= SPM_OVMF_SOFT_RESERVED_MONTH);
 }
 
-static gboolean
-spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan *plan,
-                  GPtrArray *devs, GError **error)
+/* The first SPM device and the first of libvirt's own, in document order. */
+static void
+spm_plan_first_devices(GPtrArray *devs, const SpmPlannedDevice **first_spm,
+                       const SpmPlannedDevice **first_libvirt)
 {
-    const SpmPlannedDevice *first_spm = NULL;
-    const SpmPlannedDevice *first_libvirt = NULL;
-    guint last_node;
-
+    *first_spm = NULL;
+    *first_libvirt = NULL;
     for (guint i = 0; i < devs->len; i++) {
         const SpmPlannedDevice *pd = g_ptr_array_index(devs, i);
 
         if (pd->model == SPM_MEM_MODEL_SPM) {
-            if (!first_spm || pd->def->line < first_spm->def->line)
-                first_spm = pd;
-        } else if (!first_libvirt || pd->def->line < first_libvirt->def->line) {
-            first_libvirt = pd;
+            if (!*first_spm || pd->def->line < (*first_spm)->def->line)
+                *first_spm = pd;
+        } else if (!*first_libvirt || pd->def->line < (*first_libvirt)->def->line) {
+            *first_libvirt = pd;
         }
     }
-    if (!first_spm)
+}
+
+/*
+ * libvirt before 9.1.0 fails the start of a domain that mixes SPM with its
+ * own memory devices: it reads query-memory-devices and refuses the kind it
+ * does not know.  9.1.0 and later (12.8 measured) log a warning and go on
+ * (docs/libvirt.md).  Refuse on a libvirt known to be older; warn when the
+ * version is unknown.
+ */
+static gboolean
+spm_plan_check_libvirt(const SpmPlanPolicy *policy, SpmPlan *plan, GPtrArray *devs,
+                       GError **error)
+{
+    const SpmPlannedDevice *first_spm, *first_libvirt;
+    guint v = policy->host.libvirt_version;
+
+    spm_plan_first_devices(devs, &first_spm, &first_libvirt);
+    /* A pc-dimm stand-in is a device libvirt knows: nothing to refuse. */
+    if (!first_spm || !first_libvirt || plan->stand_in_driver)
         return TRUE;
 
-    /* A pc-dimm stand-in is a device libvirt knows: nothing to refuse. */
-    if (first_libvirt && !plan->stand_in_driver) {
-        guint v = policy->host.libvirt_version;
-
-        if (v && v < SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV) {
-            g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED,
-                        SPM_PLAN_DEV_FMT " (model '%s') with SPM memory: libvirt %u.%u.%u fails "
-                        "the start of a domain mixing SPM with libvirt's memory devices "
-                        "(\"%s memory device info is not handled yet\"); libvirt "
-                        "%u.%u.%u or later is needed, or remove the %s device",
-                        first_libvirt->id, spm_mem_model_to_string(first_libvirt->model),
-                        v / 1000000, v / 1000 % 1000, v % 1000,
-                        spm_device_rev_info(plan->device)->qmp_type,
-                        SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000000,
-                        SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000 % 1000,
-                        SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000,
-                        spm_mem_model_to_string(first_libvirt->model));
-            return FALSE;
-        }
-        if (!v)
-            spm_plan_warn(plan, "libvirt: version unknown; libvirt before %u.%u.%u fails to "
-                          "start a domain mixing SPM with libvirt's memory devices such as "
-                          SPM_PLAN_DEV_FMT " (\"%s memory device info is not handled "
-                          "yet\")",
-                          SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000000,
-                          SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000 % 1000,
-                          SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000, first_libvirt->id,
-                          spm_device_rev_info(plan->device)->qmp_type);
+    if (v && v < SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED,
+                    SPM_PLAN_DEV_FMT " (model '%s') with SPM memory: libvirt %u.%u.%u fails "
+                    "the start of a domain mixing SPM with libvirt's memory devices "
+                    "(\"%s memory device info is not handled yet\"); libvirt "
+                    "%u.%u.%u or later skips the kind it does not know, or remove the %s device",
+                    first_libvirt->id, spm_mem_model_to_string(first_libvirt->model),
+                    v / 1000000, v / 1000 % 1000, v % 1000,
+                    spm_device_rev_info(plan->device)->qmp_type,
+                    SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000000,
+                    SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000 % 1000,
+                    SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000,
+                    spm_mem_model_to_string(first_libvirt->model));
+        return FALSE;
     }
+    if (!v)
+        spm_plan_warn(plan, "libvirt: version unknown; libvirt before %u.%u.%u fails to "
+                      "start a domain mixing SPM with libvirt's memory devices such as "
+                      SPM_PLAN_DEV_FMT " (\"%s memory device info is not handled "
+                      "yet\")",
+                      SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000000,
+                      SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000 % 1000,
+                      SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000, first_libvirt->id,
+                      spm_device_rev_info(plan->device)->qmp_type);
+    return TRUE;
+}
+
+/* What the planner only warns of: it never refuses here. */
+static void
+spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan *plan,
+                  GPtrArray *devs)
+{
+    const SpmPlannedDevice *first_spm, *first_libvirt;
+    guint last_node;
+
+    spm_plan_first_devices(devs, &first_spm, &first_libvirt);
+    if (!first_spm)
+        return;
 
     if (!def->firmware_efi) {
         spm_plan_warn(plan, "firmware: SeaBIOS drops Soft Reserved (E820 type 0xefffffff): the "
@@ -1029,7 +1055,6 @@ spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan 
                       "128 MiB",
                       pd->id, size, pd->addr);
     }
-    return TRUE;
 }
 
 /* ---- entry -------------------------------------------------------------- */
@@ -1117,8 +1142,9 @@ spm_plan_build(const SpmDomainDef *def, const SpmPlanPolicy *policy, GError **er
         return NULL;
     if (devs->len && !spm_plan_qemu_run(plan, devs, error))
         return NULL;
-    if (!spm_plan_warnings(def, policy, plan, devs, error))
+    if (!spm_plan_check_libvirt(policy, plan, devs, error))
         return NULL;
+    spm_plan_warnings(def, policy, plan, devs);
 
     g_ptr_array_sort(devs, spm_cmp_addr);
     return g_steal_pointer(&plan);

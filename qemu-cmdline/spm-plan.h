@@ -20,12 +20,13 @@ G_BEGIN_DECLS
 
 /*
  * libvirt_version from which libvirt skips memory device kinds it does not
- * know in query-memory-devices instead of failing the start (SPEC.md
- * section 5: 9.0 fails with "%s memory device info is not handled yet").
+ * know in query-memory-devices instead of failing the start (9.0 fails
+ * with "%s memory device info is not handled yet"; 12.8 logs "Unknown
+ * memory model: sp-mem" and starts, docs/libvirt.md).
  * First release that skips them: 9.1.0, by commit d427102f "qemu: Don't
  * error out on 'unknown' memory model in qemuMonitorJSONGetMemoryDeviceInfo()"
  * (2023-02-27, tagged v9.1.0-rc2); later qemu_monitor_json.c has
- * VIR_WARN("Unknown memory model: %s") and continues.  docs/libvirt-host.md.
+ * VIR_WARN("Unknown memory model: %s") and continues.
  */
 #define SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV 9001000
 

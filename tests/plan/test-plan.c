@@ -1066,13 +1066,13 @@ test_libvirt_version(void)
     plan_fails(def, SPM_ERROR_UNSUPPORTED,
                "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
                "of a domain mixing SPM with libvirt's memory devices (\"sp-mem memory "
-               "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
+               "device info is not handled yet\"); libvirt 9.1.0 or later skips the kind it does not know, or "
                "remove the dimm device");
     policy.device = SPM_DEVICE_SPM_MEMORY;
     plan_fails(def, SPM_ERROR_UNSUPPORTED,
                "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
                "of a domain mixing SPM with libvirt's memory devices (\"spm-memory memory "
-               "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
+               "device info is not handled yet\"); libvirt 9.1.0 or later skips the kind it does not know, or "
                "remove the dimm device");
     policy.device = SPM_DEVICE_SP_MEM;
 
