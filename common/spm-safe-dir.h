@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * spm-safe-dir.h: directories that root opens next to other users' files.
+ *
+ * The hook and virt-spmd run as root; libvirt gives some directories to
+ * the user QEMU runs as.  A path that another user can change between two
+ * system calls is resolved once: the directory is opened with
+ * O_DIRECTORY|O_NOFOLLOW and everything after goes through the descriptor.
+ * A directory that is to hold files others must trust (plans, caches, the
+ * ledger) must also be "trusted": it and every directory above it belong
+ * to root or to us, and none can be written by others, except a sticky
+ * one (/tmp), where others cannot move what is ours.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+    /* create what is missing: the directories above 0755, the last @mode */
+    SPM_SAFE_DIR_CREATE = 1 << 0,
+    /*
+     * the last directory must be ours (geteuid()) and gets @mode, even
+     * when it already existed; the directories above must be trusted
+     */
+    SPM_SAFE_DIR_TRUSTED = 1 << 1,
+} SpmSafeDirFlags;
+
+/*
+ * Open the directory @path (its last component never a symbolic link):
+ * a descriptor (O_RDONLY|O_DIRECTORY|O_CLOEXEC), or -1 with @error (and
+ * errno: ENOENT when it does not exist and SPM_SAFE_DIR_CREATE is not
+ * given).  @parent_fd, when not NULL, gets a descriptor of the directory
+ * above (for unlinkat(2) of @path itself).
+ */
+int spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
+                      int *parent_fd, GError **error);
+
+/*
+ * Is the directory @fd and every directory above it trusted (see above)?
+ * @fd itself may not be sticky and writable by others.  FALSE with @error
+ * naming @path and what is wrong.
+ */
+gboolean spm_safe_dir_check_chain(int fd, const char *path, GError **error);
+
+G_END_DECLS
