@@ -23,8 +23,13 @@ spm_safe_dir_trusted(const struct stat *st, gboolean allow_sticky)
     return allow_sticky && (st->st_mode & S_ISVTX);
 }
 
-gboolean
-spm_safe_dir_check_chain(int fd, const char *path, GError **error)
+/*
+ * Are the directory @fd and every directory above it trusted?  @fd itself
+ * may be sticky and writable by others only if @sticky_ok.  FALSE with
+ * @error naming @path and what is wrong.
+ */
+static gboolean
+spm_safe_dir_check_chain(int fd, const char *path, gboolean sticky_ok, GError **error)
 {
     int cur = dup(fd);
     gboolean first = TRUE;
@@ -47,7 +52,7 @@ spm_safe_dir_check_chain(int fd, const char *path, GError **error)
                         path, g_strerror(saved));
             return FALSE;
         }
-        if (!spm_safe_dir_trusted(&st, !first)) {
+        if (!spm_safe_dir_trusted(&st, !first || sticky_ok)) {
             close(cur);
             if (first)
                 g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
@@ -119,7 +124,8 @@ spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
         errno = saved;
         return -1;
     }
-    if ((flags & SPM_SAFE_DIR_TRUSTED) && !spm_safe_dir_check_chain(pfd, parent, error)) {
+    /* in a sticky parent (/tmp) others cannot move what is ours: checked below */
+    if ((flags & SPM_SAFE_DIR_TRUSTED) && !spm_safe_dir_check_chain(pfd, parent, TRUE, error)) {
         close(pfd);
         errno = EPERM;
         return -1;
@@ -163,8 +169,18 @@ spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
             errno = EPERM;
             return -1;
         }
+        if (!(flags & SPM_SAFE_DIR_FIX_MODE) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
+                        "directory '%s' has mode %04o: others could have written in it",
+                        path, (guint)(st.st_mode & 07777));
+            close(fd);
+            close(pfd);
+            errno = EPERM;
+            return -1;
+        }
         /* an existing directory gets the mode a new one would have */
-        if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0) {
+        if ((flags & SPM_SAFE_DIR_FIX_MODE) && (st.st_mode & 07777) != mode &&
+            fchmod(fd, mode) < 0) {
             saved = errno;
             g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot give directory '%s' mode %04o: %s",
                         path, (guint)mode, g_strerror(saved));
@@ -179,4 +195,15 @@ spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
     else
         close(pfd);
     return fd;
+}
+
+gboolean
+spm_safe_dir_ensure(const char *path, SpmSafeDirFlags flags, mode_t mode, GError **error)
+{
+    int fd = spm_safe_dir_open(path, flags, mode, NULL, error);
+
+    if (fd < 0)
+        return FALSE;
+    close(fd);
+    return TRUE;
 }

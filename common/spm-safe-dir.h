@@ -22,10 +22,12 @@ typedef enum {
     /* create what is missing: the directories above 0755, the last @mode */
     SPM_SAFE_DIR_CREATE = 1 << 0,
     /*
-     * the last directory must be ours (geteuid()) and gets @mode, even
-     * when it already existed; the directories above must be trusted
+     * the last directory must be ours (geteuid()) and writable by us only,
+     * the directories above must be trusted
      */
     SPM_SAFE_DIR_TRUSTED = 1 << 1,
+    /* with SPM_SAFE_DIR_TRUSTED: an existing last directory gets @mode */
+    SPM_SAFE_DIR_FIX_MODE = 1 << 2,
 } SpmSafeDirFlags;
 
 /*
@@ -38,11 +40,7 @@ typedef enum {
 int spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
                       int *parent_fd, GError **error);
 
-/*
- * Is the directory @fd and every directory above it trusted (see above)?
- * @fd itself may not be sticky and writable by others.  FALSE with @error
- * naming @path and what is wrong.
- */
-gboolean spm_safe_dir_check_chain(int fd, const char *path, GError **error);
+/* spm_safe_dir_open() for its checks only: TRUE when the directory is fine. */
+gboolean spm_safe_dir_ensure(const char *path, SpmSafeDirFlags flags, mode_t mode, GError **error);
 
 G_END_DECLS
