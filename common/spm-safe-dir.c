@@ -207,3 +207,70 @@ spm_safe_dir_ensure(const char *path, SpmSafeDirFlags flags, mode_t mode, GError
     close(fd);
     return TRUE;
 }
+
+char *
+spm_safe_file_read(int dir_fd, const char *dir, const char *name, gsize max, gsize *len,
+                   GError **error)
+{
+    g_autofree char *buf = NULL;
+    gsize have = 0;
+    struct stat st;
+    int fd, saved;
+
+    fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        saved = errno;
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "'%s/%s': %s", dir, name,
+                    saved == ELOOP ? "is a symbolic link" : g_strerror(saved));
+        errno = saved;
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0) {
+        saved = errno;
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "'%s/%s': %s", dir, name,
+                    g_strerror(saved));
+        close(fd);
+        errno = saved;
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
+                    "'%s/%s' is not a regular file of root's writable by root only "
+                    "(uid %u, mode %06o): not trusted", dir, name, (guint)st.st_uid,
+                    (guint)st.st_mode);
+        close(fd);
+        errno = EPERM;
+        return NULL;
+    }
+    buf = g_malloc(max + 1);
+    for (;;) {
+        ssize_t n = read(fd, buf + have, max + 1 - have);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            saved = errno;
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot read '%s/%s': %s", dir, name,
+                        g_strerror(saved));
+            close(fd);
+            errno = saved;
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        have += n;
+        if (have > max) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "'%s/%s' is larger than %" G_GSIZE_FORMAT
+                        " bytes", dir, name, max);
+            close(fd);
+            errno = EFBIG;
+            return NULL;
+        }
+    }
+    close(fd);
+    buf[have] = '\0';
+    if (len)
+        *len = have;
+    return g_steal_pointer(&buf);
+}

@@ -43,4 +43,14 @@ int spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
 /* spm_safe_dir_open() for its checks only: TRUE when the directory is fine. */
 gboolean spm_safe_dir_ensure(const char *path, SpmSafeDirFlags flags, mode_t mode, GError **error);
 
+/*
+ * The regular file @name in the directory @dir_fd (@dir for messages),
+ * never through a symbolic link, never blocking on a FIFO, at most @max
+ * bytes; it must be root's or ours and writable by its owner only (others
+ * could have written it otherwise).  NULL with @error, and errno ENOENT
+ * when there is no such file.
+ */
+char *spm_safe_file_read(int dir_fd, const char *dir, const char *name, gsize max, gsize *len,
+                         GError **error);
+
 G_END_DECLS
