@@ -209,7 +209,7 @@ spm_check_plan_dir(int fd, const char *dir, int test_dir)
                                "uid %u with mode %04o: others could replace the plan",
                                depth, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
         }
-        up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (up < 0 || fstat(up, &up_st) < 0)
             spm_wrapper_refuse("cannot check the directories above '%s': %s", dir, strerror(errno));
         close(cur);
@@ -240,7 +240,12 @@ spm_read_plan(const char *uuid)
         dir = VIRT_SPM_RUNDIR "/nova";
     snprintf(path, sizeof(path), "%s/%s.plan", dir, uuid);
     snprintf(name, sizeof(name), "%s.plan", uuid);
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    /*
+     * O_PATH: neither opening the directories nor walking up through ".."
+     * reads them, so the QEMU user's confinement (AppArmor: the plan
+     * files only) needs no rule for them
+     */
+    dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (dfd < 0) {
         if (errno == ENOENT)
             return NULL;
