@@ -122,7 +122,9 @@ spm_safe_dir_open(const char *path, SpmSafeDirFlags flags, mode_t mode,
     if ((pfd = open(parent, oflags)) < 0) {
         saved = errno;
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "directory '%s': %s", parent,
-                    saved == ELOOP ? "is a symbolic link" : g_strerror(saved));
+                    saved == ELOOP || saved == ENOTDIR ? "not a directory (a symbolic link "
+                                                         "or a file): not followed"
+                                                       : g_strerror(saved));
         errno = saved;
         return -1;
     }
