@@ -22,6 +22,7 @@
 #include "spm-daemon-libvirt.h"
 #include "spm-daemon-scheduler.h"
 #include "spm-error.h"
+#include "spm-safe-dir.h"
 #include "spm-json-guard.h"
 
 #define SPM_CONTROL_MAX_REQUEST (64 * 1024)
@@ -344,9 +345,15 @@ spm_daemon_control_start(SpmDaemon *d, GError **error)
         mode_t old;
         gboolean ok;
 
-        if (g_mkdir_with_parents(dir, 0755) < 0) {
-            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "control socket directory '%s': %s",
-                        dir, g_strerror(errno));
+        /*
+         * Root unlinks and binds here by name: only in a directory no one
+         * else can change (an existing one of ours is given 0755; another
+         * user's is refused).
+         */
+        if (!spm_safe_dir_ensure(dir, SPM_SAFE_DIR_CREATE | SPM_SAFE_DIR_TRUSTED |
+                                 SPM_SAFE_DIR_FIX_MODE, 0755, &local)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "control socket directory: %s",
+                        local->message);
             return FALSE;
         }
         g_unlink(d->socket_path);   /* a stale socket of an earlier run */

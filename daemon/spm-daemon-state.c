@@ -20,6 +20,7 @@
 
 #include "spm-daemon.h"
 #include "spm-json-guard.h"
+#include "spm-safe-dir.h"
 
 static void
 spm_record_free(gpointer data)
@@ -192,8 +193,12 @@ spm_daemon_state_load(SpmDaemon *d)
     g_autoptr(GError) error = NULL;
     const char *entry;
 
-    if (g_mkdir_with_parents(d->state_dir, 0700) < 0)
-        spm_daemon_log(LOG_ERR, "state directory '%s': %s", d->state_dir, g_strerror(errno));
+    /* root reads and writes verdicts here: ours and 0700, or not used */
+    if (!spm_safe_dir_ensure(d->state_dir, SPM_SAFE_DIR_CREATE | SPM_SAFE_DIR_TRUSTED |
+                             SPM_SAFE_DIR_FIX_MODE, 0700, &error)) {
+        spm_daemon_log(LOG_ERR, "state directory: %s", error->message);
+        return;
+    }
     if (!(dir = g_dir_open(d->state_dir, 0, &error))) {
         spm_daemon_log(LOG_ERR, "state directory '%s': %s", d->state_dir, error->message);
         return;

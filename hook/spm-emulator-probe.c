@@ -5,6 +5,7 @@
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
 #include "spm-run.h"
+#include "spm-safe-dir.h"
 
 #include <errno.h>
 #include <string.h>
@@ -80,7 +81,7 @@ spm_emulator_cache_store(const char *cache_dir, const char *file, const char *em
     g_key_file_set_boolean(kf, SPM_PROBE_GROUP, "has_device", has_device);
     data = g_key_file_to_data(kf, NULL, NULL);
     /* best effort: the next start probes again when this fails */
-    if (g_mkdir_with_parents(cache_dir, 0755) == 0)
+    if (spm_safe_dir_ensure(cache_dir, SPM_SAFE_DIR_CREATE | SPM_SAFE_DIR_TRUSTED, 0755, NULL))
         g_file_set_contents(file, data, -1, NULL);
 }
 
@@ -140,6 +141,10 @@ spm_emulator_probe(const char *emulator,
                     emulator, g_strerror(errno));
         return FALSE;
     }
+    /* an answer others could have written is no answer: probe, and cache nothing */
+    if (cache_dir && !spm_safe_dir_ensure(cache_dir, SPM_SAFE_DIR_TRUSTED, 0755, NULL) &&
+        errno != ENOENT)
+        cache_dir = NULL;
     if (cache_dir) {
         file = spm_emulator_cache_file(cache_dir, emulator, driver);
         if (spm_emulator_cache_lookup(file, emulator, driver, &st, has_device))

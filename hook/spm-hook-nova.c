@@ -13,12 +13,14 @@
 #include "spm-nova-config.h"
 #include "spm-nova.h"
 #include "spm-plan-format.h"
+#include "spm-safe-dir.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -50,11 +52,17 @@ spm_hook_nova_has_own_metadata(xmlNodePtr root)
 static gboolean
 spm_hook_nova_drop_plan(const char *uuid)
 {
-    g_autofree char *plan = spm_nova_plan_path(uuid, "plan");
-    g_autofree char *json = spm_nova_plan_path(uuid, "json");
-    gboolean had = g_unlink(plan) == 0;
+    g_autofree char *plan = g_strdup_printf("%s.plan", uuid);
+    g_autofree char *json = g_strdup_printf("%s.json", uuid);
+    gboolean had;
+    int fd;
 
-    g_unlink(json);
+    /* inside the directory as opened, never through a link in its place */
+    if ((fd = spm_safe_dir_open(spm_nova_plan_dir(), 0, 0, NULL, NULL)) < 0)
+        return FALSE;
+    had = unlinkat(fd, plan, 0) == 0;
+    unlinkat(fd, json, 0);
+    close(fd);
     return had;
 }
 
@@ -104,12 +112,18 @@ static gboolean
 spm_hook_nova_write(const char *uuid, const char *ext, const char *text, GError **error)
 {
     g_autofree char *path = spm_nova_plan_path(uuid, ext);
+    int fd;
 
-    if (g_mkdir_with_parents(spm_nova_plan_dir(), 0755) < 0) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot create '%s': %s",
-                    spm_nova_plan_dir(), g_strerror(errno));
+    /*
+     * The wrapper applies a plan only from a directory of root's that no
+     * one else can write (wrapper/virt-spm-qemu.c): an existing one is
+     * made so, or refused when it is another user's.  Once that holds, no
+     * one else can change the path either, and it is written by name.
+     */
+    if ((fd = spm_safe_dir_open(spm_nova_plan_dir(), SPM_SAFE_DIR_CREATE | SPM_SAFE_DIR_TRUSTED |
+                                SPM_SAFE_DIR_FIX_MODE, 0755, NULL, error)) < 0)
         return FALSE;
-    }
+    close(fd);
     /* 0644: the wrapper runs as libvirt's QEMU user; plans hold nothing secret */
     return g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
 }

@@ -4,7 +4,9 @@
 #include "spm-libvirt-version.h"
 #include "spm-config.h"
 #include "spm-run.h"
+#include "spm-safe-dir.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,6 +73,10 @@ spm_libvirt_daemon_version(const char *daemon_exe, const char *cache_dir)
         return 0;
     stamp = spm_libvirt_stamp(exe, &st);
 
+    /* a version others could have written is no answer: ask, and cache nothing */
+    if (cache_dir && !spm_safe_dir_ensure(cache_dir, SPM_SAFE_DIR_TRUSTED, 0755, NULL) &&
+        errno != ENOENT)
+        cache_dir = NULL;
     if (cache_dir) {
         g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, exe, -1);
         g_autofree char *base = g_strdup_printf("libvirt-%.32s.ini", sum);
@@ -92,7 +98,7 @@ spm_libvirt_daemon_version(const char *daemon_exe, const char *cache_dir)
         g_autofree char *data = g_key_file_to_data(kf, NULL, NULL);
 
         /* best effort: the next start asks again when this fails */
-        if (g_mkdir_with_parents(cache_dir, 0755) == 0)
+        if (spm_safe_dir_ensure(cache_dir, SPM_SAFE_DIR_CREATE | SPM_SAFE_DIR_TRUSTED, 0755, NULL))
             g_file_set_contents(file, data, -1, NULL);
     }
     return version;

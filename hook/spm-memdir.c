@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-memdir.c: the per-domain directories of file-backed SPM devices
  */
 #include "spm-memdir.h"
 #include "spm-error.h"
+#include "spm-safe-dir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -98,86 +101,104 @@ spm_memdir_parse_dac_label(const char *label, uid_t *uid, gid_t *gid, GError **e
     return TRUE;
 }
 
+/*
+ * The directory above @dir is libvirt's memory_backing_dir or a
+ * hugetlbfs directory of the QEMU user: that user can replace @dir by a
+ * symbolic link at any moment.  So @dir is resolved once, through the
+ * descriptor of the directory above (opened without following a link),
+ * and everything after goes through the descriptor of @dir itself.
+ */
 gboolean
-spm_memdir_create(const char *dir, uid_t uid, gid_t gid, GError **error)
+spm_memdir_create(const char *dir, uid_t uid, gid_t gid, const char *selinux_label,
+                  GError **error)
 {
-    g_autofree char *parent = g_path_get_dirname(dir);
-    struct stat st;
+    int pfd, fd;
+    gboolean ok = FALSE;
 
-    if (g_mkdir_with_parents(parent, 0755) < 0) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "cannot create directory '%s': %s", parent, g_strerror(errno));
+    fd = spm_safe_dir_open(dir, SPM_SAFE_DIR_CREATE, 0700, &pfd, error);
+    if (fd < 0)
         return FALSE;
-    }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "cannot create directory '%s': %s", dir, g_strerror(errno));
-        return FALSE;
-    }
-    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "'%s' exists and is not a directory", dir);
-        return FALSE;
-    }
     /* QEMU creates its file here as the user libvirt runs it as */
-    if (lchown(dir, uid, gid) < 0 || chmod(dir, 0700) < 0) {
+    if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
                     "cannot give directory '%s' to %u:%u: %s", dir, (guint)uid, (guint)gid,
                     g_strerror(errno));
-        return FALSE;
+        goto out;
     }
-    return TRUE;
+    /* what setfilecon() does, without linking libselinux for one call */
+    if (selinux_label &&
+        fsetxattr(fd, "security.selinux", selinux_label, strlen(selinux_label) + 1, 0) < 0 &&
+        errno != ENOTSUP) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
+                    "cannot label directory '%s' %s: %s", dir, selinux_label, g_strerror(errno));
+        goto out;
+    }
+    ok = TRUE;
+out:
+    close(fd);
+    close(pfd);
+    return ok;
 }
 
-gboolean
-spm_memdir_set_selinux_label(const char *dir, const char *label, GError **error)
+/* Unlink the regular files of the directory @fd (@dir for messages). */
+static gboolean
+spm_memdir_empty(int fd, const char *dir, GError **error)
 {
-    /* what setfilecon() does, without linking libselinux for one call */
-    if (lsetxattr(dir, "security.selinux", label, strlen(label) + 1, 0) == 0 ||
-        errno == ENOTSUP)
-        return TRUE;
-    g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                "cannot label directory '%s' %s: %s", dir, label, g_strerror(errno));
-    return FALSE;
+    int lfd = dup(fd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    struct dirent *de;
+    gboolean ok = TRUE;
+
+    if (!d) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot read directory '%s': %s",
+                    dir, g_strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        return FALSE;
+    }
+    while (ok && (errno = 0, de = readdir(d))) {
+        struct stat st;
+
+        if (g_str_equal(de->d_name, ".") || g_str_equal(de->d_name, ".."))
+            continue;
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot remove '%s/%s': %s",
+                        dir, de->d_name, g_strerror(errno));
+            ok = FALSE;
+        }
+    }
+    closedir(d);
+    return ok;
 }
 
 gboolean
 spm_memdir_remove(const char *dir, GError **error)
 {
-    g_autoptr(GDir) d = NULL;
+    g_autofree char *base = g_path_get_basename(dir);
     g_autoptr(GError) local = NULL;
-    const char *name;
-    struct stat st;
+    int pfd, fd;
+    gboolean ok;
 
-    if (lstat(dir, &st) < 0) {
+    fd = spm_safe_dir_open(dir, 0, 0, &pfd, &local);
+    if (fd < 0) {
         if (errno == ENOENT)
             return TRUE;
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "cannot look at '%s': %s", dir, g_strerror(errno));
+        g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                    "'%s' is not a directory: left alone", dir);
-        return FALSE;
-    }
-    if (!(d = g_dir_open(dir, 0, &local))) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "%s", local->message);
-        return FALSE;
-    }
-    while ((name = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) < 0) {
-            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                        "cannot remove '%s': %s", path, g_strerror(errno));
-            return FALSE;
-        }
-    }
-    if (rmdir(dir) < 0) {
+    ok = spm_memdir_empty(fd, dir, error);
+    close(fd);
+    /*
+     * By name in the directory above, which is all rmdir can do: if the
+     * QEMU user put another directory there meanwhile, an empty one of its
+     * own goes, nothing of root's.
+     */
+    if (ok && unlinkat(pfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
                     "cannot remove directory '%s': %s", dir, g_strerror(errno));
-        return FALSE;
+        ok = FALSE;
     }
-    return TRUE;
+    close(pfd);
+    return ok;
 }

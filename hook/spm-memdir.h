@@ -36,23 +36,23 @@ gboolean spm_memdir_parse_dac_label(const char *label, uid_t *uid, gid_t *gid, G
 
 /*
  * Create @dir (mode 0700, as libvirt makes its own per-domain directories)
- * owned by @uid:@gid; a missing parent is created 0755.  An existing
- * directory is taken over (a stop that was never seen); anything else in
- * its place is an error.
+ * owned by @uid:@gid, with the SELinux @selinux_label (the domain's
+ * imagelabel, as libvirt gives its own memory directories; NULL: none; a
+ * file system without labels is no error); a missing parent is created
+ * 0755.  An existing directory is taken over (a stop that was never seen);
+ * anything else in its place, a symbolic link included, is an error.  The
+ * QEMU user may own the directory above: @dir is resolved once, never
+ * followed through a link, and changed through its descriptor only.
  */
-gboolean spm_memdir_create(const char *dir, uid_t uid, gid_t gid, GError **error);
-
-/*
- * Give @dir the SELinux @label (the domain's imagelabel), as libvirt gives
- * its own per-domain memory directories.  A file system without security
- * labels (hugetlbfs has none of its own) is no error, as for libvirt.
- */
-gboolean spm_memdir_set_selinux_label(const char *dir, const char *label, GError **error);
+gboolean spm_memdir_create(const char *dir, uid_t uid, gid_t gid, const char *selinux_label,
+                           GError **error);
 
 /*
  * Remove @dir and the regular files in it (QEMU's, if it died before it
  * unlinked them).  A missing @dir is no error; symbolic links are never
  * followed, and a directory with anything else in it is left with an error.
+ * As for spm_memdir_create(), @dir is resolved once and emptied through its
+ * descriptor: a link swapped in meanwhile never leads root elsewhere.
  */
 gboolean spm_memdir_remove(const char *dir, GError **error);
 

@@ -59,11 +59,8 @@ spm_hook_make_dirs(const SpmHookDecision *decision, GError **error)
         !spm_memdir_parse_dac_label(decision->dac_label, &uid, &gid, error))
         return FALSE;
     for (guint i = 0; i < decision->make_dirs->len; i++) {
-        if (!spm_memdir_create(decision->make_dirs->pdata[i], uid, gid, error))
-            return FALSE;
-        if (decision->selinux_label &&
-            !spm_memdir_set_selinux_label(decision->make_dirs->pdata[i],
-                                          decision->selinux_label, error))
+        if (!spm_memdir_create(decision->make_dirs->pdata[i], uid, gid,
+                               decision->selinux_label, error))
             return FALSE;
     }
     return TRUE;

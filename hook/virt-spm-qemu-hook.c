@@ -26,6 +26,8 @@
 #define VIRT_SPM_HOOK_HELPER VIRT_SPM_LIBEXECDIR "/virt-spm-hook-helper"
 
 #define SPM_HOOK_MAX_XML SPM_XML_MAX_BYTES
+/* what the hook reads at most before it stops, kept or not (far above any domain XML) */
+#define SPM_HOOK_MAX_DRAIN ((size_t)1024 * 1024 * 1024)
 
 /* The calls that may concern an SPM domain. */
 static int
@@ -83,37 +85,51 @@ spm_hook_nova_wanted(const char *op, const char *xml, size_t len)
     return access(path, F_OK) == 0;
 }
 
-/* Read all of standard input: libvirt writes the whole XML before waiting. */
+/*
+ * Read all of standard input: libvirt writes the whole XML before it
+ * waits for the hook, and a hook that exits (or execs the helper) before
+ * the end makes libvirt's write fail with EPIPE.  At most
+ * SPM_HOOK_MAX_XML + 1 bytes are kept (the helper refuses an XML over the
+ * limit); the rest is read and dropped, up to SPM_HOOK_MAX_DRAIN bytes in
+ * all, so that a writer that never stops cannot hold the hook either.
+ */
 static char *
 spm_hook_read_stdin(size_t *len)
 {
     size_t cap = 64 * 1024;
+    size_t total = 0;
     char *buf = malloc(cap);
+    char scratch[64 * 1024];
 
     *len = 0;
     if (!buf)
         return NULL;
-    for (;;) {
+    while (total < SPM_HOOK_MAX_DRAIN) {
         ssize_t n;
+        int keep = *len <= SPM_HOOK_MAX_XML;
 
-        if (*len == cap) {
+        if (keep && *len == cap) {
             char *bigger;
+            size_t want = cap * 2 > SPM_HOOK_MAX_XML + 1 ? SPM_HOOK_MAX_XML + 1 : cap * 2;
 
-            if (cap >= SPM_HOOK_MAX_XML)
-                break; /* the helper reports the oversized XML */
-            cap *= 2;
-            if (!(bigger = realloc(buf, cap))) {
+            if (!(bigger = realloc(buf, want))) {
                 free(buf);
                 return NULL;
             }
             buf = bigger;
+            cap = want;
         }
-        n = read(STDIN_FILENO, buf + *len, cap - *len);
+        if (keep && *len < cap)
+            n = read(STDIN_FILENO, buf + *len, cap - *len);
+        else
+            n = read(STDIN_FILENO, scratch, sizeof(scratch));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        *len += n;
+        if (keep && *len < cap)
+            *len += n;
+        total += n;
     }
     return buf;
 }

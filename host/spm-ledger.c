@@ -3,6 +3,7 @@
  */
 #include "spm-ledger.h"
 #include "spm-error.h"
+#include "spm-safe-dir.h"
 #include "spm-units.h"
 #include "spm-build-config.h"
 
@@ -276,10 +277,12 @@ spm_ledger_open(const char *dir, SpmLedgerMode mode, GError **error)
     lock_path = g_build_filename(ledger->dir, SPM_LEDGER_LOCK, NULL);
 
     if (mode == SPM_LEDGER_WRITE) {
-        if (g_mkdir_with_parents(ledger->dir, 0755) < 0) {
-            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
-                        "HBM ledger directory '%s' cannot be created: %s",
-                        ledger->dir, g_strerror(errno));
+        g_autoptr(GError) local = NULL;
+
+        /* root writes here: a directory others could change or write in is refused */
+        if (!spm_safe_dir_ensure(ledger->dir, SPM_SAFE_DIR_CREATE | SPM_SAFE_DIR_TRUSTED, 0755,
+                                 &local)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "HBM ledger: %s", local->message);
             return NULL;
         }
         ledger->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);

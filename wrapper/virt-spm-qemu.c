@@ -21,7 +21,15 @@
  * QEMU installed for libvirt's guests only, e.g. one with sp-mem), or
  * else the next file NAME in PATH that is not this program, or else
  * VIRT_SPM_REAL_QEMU.  libvirt probes QEMU's capabilities through the
- * wrapper too, so its arguments always fit the QEMU that gets them.
+ * wrapper too, so its arguments always fit the QEMU that gets them.  A
+ * candidate that is this very program, or another copy of the wrapper (it
+ * finds SPM_WRAPPER_MARKER in its environment), is refused: one line, not
+ * an endless chain of execs.
+ *
+ * The plan is trusted only as far as its directory is: root writes it
+ * (the hook), so the file must be root's, a regular file, and writable by
+ * root only, in a directory of root's that no one else can write, below
+ * directories that no one else can change (a sticky one, as /tmp, aside).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "spm-build-config.h"
@@ -39,6 +48,8 @@
 #define SPM_NOVA_PLAN_MAGIC "virt-spm-nova-plan 1"
 #define SPM_WRAPPER_MAX_PLAN (256 * 1024)
 #define SPM_WRAPPER_MAX_ADD 512
+/* set for the program the wrapper executes: QEMU ignores it, a wrapper refuses */
+#define SPM_WRAPPER_MARKER "VIRT_SPM_WRAPPER_EXECUTED"
 
 #ifndef VIRT_SPM_REAL_QEMU
 #define VIRT_SPM_REAL_QEMU "/usr/bin/qemu-system-x86_64"
@@ -102,6 +113,25 @@ spm_find_opt(int argc, char **argv, const char *opt, int *count)
     return at;
 }
 
+/* Say that @qemu is a wrapper, not QEMU, in one line, and stop. */
+static void __attribute__((noreturn))
+spm_wrapper_loop(const char *qemu)
+{
+    fprintf(stderr, "virt-spm: '%s' is the virt-spm emulator wrapper, not QEMU: refusing to "
+            "run it again (a second copy in PATH, or real/ linked back to the wrapper)\n", qemu);
+    exit(1);
+}
+
+/* Is @path this very program (the same file, whatever the links)? */
+static int
+spm_is_self(const char *path)
+{
+    struct stat self, st;
+
+    return stat("/proc/self/exe", &self) == 0 && stat(path, &st) == 0 &&
+           st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+}
+
 /* DIR/../real/NAME, or the next file NAME in PATH that is not us. */
 static const char *
 spm_real_qemu(const char *argv0, char *buf, size_t len)
@@ -111,8 +141,11 @@ spm_real_qemu(const char *argv0, char *buf, size_t len)
     struct stat self, st;
 
     if (base && snprintf(buf, len, "%.*s/../real/%s", (int)(base - argv0), argv0, base + 1) < (int)len &&
-        access(buf, X_OK) == 0)
+        access(buf, X_OK) == 0) {
+        if (spm_is_self(buf))
+            spm_wrapper_loop(buf);
         return buf;
+    }
     base = base ? base + 1 : argv0;
     if (!path || !*base || stat("/proc/self/exe", &self) < 0)
         return VIRT_SPM_REAL_QEMU;
@@ -132,9 +165,61 @@ spm_real_qemu(const char *argv0, char *buf, size_t len)
 static void __attribute__((noreturn))
 spm_exec(const char *qemu, char **argv)
 {
+    if (spm_is_self(qemu))
+        spm_wrapper_loop(qemu);
+    /* a copy of the wrapper (another inode) finds it and refuses */
+    setenv(SPM_WRAPPER_MARKER, "1", 1);
     execv(qemu, argv);
     fprintf(stderr, "virt-spm: cannot run QEMU '%s': %s\n", qemu, strerror(errno));
     exit(1);
+}
+
+/* Owned by root, or by us when a test chose the plan directory. */
+static int
+spm_trusted_owner(uid_t uid, int test_dir)
+{
+    return uid == 0 || (test_dir && uid == geteuid());
+}
+
+/*
+ * Is the plan directory @fd (@dir) root's, writable by its owner only,
+ * and is every directory above it out of others' reach?  Up through ".."
+ * from the directory itself: what really holds the plan, links or not.
+ */
+static void
+spm_check_plan_dir(int fd, const char *dir, int test_dir)
+{
+    int cur = dup(fd);
+
+    for (int depth = 0; cur >= 0; depth++) {
+        struct stat st, up_st;
+        int up;
+        int others = 0;
+
+        if (fstat(cur, &st) < 0 || depth > 4096)
+            spm_wrapper_refuse("cannot check its plan directory '%s': %s", dir,
+                               depth > 4096 ? strerror(ELOOP) : strerror(errno));
+        others = (st.st_mode & (S_IWGRP | S_IWOTH)) && !(depth > 0 && (st.st_mode & S_ISVTX));
+        if (!spm_trusted_owner(st.st_uid, test_dir) || others) {
+            if (depth == 0)
+                spm_wrapper_refuse("its plan directory '%s' is owned by uid %u with mode %04o, "
+                                   "not root's and writable by root only: plan not applied",
+                                   dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+            spm_wrapper_refuse("a directory %d levels above its plan directory '%s' is owned by "
+                               "uid %u with mode %04o: others could replace the plan",
+                               depth, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        }
+        up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (up < 0 || fstat(up, &up_st) < 0)
+            spm_wrapper_refuse("cannot check the directories above '%s': %s", dir, strerror(errno));
+        close(cur);
+        if (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino) {
+            close(up);
+            return;
+        }
+        cur = up;
+    }
+    spm_wrapper_refuse("cannot check its plan directory '%s': %s", dir, strerror(errno));
 }
 
 /* Read the plan of @uuid; NULL when there is none (pass through). */
@@ -142,25 +227,55 @@ static char *
 spm_read_plan(const char *uuid)
 {
     char path[PATH_MAX];
+    char name[64];
     char *buf;
     size_t len = 0;
-    int fd;
+    int dfd, fd;
+    struct stat st;
     const char *dir = getenv("VIRT_SPM_NOVA_PLAN_DIR");
-
     /* libvirt passes QEMU no such variable: the tests of the wrapper alone set it */
-    if (!dir || !*dir)
+    int test_dir = dir && *dir;
+
+    if (!test_dir)
         dir = VIRT_SPM_RUNDIR "/nova";
     snprintf(path, sizeof(path), "%s/%s.plan", dir, uuid);
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    snprintf(name, sizeof(name), "%s.plan", uuid);
+    /*
+     * O_PATH: neither opening the directories nor walking up through ".."
+     * reads them, so the QEMU user's confinement (AppArmor: the plan
+     * files only) needs no rule for them
+     */
+    dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (dfd < 0) {
         if (errno == ENOENT)
             return NULL;
+        spm_wrapper_refuse("cannot open its plan directory '%s': %s", dir, strerror(errno));
+    }
+    /* O_NONBLOCK: a FIFO or a device in its place must not hold the start */
+    fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            close(dfd);
+            return NULL;
+        }
         spm_wrapper_refuse("cannot read its plan '%s': %s", path, strerror(errno));
     }
-    if (!(buf = malloc(SPM_WRAPPER_MAX_PLAN + 1)))
+    if (fstat(fd, &st) < 0)
+        spm_wrapper_refuse("cannot read its plan '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        spm_wrapper_refuse("its plan '%s' is not a regular file (mode %06o)", path,
+                           (unsigned)st.st_mode);
+    if (!spm_trusted_owner(st.st_uid, test_dir) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+        spm_wrapper_refuse("its plan '%s' is owned by uid %u with mode %04o, not root's and "
+                           "writable by root only: plan not applied",
+                           path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    spm_check_plan_dir(dfd, dir, test_dir);
+    close(dfd);
+    /* one byte more than the limit: a plan of exactly the limit fits */
+    if (!(buf = malloc(SPM_WRAPPER_MAX_PLAN + 2)))
         spm_wrapper_refuse("out of memory");
     for (;;) {
-        ssize_t n = read(fd, buf + len, SPM_WRAPPER_MAX_PLAN - len);
+        ssize_t n = read(fd, buf + len, SPM_WRAPPER_MAX_PLAN + 1 - len);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -169,7 +284,7 @@ spm_read_plan(const char *uuid)
         if (n == 0)
             break;
         len += n;
-        if (len == SPM_WRAPPER_MAX_PLAN)
+        if (len > SPM_WRAPPER_MAX_PLAN)
             spm_wrapper_refuse("its plan '%s' is larger than %d bytes", path, SPM_WRAPPER_MAX_PLAN);
     }
     close(fd);
@@ -216,12 +331,23 @@ main(int argc, char **argv)
     char *machine = NULL;
     int have_magic = 0, have_uuid = 0, have_name = 0, have_m = 0, have_numa = 0;
 
+    /* A wrapper executed by a wrapper: it would run itself forever. */
+    if (getenv(SPM_WRAPPER_MARKER)) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        self[n > 0 ? n : 0] = '\0';
+        spm_wrapper_loop(n > 0 ? self : argv[0]);
+    }
+
     /* Probes and guests without a plan: the real QEMU, arguments untouched. */
     at = spm_find_opt(argc, argv, "-uuid", &count);
-    if (count != 1 || !spm_uuid_valid(argv[at]) || !(plan = spm_read_plan(argv[at])))
+    if (count != 1 || !spm_uuid_valid(argv[at]))
         spm_exec(spm_real_qemu(argv[0], qemu_buf, sizeof(qemu_buf)), argv);
     uuid = argv[at];
     spm_uuid_for_messages = uuid;
+    if (!(plan = spm_read_plan(uuid)))
+        spm_exec(spm_real_qemu(argv[0], qemu_buf, sizeof(qemu_buf)), argv);
 
     m_at = spm_find_opt(argc, argv, "-m", &count);
     if (count != 1)

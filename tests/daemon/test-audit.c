@@ -3,8 +3,11 @@
  * query-memory-devices replies of the fixtures.
  */
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
 #include "spm-audit.h"
+#include "spm-audit-nova.h"
 #include "spm-error.h"
 
 #define GiB (G_GUINT64_CONSTANT(1) << 30)
@@ -300,6 +303,67 @@ test_verdict_json(void)
     g_assert_nonnull(strstr(text, "\"verdict\":\"mismatch\""));
 }
 
+/* The stored plan of a Nova guest counts only when root wrote it where only root writes. */
+static void
+test_nova_plan_trust(void)
+{
+    static const char uuid[] = "6a1c9d1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f";
+    static const char json[] =
+        "{\"machine\": \"q35\", \"device_memory\": {\"base\": 4294967296, \"size\": 2147483648},"
+        " \"devices\": [{\"id\": \"dev0\", \"model\": \"spm\", \"addr\": 4294967296,"
+        " \"size\": 1073741824, \"node\": 1, \"align\": 2097152}],"
+        " \"numa_nodes\": [{\"id\": 0, \"kind\": \"cell\"}, {\"id\": 1, \"kind\": \"spm\"}],"
+        " \"warnings\": []}";
+    g_autofree char *top = g_dir_make_tmp("spm-audit-nova-XXXXXX", NULL);
+    g_autofree char *dir = g_build_filename(top, "nova", NULL);
+    g_autofree char *name = g_strdup_printf("%s.json", uuid);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autoptr(GError) error = NULL;
+    SpmAuditPlan *plan;
+
+    g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+    g_setenv("VIRT_SPM_NOVA_PLAN_DIR", dir, TRUE);
+    /* none stored: none, and no error */
+    g_assert_null(spm_audit_nova_plan(uuid, &error));
+    g_assert_no_error(error);
+
+    g_assert_true(g_file_set_contents(path, json, -1, NULL));
+    g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+    plan = spm_audit_nova_plan(uuid, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(plan);
+    spm_audit_plan_free(plan);
+
+    /* a plan others could have written */
+    g_assert_cmpint(g_chmod(path, 0666), ==, 0);
+    g_assert_null(spm_audit_nova_plan(uuid, &error));
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error->message, "not trusted"));
+    g_clear_error(&error);
+    g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+
+    /* in a directory others could write in */
+    g_assert_cmpint(g_chmod(dir, 0777), ==, 0);
+    g_assert_null(spm_audit_nova_plan(uuid, &error));
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error->message, "others could have written in it"));
+    g_clear_error(&error);
+    g_assert_cmpint(g_chmod(dir, 0755), ==, 0);
+
+    /* a FIFO in its place: refused, not waited on */
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    g_assert_cmpint(mkfifo(path, 0644), ==, 0);
+    g_assert_null(spm_audit_nova_plan(uuid, &error));
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error->message, "not a regular file"));
+    g_clear_error(&error);
+
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+    g_assert_cmpint(g_rmdir(top), ==, 0);
+    g_unsetenv("VIRT_SPM_NOVA_PLAN_DIR");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -315,5 +379,6 @@ main(int argc, char **argv)
     g_test_add_func("/daemon/audit/plan-json", test_plan_json);
     g_test_add_func("/daemon/audit/revisions", test_revisions);
     g_test_add_func("/daemon/audit/verdict-json", test_verdict_json);
+    g_test_add_func("/daemon/audit/nova-plan-trust", test_nova_plan_trust);
     return g_test_run();
 }

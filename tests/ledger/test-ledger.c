@@ -473,6 +473,21 @@ test_lock(Fixture *f, gconstpointer data)
     }
 }
 
+/* Root writes the ledger: never in a directory others can write in. */
+static void
+test_untrusted_dir(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SpmLedger) l = NULL;
+
+    g_assert_cmpint(g_chmod(f->dir, 0777), ==, 0);
+    l = spm_ledger_open(f->dir, SPM_LEDGER_WRITE, &err);
+    g_assert_null(l);
+    g_assert_error(err, SPM_ERROR, SPM_ERROR_SYSTEM);
+    g_assert_nonnull(strstr(err->message, "has mode 0777: others could have written in it"));
+    g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -487,5 +502,7 @@ main(int argc, char **argv)
     g_test_add("/ledger/corrupt", Fixture, NULL, fixture_setup, test_corrupt, fixture_teardown);
     g_test_add("/ledger/roundtrip", Fixture, NULL, fixture_setup, test_roundtrip, fixture_teardown);
     g_test_add("/ledger/lock", Fixture, NULL, fixture_setup, test_lock, fixture_teardown);
+    g_test_add("/ledger/untrusted-dir", Fixture, NULL, fixture_setup, test_untrusted_dir,
+               fixture_teardown);
     return g_test_run();
 }

@@ -64,6 +64,12 @@ test_cache_hit(void)
         g_assert_cmpuint(spm_libvirt_daemon_version(daemon, cache), ==, 9000000);
     g_assert_true(g_file_get_contents(counter, &runs, NULL, NULL));
     g_assert_cmpstr(runs, ==, "x\n"); /* asked once, then cached */
+    /* a cache others could write is no cache: asked again */
+    g_assert_cmpint(g_chmod(cache, 0777), ==, 0);
+    g_assert_cmpuint(spm_libvirt_daemon_version(daemon, cache), ==, 9000000);
+    g_free(runs);
+    g_assert_true(g_file_get_contents(counter, &runs, NULL, NULL));
+    g_assert_cmpstr(runs, ==, "x\nx\n");
     {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
 

@@ -662,12 +662,23 @@ test_probe_cache(void)
     g_assert_false(has);
     g_assert_cmpuint(count_calls(dir), ==, 2);
 
+    /* a cache others could write is no cache: probed again, and nothing is stored */
+    g_assert_cmpint(g_chmod(cache, 0777), ==, 0);
+    g_assert_true(spm_emulator_probe(emu, "spm-memory", cache, &has, &error));
+    g_assert_true(has);
+    g_assert_cmpuint(count_calls(dir), ==, 3);
+    g_assert_true(spm_emulator_probe(emu, "spm-memory", cache, &has, &error));
+    g_assert_cmpuint(count_calls(dir), ==, 4);
+    g_assert_cmpint(g_chmod(cache, 0755), ==, 0);
+    g_assert_true(spm_emulator_probe(emu, "spm-memory", cache, &has, &error));
+    g_assert_cmpuint(count_calls(dir), ==, 4);
+
     /* an upgraded binary (other size and mtime) is probed again */
     g_free(fake_emulator(dir, "echo \"qemu-system-x86_64: -device $2: Device 'spm-memory' not found\""));
     g_assert_true(spm_emulator_probe(emu, "spm-memory", cache, &has, &error));
     g_assert_no_error(error);
     g_assert_false(has);
-    g_assert_cmpuint(count_calls(dir), ==, 3);
+    g_assert_cmpuint(count_calls(dir), ==, 5);
 
     /* something that is no QEMU */
     g_free(fake_emulator(dir, "echo 'hello world'"));

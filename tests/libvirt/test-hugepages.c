@@ -308,12 +308,12 @@ test_memdir(void)
     g_assert_null(spm_plan_domain_dir(base, "a/b"));
     g_assert_null(spm_plan_domain_dir(base, ""));
 
-    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), &error));
+    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), NULL, &error));
     g_assert_no_error(error);
     g_assert_cmpint(g_lstat(dir, &st), ==, 0);
     g_assert_cmpuint(st.st_mode & 0777, ==, 0700);
     /* a stop that was never seen: taken over */
-    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), &error));
+    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), NULL, &error));
 
     /* a file QEMU did not unlink (it died) goes with the directory */
     g_assert_true(g_file_set_contents(inside, "x", -1, NULL));
@@ -364,12 +364,11 @@ test_memdir_selinux_label(void)
     char got[128] = "";
     ssize_t n;
 
-    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), &error));
     if (geteuid() != 0) {
         g_test_skip("security.* extended attributes need CAP_SYS_ADMIN");
         return;
     }
-    g_assert_true(spm_memdir_set_selinux_label(dir, label, &error));
+    g_assert_true(spm_memdir_create(dir, getuid(), getgid(), label, &error));
     g_assert_no_error(error);
     n = lgetxattr(dir, "security.selinux", got, sizeof(got) - 1);
     g_assert_cmpint(n, ==, (ssize_t)strlen(label) + 1);

@@ -197,6 +197,27 @@ def main():
         check(p.returncode == 0 and p.stderr == b"" and not os.path.exists(plan),
               "Nova 34, an empty <nova:extraSpecs/> and no mapping: left alone, silently")
 
+        # the plan directory: an existing one gets root's mode, another user's is refused
+        os.chmod(plans, 0o777)
+        p = hook(domain("gpu.hbm.2x"), "prepare", "begin")
+        check(p.returncode == 0 and os.stat(plans).st_mode & 0o7777 == 0o755 and os.path.exists(plan),
+              "an existing plan directory writable by others is made 0755 (%s)" % p.stderr)
+        hook(domain("gpu.hbm.2x"), "stopped", "end")
+        if os.geteuid() == 0:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            os.chown(plans, nobody.pw_uid, nobody.pw_gid)
+            before = holdings()
+            p = hook(domain("gpu.hbm.2x"), "prepare", "begin")
+            err = p.stderr.decode()
+            check(p.returncode == 1 and err.count("\n") == 1 and
+                  "is owned by uid %d, not by uid 0" % nobody.pw_uid in err and
+                  not os.path.exists(plan) and holdings() == before,
+                  "a plan directory of another user's is refused, nothing stored (%s)" % err.strip())
+            os.chown(plans, 0, 0)
+        else:
+            print("ok - # SKIP a plan directory of another user's needs root")
+
         # not Nova's: the front end passes it without the helper
         env["SPM_HOOK_HELPER"] = "/nonexistent"
         p = hook(domain("gpu.hbm.2x", nova=False), "prepare", "begin")

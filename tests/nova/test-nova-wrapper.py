@@ -1,4 +1,4 @@
-"""The emulator wrapper (tools/virt-spm-qemu.c) against a fake QEMU.
+"""The emulator wrapper (wrapper/virt-spm-qemu.c) against a fake QEMU.
 
 The fake records the argv it got, byte for byte.  Probes and guests
 without a plan must reach it unchanged; a guest with a stored plan gets the
@@ -44,21 +44,35 @@ class Setup:
         os.chmod(self.fake, 0o755)
         self.out = os.path.join(self.dir, "argv")
 
-    def run(self, args, argv0=None):
+    def run(self, args, argv0=None, path=None):
         if os.path.exists(self.out):
             os.unlink(self.out)
-        env = {"PATH": "%s:%s:%s:/usr/bin:/bin" % (self.bin, self.again, self.qemu),
+        env = {"PATH": path or "%s:%s:%s:/usr/bin:/bin" % (self.bin, self.again, self.qemu),
                "FAKE_QEMU_OUT": self.out, "VIRT_SPM_NOVA_PLAN_DIR": self.plans}
-        p = subprocess.run([os.fsencode(a) for a in args], executable=self.wrapper, env=env,
-                           capture_output=True)
+        try:
+            # a wrapper that runs itself, or waits on a FIFO, never ends: bounded
+            p = subprocess.run([os.fsencode(a) for a in args], executable=self.wrapper, env=env,
+                               capture_output=True, timeout=10)
+        except subprocess.TimeoutExpired as e:
+            p = subprocess.CompletedProcess(args, -1, e.stdout or b"", b"timed out after 10 s\n")
         got = None
         if os.path.exists(self.out):
             got = open(self.out, "rb").read().split(b"\0")
         return p, got
 
     def plan(self, text, uuid=UUID):
-        with open(os.path.join(self.plans, uuid + ".plan"), "w") as f:
+        path = os.path.join(self.plans, uuid + ".plan")
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "w") as f:
             f.write(text)
+        return path
+
+    def refused(self, msg, what, args=None):
+        p, got = self.run([self.wrapper] + (args or LIBVIRT_ARGS))
+        err = p.stderr.decode(errors="replace")
+        return check(p.returncode == 1 and got is None and err.count("\n") == 1 and msg in err,
+                     "refused, one line, no QEMU run: %s (%s)" % (what, err.strip()))
 
 
 LIBVIRT_ARGS = ["-name", "guest=vm,,1,debug-threads=on", "-S",
@@ -75,6 +89,96 @@ PLAN = "\n".join([MAGIC, "uuid " + UUID, "name guest=vm,,1", "m 512",
                   "add -object", "add memory-backend-ram,id=memua-spm0,size=1073741824",
                   "add -device", "add spm-memory,id=ua-spm0,memdev=memua-spm0,node=1,addr=0x100000000",
                   ""])
+
+
+def plan_limits(s):
+    """A plan of exactly the limit is applied, one byte more is refused;
+    a FIFO in the plan's place does not hold the start."""
+    limit = 256 * 1024
+    # arguments of 64 KiB (the kernel takes at most 128 KiB in one), the last one fills it
+    pad = ["add " + "x" * (64 * 1024) + "\n"] * 3
+    rest = limit - len(PLAN) - sum(len(x) for x in pad) - len("add \n")
+    exact = PLAN + "".join(pad) + "add " + "y" * rest + "\n"
+    assert len(exact.encode()) == limit
+    s.plan(exact)
+    p, got = s.run([s.wrapper] + LIBVIRT_ARGS)
+    check(p.returncode == 0 and got is not None and got[-1] == b"y" * rest,
+          "a plan of exactly %d bytes is applied (%s)" % (limit, p.stderr.decode().strip()))
+    s.plan(exact + "x")
+    s.refused("larger than %d bytes" % limit, "a plan of %d bytes" % (limit + 1))
+
+    path = s.plan(PLAN)
+    os.unlink(path)
+    os.mkfifo(path)
+    s.refused("is not a regular file", "a FIFO at the plan path")
+    os.unlink(path)
+    os.mkdir(path)
+    s.refused("is not a regular file", "a directory at the plan path")
+    os.rmdir(path)
+    s.plan(PLAN)
+
+
+def plan_trust(s):
+    """A plan is applied only when root wrote it where only root can write."""
+    path = s.plan(PLAN)
+    os.chmod(path, 0o666)
+    s.refused("writable by root only: plan not applied", "a plan writable by others")
+    os.chmod(path, 0o644)
+    os.chmod(s.plans, 0o777)
+    s.refused("writable by root only: plan not applied", "a plan directory writable by others")
+    os.chmod(s.plans, 0o755)
+    os.chmod(s.dir, 0o777)
+    s.refused("levels above its plan directory", "a directory above writable by others")
+    os.chmod(s.dir, 0o1777)   # sticky, as /tmp: others cannot move what is root's
+    p, got = s.run([s.wrapper] + LIBVIRT_ARGS)
+    check(p.returncode == 0 and got is not None, "a sticky directory above is fine (%s)" % p.stderr)
+    os.chmod(s.dir, 0o755)
+    if os.geteuid() != 0:
+        print("ok - # SKIP plans of another user need root to write them")
+        return
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    # the attack of issue 22: nobody writes a plan into a directory it may write
+    os.chown(s.plans, nobody.pw_uid, nobody.pw_gid)
+    os.unlink(path)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            with open(path, "w") as f:
+                f.write(PLAN.replace("add -numa\n", "add -chardev\nadd file,id=x,path=/etc/shadow\nadd -numa\n", 1))
+            os._exit(0)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    check(status == 0 and os.stat(path).st_uid == nobody.pw_uid, "nobody wrote a plan")
+    s.refused("not root's", "a plan nobody wrote into a directory of nobody's")
+    os.chown(s.plans, 0, 0)
+    s.refused("owned by uid %d" % nobody.pw_uid, "a plan of nobody's in root's directory")
+    os.unlink(path)
+    s.plan(PLAN)
+
+
+def wrapper_loops(s, real):
+    """The wrapper never runs itself: real/NAME linked back to it, or a
+    second copy of it in PATH, is refused in one line naming it."""
+    link = os.path.join(real, "qemu-system-x86_64")
+    os.unlink(link)
+    os.symlink(s.wrapper, link)
+    s.refused("'%s/../real/qemu-system-x86_64' is the virt-spm emulator wrapper" % s.bin,
+              "real/NAME links back to the wrapper", ["-version"])
+    os.unlink(link)
+    os.rmdir(real)
+    copy = os.path.join(s.dir, "copy")
+    os.makedirs(copy)
+    shutil.copy2(WRAPPER, os.path.join(copy, "qemu-system-x86_64"))
+    p, got = s.run([s.wrapper, "-version"], path="%s:%s:%s" % (s.bin, copy, s.qemu))
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 1 and got is None and err.count("\n") == 1 and
+          ("'%s/qemu-system-x86_64' is the virt-spm emulator wrapper" % copy) in err,
+          "a second copy of the wrapper in PATH is refused (%s)" % err.strip())
 
 
 def main():
@@ -126,6 +230,9 @@ def main():
                   err.startswith("virt-spm: refusing to start domain " + UUID),
                   "refused, one line, no QEMU run: %s (%s)" % (what, err.strip()))
 
+        plan_limits(s)
+        plan_trust(s)
+
         # a QEMU installed beside the wrapper (DIR/../real/NAME) comes first
         os.unlink(os.path.join(s.plans, UUID + ".plan"))
         real = os.path.join(s.dir, "real")
@@ -134,6 +241,8 @@ def main():
         p, got = s.run([s.wrapper, "-version"])
         check(p.returncode == 0 and got == [os.fsencode(s.bin + "/../real/qemu-system-x86_64"), b"-version"],
               "DIR/../real/NAME runs, probes unchanged")
+
+        wrapper_loops(s, real)
     finally:
         shutil.rmtree(s.dir, ignore_errors=True)
     finish()

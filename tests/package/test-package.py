@@ -6,9 +6,11 @@ no warning that debian/virt-spm.lintian-overrides does not justify), then on
 this machine's real libvirtd:
 
   install    dpkg -i + apt-get -f install; libvirtd is not restarted, and is
-             told once that it must re-read its hooks; every file of `meson
-             install` (the package's own build, --destdir) is there and owned
-             by virt-spm (dpkg -S); /etc files are conffiles; units enabled.
+             told once that it must re-read its hooks; every file the .deb
+             lists (dpkg-deb -c) is there and owned by virt-spm (dpkg -S),
+             and every file of `meson install` (the package's own build,
+             --destdir) is in that list; /etc files are conffiles; units
+             enabled.
   start      libvirtd re-reads its hooks (SIGHUP, as the message says):
              the installed hook refuses a stale SPM guest and starts a good
              one (pc-dimm standing in for spm-memory on Debian's QEMU 7.2),
@@ -18,7 +20,10 @@ this machine's real libvirtd:
              guest keeps running, and again after libvirtd restarts (the
              hook's `reconnect`).
   remove     no hook is left; without restarting libvirtd, SPM guests start.
-  purge      nothing is left: no file, hook, unit, enablement or state.
+  purge      nothing of the package is left: no file, hook, unit, enablement
+             or state; a file of the administrator's own in /etc/virt-spm
+             (one the test puts there, and any there before) is kept, as
+             dpkg keeps it, and is told apart from a leftover.
 
 Root only; skips (77) without dpkg-buildpackage, debhelper, lintian, git or
 libvirt.  While the package's hook is installed system-wide this test holds
@@ -48,6 +53,9 @@ RUN_LOCK = "/run/lock/virt-spm-libvirt-tests.lock"
 # what virt-spm makes at run time (purge removes it), and postinst's marker
 STATE_DIRS = ["/var/lib/virt-spm", "/var/cache/virt-spm", "/run/virt-spm"]
 MARKER = "/run/virt-spm.dpkg-hook-new"
+ETC_DIR = "/etc/virt-spm"
+# a file of the administrator's own, which purge must leave (with its directory)
+ADMIN_FILE = os.path.join(ETC_DIR, "local-notes.pkgtest")
 PREFIX = "spmpkg-%d-" % os.getpid()
 T0 = time.monotonic()
 
@@ -211,11 +219,27 @@ def meson_install_listing(src, work):
     return sorted(paths)
 
 
-def installed_name(path):
-    """dh_compress gzips manual pages and the larger documents."""
-    if path.startswith(("/usr/share/man/", "/usr/share/doc/")) and not os.path.lexists(path):
-        return path + ".gz"
-    return path
+def deb_listing(deb):
+    """What the .deb itself ships ({path: "file" | "link"}), from `dpkg-deb -c`:
+    the names after dh_compress (manual pages and documents gzipped), never
+    guessed from what happens to be on this host."""
+    entries = {}
+    for line in sh("dpkg-deb", "-c", deb).stdout.splitlines():
+        m = re.match(r"^(\S)\S*\s+\S+\s+\d+\s+\S+\s+\S+\s+\.(/.*?)(?: -> .*| link to .*)?$", line)
+        check(m, "cannot read this line of dpkg-deb -c: %r" % line)
+        kind, path = m.group(1), m.group(2).rstrip("/")
+        if kind == "d":
+            continue
+        entries[path] = "link" if kind == "l" else "file"
+    check(entries, "dpkg-deb -c lists nothing in " + deb)
+    return entries
+
+
+def check_meson_in_deb(meson_paths, shipped):
+    """Every file `meson install` puts down is in the package, as itself or gzipped."""
+    missing = [p for p in meson_paths if p not in shipped and p + ".gz" not in shipped]
+    check(not missing, "meson installs these, the package does not ship them: %s" % missing)
+    log("all %d files of meson install are in the package (%d entries)" % (len(meson_paths), len(shipped)))
 
 
 # The Nova API's validators: a package of their own, beside Nova's API
@@ -262,22 +286,23 @@ def new_version_deb(deb, work):
 
 # ---- on the host ----
 
-def check_installed(expected):
-    owned = sh("dpkg", "-S", *[installed_name(p) for p in expected]).stdout
+def check_installed(shipped):
+    expected = sorted(shipped)
+    owned = sh("dpkg", "-S", *expected).stdout
     for p in expected:
-        q = installed_name(p)
-        check(os.path.lexists(q), "meson installs %s, the package did not put it there" % p)
-        check(re.search(r"^%s: %s$" % (PKG, re.escape(q)), owned, re.M), "%s is not owned by %s" % (q, PKG))
+        check(os.path.lexists(p), "the package ships %s, it is not there" % p)
+        check(re.search(r"^%s: %s$" % (PKG, re.escape(p)), owned, re.M), "%s is not owned by %s" % (p, PKG))
     conffiles = sh("dpkg-query", "-W", "-f=${Conffiles}\n", PKG).stdout
     for p in expected:
-        if p.startswith("/etc/") and not os.path.islink(p):
+        if p.startswith("/etc/") and shipped[p] == "file":
             check(" %s " % p in conffiles, "%s is not a conffile:\n%s" % (p, conffiles))
-    check(os.path.islink(HOOK) and os.readlink(HOOK) == "/usr/sbin/virt-spm-qemu-hook",
+    check(shipped.get(HOOK) == "link" and os.path.islink(HOOK) and
+          os.readlink(HOOK) == "/usr/sbin/virt-spm-qemu-hook",
           "%s is not the symlink to the installed hook" % HOOK)
     check(HOOK not in conffiles, "the hook must not be a conffile (it would survive remove)")
     for wants in ("sockets.target.wants/virt-spmd.socket", "multi-user.target.wants/virt-spmd.service"):
         check(os.path.islink("/etc/systemd/system/" + wants), "not enabled: " + wants)
-    log("all %d files of meson install are there and owned by %s; conffiles: %s" %
+    log("all %d files of the package are there and owned by %s; conffiles: %s" %
         (len(expected), PKG, " ".join(l.split()[0] for l in conffiles.splitlines() if l.strip())))
 
 
@@ -386,17 +411,39 @@ class Hammer(threading.Thread):
                 self.failures.append("exit %d: %s" % (p.returncode, p.stderr.strip()))
 
 
-def check_nothing_left(expected):
-    left = [p for p in expected if os.path.lexists(p) or os.path.lexists(p + ".gz")]
-    left += [d for d in STATE_DIRS + ["/etc/virt-spm", "/usr/share/doc/virt-spm", "/usr/share/virt-spm", MARKER]
+def etc_files():
+    """The files under /etc/virt-spm (relative names), whoever made them."""
+    found = set()
+    for root, dirs, files in os.walk(ETC_DIR):
+        for n in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            found.add(os.path.join(root, n))
+    return found
+
+
+def check_nothing_left(shipped, admin_files):
+    """Nothing of the package is left.  Files of the administrator's own in
+    /etc/virt-spm (@admin_files: there before the test, or put there as an
+    administrator would) are kept by dpkg, rightly, and with them the
+    directory: that is no failure; anything else there is."""
+    left = [p for p in shipped if os.path.lexists(p)]
+    left += [d for d in STATE_DIRS + ["/usr/share/doc/virt-spm", "/usr/share/virt-spm", MARKER]
              if os.path.lexists(d)]
+    kept = []
+    if os.path.lexists(ETC_DIR):
+        for f in sorted(etc_files()):
+            (kept if f in admin_files else left).append(f)
+        if not kept:
+            left.append(ETC_DIR)
     left += glob.glob(HOOK + "*")
     left += glob.glob("/etc/systemd/system/**/virt-spmd*", recursive=True)
     left += glob.glob("/var/lib/systemd/deb-systemd-helper-*/**/virt-spmd*", recursive=True)
     left += glob.glob("/var/lib/dpkg/info/%s.*" % PKG)
     check(not left, "left after purge: %s" % left)
+    check(sorted(kept) == sorted(f for f in admin_files if os.path.lexists(f)),
+          "purge took files of the administrator's: %s" % sorted(set(admin_files) - set(kept)))
     check(pkg_status()[0] == "not-installed", "dpkg still knows %s: %s" % (PKG, pkg_status()))
-    log("purge left nothing (%d package files, hook, units, state)" % len(expected))
+    log("purge left nothing of the package (%d files, hook, units, state)%s" %
+        (len(shipped), "; the administrator's own %s kept, as dpkg does" % " ".join(kept) if kept else ""))
 
 
 def main():
@@ -418,16 +465,23 @@ def main():
         deb, changes = build(src)
         log("dpkg-buildpackage done")
         run_lintian(changes)
-        expected = meson_install_listing(src, WORK)
-        expected = check_nova_validator_deb(deb, expected)
+        # the validator's files belong to python3-virt-spm-nova, the rest to virt-spm
+        expected = check_nova_validator_deb(deb, meson_install_listing(src, WORK))
+        shipped = deb_listing(deb)
+        check_meson_in_deb(expected, shipped)
         next_deb, next_version = new_version_deb(deb, WORK)
 
         lock = take_lock()
         log("holding " + RUN_LOCK)
         daemon = None
+        planted = False
+        etc_existed = True
         try:
             if pkg_status()[0] != "not-installed":
                 dpkg("--purge", PKG)
+            # what an administrator left here before (no package installed): theirs
+            admin_files = etc_files() if os.path.isdir(ETC_DIR) else set()
+            etc_existed = os.path.isdir(ETC_DIR)
             t.ensure_libvirtd()
             harness("up")
 
@@ -440,7 +494,7 @@ def main():
                   re.search(r"virt-spm:   libvirtd \(pid \d+\): kill -HUP \d+", out),
                   "postinst did not tell libvirtd to re-read its hooks")
             check(not os.path.exists(MARKER), MARKER + " left after configure")
-            check_installed(expected)
+            check_installed(shipped)
             autopkgtest(src)
 
             # start
@@ -496,13 +550,22 @@ def main():
                 log("after remove: the hook is gone, SPM guests start (another test restarted libvirtd meanwhile)")
             t.virsh("destroy", good)
 
-            # purge
+            # purge, with a file of the administrator's own in /etc/virt-spm
+            if not os.path.lexists(ADMIN_FILE):
+                with open(ADMIN_FILE, "w") as f:
+                    f.write("# the administrator's own notes: dpkg --purge keeps them\n")
+                planted = True
+            admin_files = admin_files | {ADMIN_FILE}
             dpkg("--purge", PKG)
-            check_nothing_left(expected)
+            check_nothing_left(shipped, admin_files)
         finally:
             if daemon:
                 daemon.kill()
                 daemon.wait()
+            if planted and os.path.lexists(ADMIN_FILE):
+                os.unlink(ADMIN_FILE)
+                if not etc_existed and os.path.isdir(ETC_DIR) and not os.listdir(ETC_DIR):
+                    os.rmdir(ETC_DIR)
             if pkg_status()[0] != "not-installed":
                 log("purging %s after a failure" % PKG)
                 dpkg("--purge", PKG)
