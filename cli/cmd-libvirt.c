@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "spm-config.h"
+#include "spm-env.h"
 #include "spm-cli-device.h"
 #include "spm-convert.h"
 #include "spm-error.h"
@@ -206,14 +207,14 @@ spm_cmd_dumpxml(int argc, char **argv, const SpmGlobalOptions *g, int *st, GErro
 static gboolean
 spm_run_editor(const char *path, GError **error)
 {
-    const char *editor = g_getenv("VISUAL");
+    const char *editor = spm_env(SPM_ENV_VISUAL);
     g_autofree char *quoted = g_shell_quote(path);
     g_autofree char *cmd = NULL;
     int status = 0;
 
-    if (!editor || !*editor)
-        editor = g_getenv("EDITOR");
-    if (!editor || !*editor)
+    if (!editor)
+        editor = spm_env(SPM_ENV_EDITOR);
+    if (!editor)
         editor = "vi";
     cmd = g_strdup_printf("%s %s", editor, quoted);
     {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "spm-build-config.h"
+#include "spm-env.h"
 #include "spm-error.h"
 #include "virt-spm-commands.h"
 
@@ -19,7 +20,7 @@
 static const char *
 spm_placement_sync_path(void)
 {
-    const char *env = g_getenv("VIRT_SPM_PLACEMENT_SYNC");
+    const char *env = spm_env(SPM_ENV_PLACEMENT_SYNC);
 
     return env && *env ? env : VIRT_SPM_LIBEXECDIR "/virt-spm-placement-sync";
 }

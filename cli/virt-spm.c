@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "spm-build-config.h"
+#include "spm-env.h"
 #include "spm-cli.h"
 
 static const SpmCommand spm_offline_commands[] = SPM_CLI_TABLE(offline);
@@ -20,7 +21,7 @@ static const SpmCommand spm_offline_commands[] = SPM_CLI_TABLE(offline);
 static char *
 spm_libvirt_helper_path(void)
 {
-    const char *env = g_getenv("VIRT_SPM_LIBVIRT_HELPER");
+    const char *env = spm_env(SPM_ENV_LIBVIRT_HELPER);
     g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
 
     if (env && *env)

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "spm-control.h"
+#include "spm-env.h"
 #include "spm-error.h"
 
 /* A status of many domains is large; anything beyond this is not ours. */
@@ -19,7 +20,7 @@
 const char *
 spm_control_socket_path(void)
 {
-    const char *env = g_getenv("VIRT_SPM_CONTROL_SOCKET");
+    const char *env = spm_env(SPM_ENV_CONTROL_SOCKET);
 
     return env && *env ? env : SPM_CONTROL_SOCKET;
 }

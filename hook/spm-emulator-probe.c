@@ -3,6 +3,7 @@
  * device revision is it?
  */
 #include "spm-emulator-probe.h"
+#include "spm-env.h"
 #include "spm-error.h"
 #include "spm-run.h"
 #include "spm-safe-dir.h"
@@ -16,7 +17,7 @@
 const char *
 spm_emulator_cache_dir(void)
 {
-    const char *env = g_getenv("SPM_HOOK_CACHE_DIR");
+    const char *env = spm_env(SPM_ENV_HOOK_CACHE_DIR);
 
     return env && *env ? env : SPM_EMULATOR_CACHE_DIR;
 }
@@ -85,11 +86,11 @@ spm_emulator_cache_store(const char *cache_dir, const char *file, const char *em
         g_file_set_contents(file, data, -1, NULL);
 }
 
-/* SPM_EMULATOR_PROBE_TIMEOUT_MS, or $SPM_HOOK_PROBE_TIMEOUT_MS for tests. */
+/* SPM_EMULATOR_PROBE_TIMEOUT_MS, or $VIRT_SPM_HOOK_PROBE_TIMEOUT_MS for tests. */
 static guint
 spm_emulator_probe_timeout_ms(void)
 {
-    const char *env = g_getenv("SPM_HOOK_PROBE_TIMEOUT_MS");
+    const char *env = spm_env(SPM_ENV_HOOK_PROBE_TIMEOUT_MS);
     guint64 ms;
 
     if (env && g_ascii_string_to_unsigned(env, 10, 1, G_MAXUINT, &ms, NULL))

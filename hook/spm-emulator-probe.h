@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 #define SPM_EMULATOR_CACHE_DIR "/var/cache/virt-spm"
 #define SPM_EMULATOR_PROBE_TIMEOUT_MS 10000
 
-/* $SPM_HOOK_CACHE_DIR when set (tests), else SPM_EMULATOR_CACHE_DIR. */
+/* $VIRT_SPM_HOOK_CACHE_DIR when set (tests), else SPM_EMULATOR_CACHE_DIR. */
 const char *spm_emulator_cache_dir(void);
 
 /*

@@ -6,8 +6,8 @@
  * domain, so any call back would deadlock.  It does not even load libvirt:
  * the daemon's version comes from the daemon's binary (spm-libvirt-version.h).
  *
- * Environment, for tests: SPM_HOOK_CONFIG (configuration file),
- * SPM_HOOK_CACHE_DIR (emulator probe cache), SPM_HOOK_LIBVIRT_VERSION
+ * Environment, for tests: VIRT_SPM_HOOK_CONFIG (configuration file),
+ * VIRT_SPM_HOOK_CACHE_DIR (emulator probe cache), VIRT_SPM_HOOK_LIBVIRT_VERSION
  * (e.g. 9000000 to act as libvirt 9.0.0), VIRT_SPM_SYSFS_ROOT (a fake
  * /sys for the huge page pools and HBM nodes), VIRT_SPM_QEMU_CONF
  * (libvirt's qemu.conf), VIRT_SPM_CONTROL_SOCKET.
@@ -19,6 +19,7 @@
 #include <gio/gunixinputstream.h>
 
 #include "spm-config.h"
+#include "spm-env.h"
 #include "spm-control.h"
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
@@ -81,7 +82,7 @@ spm_hook_remove_dirs(const char *domain, const SpmHookDecision *decision)
 static guint
 spm_hook_libvirt_version(const SpmConfig *config)
 {
-    const char *env = g_getenv("SPM_HOOK_LIBVIRT_VERSION");
+    const char *env = spm_env(SPM_ENV_HOOK_LIBVIRT_VERSION);
     guint version;
 
     if (env && *env)
@@ -131,7 +132,7 @@ main(int argc, char **argv)
         return may_refuse ? 1 : 0;
     }
 
-    if (!(config = spm_config_load(g_getenv("SPM_HOOK_CONFIG"), &error))) {
+    if (!(config = spm_config_load(spm_env(SPM_ENV_HOOK_CONFIG), &error))) {
         /* without its configuration the hook cannot re-plan: it must not guess */
         if (may_refuse) {
             fprintf(stderr, "virt-spm: refusing to %s domain '%s': %s\n",

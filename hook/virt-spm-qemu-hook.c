@@ -20,10 +20,11 @@
 #include <unistd.h>
 
 #include "spm-build-config.h"
+#include "spm-env.h"
 /* Only its macros: nothing of GLib or libxml2 is linked in. */
 #include "spm-xml.h"
 
-#define VIRT_SPM_HOOK_HELPER VIRT_SPM_LIBEXECDIR "/virt-spm-hook-helper"
+#define SPM_HOOK_HELPER_PATH VIRT_SPM_LIBEXECDIR "/virt-spm-hook-helper"
 
 #define SPM_HOOK_MAX_XML SPM_XML_MAX_BYTES
 /* what the hook reads at most before it stops, kept or not (far above any domain XML) */
@@ -63,7 +64,7 @@ static int
 spm_hook_nova_wanted(const char *op, const char *xml, size_t len)
 {
     static const char nova_ns[] = "http://openstack.org/xmlns/libvirt/nova/";
-    const char *dir = getenv("VIRT_SPM_NOVA_PLAN_DIR");
+    const char *dir = spm_env(SPM_ENV_NOVA_PLAN_DIR);
     const char *uuid;
     char path[4096];
 
@@ -137,7 +138,7 @@ spm_hook_read_stdin(size_t *len)
 int
 main(int argc, char **argv)
 {
-    const char *helper = getenv("SPM_HOOK_HELPER");
+    const char *helper = spm_env(SPM_ENV_HOOK_HELPER);
     int may_refuse = 0;
     size_t len;
     char *xml;
@@ -159,8 +160,8 @@ main(int argc, char **argv)
     }
 
     /* An SPM domain: the helper gets the same arguments and the same XML. */
-    if (!helper || !*helper)
-        helper = VIRT_SPM_HOOK_HELPER;
+    if (!helper)
+        helper = SPM_HOOK_HELPER_PATH;
     fd = memfd_create("virt-spm-hook-xml", 0);
     if (fd < 0 || write(fd, xml, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) != 0 ||
         dup2(fd, STDIN_FILENO) < 0) {

@@ -2,6 +2,7 @@
  * spm-config.c: virt-spm.conf and host facts
  */
 #include "spm-config.h"
+#include "spm-env.h"
 #include "spm-error.h"
 #include "spm-hugepages.h"
 #include "spm-units.h"
@@ -76,7 +77,7 @@ spm_config_parse_version(const char *str, guint *version)
 const char *
 spm_config_schema_path(void)
 {
-    const char *env = g_getenv("VIRT_SPM_SCHEMA");
+    const char *env = spm_env(SPM_ENV_SCHEMA);
 
     if (env && *env)
         return env;
@@ -95,7 +96,7 @@ spm_host_facts_detect(SpmHostFacts *facts)
      * Linking libvirt to ask it would cost more than the whole plan; the
      * hook, which must know for sure, asks virGetVersion() itself.
      */
-    const char *qemu_conf = g_getenv("VIRT_SPM_QEMU_CONF");
+    const char *qemu_conf = spm_env(SPM_ENV_QEMU_CONF);
 
     facts->libvirt_version = LIBVIR_VERSION_NUMBER;
     /* where libvirt keeps guest memory files and huge pages (spm-hugepages.h) */

@@ -2,6 +2,7 @@
  * spm-host-inventory.c: [host] spm_nodes, sysfs capacities, nodesets
  */
 #include "spm-host-inventory.h"
+#include "spm-env.h"
 #include "spm-config.h"
 #include "spm-error.h"
 #include "spm-units.h"
@@ -17,7 +18,7 @@
 const char *
 spm_host_sysfs_root(void)
 {
-    const char *env = g_getenv("VIRT_SPM_SYSFS_ROOT");
+    const char *env = spm_env(SPM_ENV_SYSFS_ROOT);
 
     return env && *env ? env : "/sys";
 }

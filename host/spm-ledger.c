@@ -2,6 +2,7 @@
  * spm-ledger.c: the host HBM ledger (spm-ledger.h says what and why)
  */
 #include "spm-ledger.h"
+#include "spm-env.h"
 #include "spm-error.h"
 #include "spm-safe-dir.h"
 #include "spm-units.h"
@@ -125,7 +126,7 @@ spm_ledger_refusal_fields(const SpmLedgerRefusal *refusal, const char *message)
 const char *
 spm_ledger_default_dir(void)
 {
-    const char *env = g_getenv("VIRT_SPM_LEDGER_DIR");
+    const char *env = spm_env(SPM_ENV_LEDGER_DIR);
 
     return env && *env ? env : VIRT_SPM_RUNDIR;
 }

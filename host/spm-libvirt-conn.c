@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "spm-error.h"
+#include "spm-env.h"
 #include "spm-libvirt-conn.h"
 
 void
@@ -41,7 +42,7 @@ spm_libvirt_open(const char *connect_uri, GError **error)
 
     spm_libvirt_quiet_errors();
     if (!(conn = virConnectOpen(connect_uri))) {
-        const char *uri = connect_uri ? connect_uri : g_getenv("LIBVIRT_DEFAULT_URI");
+        const char *uri = connect_uri ? connect_uri : spm_env(SPM_ENV_LIBVIRT_DEFAULT_URI);
 
         if (uri && *uri)
             spm_libvirt_error(error, "cannot connect to '%s'", uri);

@@ -2,6 +2,7 @@
  * spm-nova-config.c: flavors, profiles and plan files of Nova guests
  */
 #include "spm-nova-config.h"
+#include "spm-env.h"
 #include "spm-error.h"
 
 #include <string.h>
@@ -23,7 +24,7 @@ spm_nova_real_qemu(const SpmNovaConfig *cfg)
     g_autofree char *dir = g_path_get_dirname(cfg->wrapper);
     g_autofree char *base = g_path_get_basename(cfg->wrapper);
     g_autofree char *beside = g_build_filename(dir, "..", "real", base, NULL);
-    g_auto(GStrv) path = g_strsplit(g_getenv("PATH") ? g_getenv("PATH") : "", ":", -1);
+    g_auto(GStrv) path = g_strsplit(spm_env(SPM_ENV_PATH) ? spm_env(SPM_ENV_PATH) : "", ":", -1);
     GStatBuf self, st;
     gboolean have_self = g_stat(cfg->wrapper, &self) == 0;
 

@@ -23,7 +23,7 @@
  * VIRT_SPM_REAL_QEMU.  libvirt probes QEMU's capabilities through the
  * wrapper too, so its arguments always fit the QEMU that gets them.  A
  * candidate that is this very program, or another copy of the wrapper (it
- * finds SPM_WRAPPER_MARKER in its environment), is refused: one line, not
+ * finds VIRT_SPM_WRAPPER_EXECUTED in its environment), is refused: one line, not
  * an endless chain of execs.
  *
  * The plan is trusted only as far as its directory is: root writes it
@@ -44,12 +44,12 @@
 #include <unistd.h>
 
 #include "spm-build-config.h"
+#include "spm-env.h"
 
 #define SPM_NOVA_PLAN_MAGIC "virt-spm-nova-plan 1"
 #define SPM_WRAPPER_MAX_PLAN (256 * 1024)
 #define SPM_WRAPPER_MAX_ADD 512
 /* set for the program the wrapper executes: QEMU ignores it, a wrapper refuses */
-#define SPM_WRAPPER_MARKER "VIRT_SPM_WRAPPER_EXECUTED"
 
 #ifndef VIRT_SPM_REAL_QEMU
 #define VIRT_SPM_REAL_QEMU "/usr/bin/qemu-system-x86_64"
@@ -137,7 +137,7 @@ static const char *
 spm_real_qemu(const char *argv0, char *buf, size_t len)
 {
     const char *base = strrchr(argv0, '/');
-    const char *path = getenv("PATH");
+    const char *path = spm_env(SPM_ENV_PATH);
     struct stat self, st;
 
     if (base && snprintf(buf, len, "%.*s/../real/%s", (int)(base - argv0), argv0, base + 1) < (int)len &&
@@ -168,7 +168,7 @@ spm_exec(const char *qemu, char **argv)
     if (spm_is_self(qemu))
         spm_wrapper_loop(qemu);
     /* a copy of the wrapper (another inode) finds it and refuses */
-    setenv(SPM_WRAPPER_MARKER, "1", 1);
+    setenv(spm_env_name(SPM_ENV_WRAPPER_EXECUTED), "1", 1);
     execv(qemu, argv);
     fprintf(stderr, "virt-spm: cannot run QEMU '%s': %s\n", qemu, strerror(errno));
     exit(1);
@@ -232,7 +232,7 @@ spm_read_plan(const char *uuid)
     size_t len = 0;
     int dfd, fd;
     struct stat st;
-    const char *dir = getenv("VIRT_SPM_NOVA_PLAN_DIR");
+    const char *dir = spm_env(SPM_ENV_NOVA_PLAN_DIR);
     /* libvirt passes QEMU no such variable: the tests of the wrapper alone set it */
     int test_dir = dir && *dir;
 
@@ -332,7 +332,7 @@ main(int argc, char **argv)
     int have_magic = 0, have_uuid = 0, have_name = 0, have_m = 0, have_numa = 0;
 
     /* A wrapper executed by a wrapper: it would run itself forever. */
-    if (getenv(SPM_WRAPPER_MARKER)) {
+    if (spm_env(SPM_ENV_WRAPPER_EXECUTED)) {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 

@@ -20,6 +20,7 @@
 #include <glib.h>
 #include <libxml/tree.h>
 #include "spm-domain.h"
+#include "spm-env.h"
 #include "spm-build-config.h"
 
 G_BEGIN_DECLS
@@ -29,13 +30,12 @@ G_BEGIN_DECLS
  * by UUID: UUID.plan for the emulator wrapper, UUID.json for virt-spmd's
  * audit.  Under /run: plans die with the host, as the guests do.
  */
-#define SPM_NOVA_PLAN_DIR_ENV "VIRT_SPM_NOVA_PLAN_DIR"
 #define SPM_NOVA_PLAN_DIR VIRT_SPM_RUNDIR "/nova"
 
 static inline const char *
 spm_nova_plan_dir(void)
 {
-    const char *dir = g_getenv(SPM_NOVA_PLAN_DIR_ENV);
+    const char *dir = spm_env(SPM_ENV_NOVA_PLAN_DIR);
 
     return dir && *dir ? dir : SPM_NOVA_PLAN_DIR;
 }

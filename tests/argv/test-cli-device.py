@@ -69,7 +69,7 @@ def config(work, device):
 
 
 def run(*args):
-    env = dict(os.environ, SPM_HOOK_CACHE_DIR=os.path.join(work, "cache"))
+    env = dict(os.environ, VIRT_SPM_HOOK_CACHE_DIR=os.path.join(work, "cache"))
     return subprocess.run([VIRT_SPM, "-q"] + list(args), capture_output=True, text=True, env=env)
 
 

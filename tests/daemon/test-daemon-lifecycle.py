@@ -44,7 +44,7 @@ def hook_started(daemon, config, name):
     """What libvirt's qemu hook does at "started begin": the helper reads the
     live XML (with <domain id=...>) and tells the daemon."""
     xml = t.virsh("dumpxml", name).stdout
-    env = dict(daemon.env, SPM_HOOK_CONFIG=config)
+    env = dict(daemon.env, VIRT_SPM_HOOK_CONFIG=config)
     p = t.subprocess.run([HOOK_HELPER, name, "started", "begin", "-"], input=xml, text=True,
                          capture_output=True, env=env, timeout=30)
     assert p.returncode == 0 and t.sanitizer_report(p.stderr) is None, (p.returncode, p.stderr)

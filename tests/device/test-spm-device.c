@@ -375,7 +375,7 @@ dev_install_hook(void)
         "#!/bin/sh\n"
         "# virt-spm hook of test run %d (test-spm-device); removed by the test\n"
         "echo \"$1 $2 $3 $(date +%%s.%%N)\" >> '%s'\n"
-        "SPM_HOOK_HELPER='%s' SPM_HOOK_CACHE_DIR='%s' SPM_HOOK_CONFIG='%s' "
+        "VIRT_SPM_HOOK_HELPER='%s' VIRT_SPM_HOOK_CACHE_DIR='%s' VIRT_SPM_HOOK_CONFIG='%s' "
         "VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n",
         (int)getpid(), dev_hook_log, helper, cache, dev_config, dev_socket, front);
 

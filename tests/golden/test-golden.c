@@ -107,7 +107,7 @@ spm_test_plan(const char *path, SpmConfig *config, char **json, char **table,
 
     if (!(doc = spm_xml_read_file(path, error)) ||
         !(def = spm_domain_def_parse(doc, error)) ||
-        !spm_domain_validate_schema(doc, g_getenv("SPM_SCHEMA"), error))
+        !spm_domain_validate_schema(doc, g_getenv("VIRT_SPM_SCHEMA"), error))
         return FALSE;
     if (!(plan = spm_plan_build(def, &config->policy, error)))
         return FALSE;

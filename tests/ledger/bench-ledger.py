@@ -60,10 +60,10 @@ def main():
         # the ledger lives on /run, a tmpfs: fsync there costs what it costs in production
         run_root = "/run" if os.access("/run", os.W_OK) else work
         ledger_dir = tempfile.mkdtemp(prefix="virt-spm-bench-", dir=run_root)
-        env = dict(os.environ, SPM_HOOK_HELPER=HELPER, SPM_HOOK_CONFIG=conf,
-                   SPM_HOOK_CACHE_DIR=os.path.join(work, "cache"), VIRT_SPM_LEDGER_DIR=ledger_dir,
+        env = dict(os.environ, VIRT_SPM_HOOK_HELPER=HELPER, VIRT_SPM_HOOK_CONFIG=conf,
+                   VIRT_SPM_HOOK_CACHE_DIR=os.path.join(work, "cache"), VIRT_SPM_LEDGER_DIR=ledger_dir,
                    VIRT_SPM_CONTROL_SOCKET=os.path.join(work, "no-daemon.sock"))
-        env.pop("SPM_HOOK_LIBVIRT_VERSION", None)
+        env.pop("VIRT_SPM_HOOK_LIBVIRT_VERSION", None)
         print("1. hook prepare begin of an SPM domain reserving 512 MiB of host node 0 (target < 5 ms)")
         sys.stdout.flush()
         subprocess.run([BENCH_HOOK, HOOK, xml, "100"], env=env, check=True)

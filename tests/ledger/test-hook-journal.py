@@ -47,7 +47,7 @@ def inner():
         conf = os.path.join(work, "virt-spm.conf")
         with open(conf, "w") as f:
             f.write("[host]\nspm_nodes = 0:1280MiB\n")
-        env = dict(os.environ, SPM_HOOK_CONFIG=conf, SPM_HOOK_CACHE_DIR=os.path.join(work, "cache"),
+        env = dict(os.environ, VIRT_SPM_HOOK_CONFIG=conf, VIRT_SPM_HOOK_CACHE_DIR=os.path.join(work, "cache"),
                    VIRT_SPM_LEDGER_DIR=os.path.join(work, "run"),
                    VIRT_SPM_CONTROL_SOCKET=os.path.join(work, "none.sock"))
         results = []

@@ -83,7 +83,7 @@ class Env:
         self.daemon = t.Daemon(self.work, self.conf)
         with open(os.path.join(self.work, "hook"), "w") as f:
             f.write("#!/bin/sh\n# virt-spm hook of test-ledger-libvirt %d; removed by the test\n"
-                    "SPM_HOOK_HELPER='%s' SPM_HOOK_CACHE_DIR='%s' SPM_HOOK_CONFIG='%s' "
+                    "VIRT_SPM_HOOK_HELPER='%s' VIRT_SPM_HOOK_CACHE_DIR='%s' VIRT_SPM_HOOK_CONFIG='%s' "
                     "VIRT_SPM_CONTROL_SOCKET='%s' VIRT_SPM_LEDGER_DIR='%s' exec '%s' \"$@\"\n"
                     % (os.getpid(), HOOK_HELPER, self.cache, self.conf, self.daemon.sock,
                        self.ledger_dir, HOOK_FRONT))

@@ -689,9 +689,9 @@ test_probe_cache(void)
 
     /* a binary that hangs: the probe gives up in bounded time */
     g_free(fake_emulator(dir, "exec sleep 60"));
-    g_setenv("SPM_HOOK_PROBE_TIMEOUT_MS", "300", TRUE);
+    g_setenv("VIRT_SPM_HOOK_PROBE_TIMEOUT_MS", "300", TRUE);
     g_assert_false(spm_emulator_probe(emu, "spm-memory", cache, &has, &error));
-    g_unsetenv("SPM_HOOK_PROBE_TIMEOUT_MS");
+    g_unsetenv("VIRT_SPM_HOOK_PROBE_TIMEOUT_MS");
     g_assert_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT);
     g_assert_nonnull(strstr(error->message, "gave no answer within 300 ms"));
 }
@@ -711,9 +711,9 @@ run_hook(const char *op, const char *subop, const char *xml, const char *socket_
     g_autoptr(GError) error = NULL;
     gint64 t0 = g_get_monotonic_time();
 
-    g_subprocess_launcher_setenv(l, "SPM_HOOK_HELPER", helper, TRUE);
+    g_subprocess_launcher_setenv(l, "VIRT_SPM_HOOK_HELPER", helper, TRUE);
     g_subprocess_launcher_setenv(l, "VIRT_SPM_CONTROL_SOCKET", socket_path, TRUE);
-    g_subprocess_launcher_setenv(l, "SPM_HOOK_CONFIG", g_getenv("SPM_TEST_HOOK_CONFIG"), TRUE);
+    g_subprocess_launcher_setenv(l, "VIRT_SPM_HOOK_CONFIG", g_getenv("SPM_TEST_HOOK_CONFIG"), TRUE);
     p = g_subprocess_launcher_spawn(l, &error, front, "spm-hand", op, subop, "-", NULL);
     g_assert_no_error(error);
     g_subprocess_communicate_utf8(p, xml, NULL, NULL, err, &error);

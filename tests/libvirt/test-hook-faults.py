@@ -76,9 +76,9 @@ class Peer(threading.Thread):
 
 
 def run_hook(xml, op, subop, sock_path):
-    env = dict(os.environ, SPM_HOOK_HELPER=HELPER, SPM_HOOK_CONFIG=CONF,
+    env = dict(os.environ, VIRT_SPM_HOOK_HELPER=HELPER, VIRT_SPM_HOOK_CONFIG=CONF,
                VIRT_SPM_CONTROL_SOCKET=sock_path,
-               SPM_HOOK_CACHE_DIR=os.path.join(tempfile.gettempdir(), "spm-hook-faults-cache"))
+               VIRT_SPM_HOOK_CACHE_DIR=os.path.join(tempfile.gettempdir(), "spm-hook-faults-cache"))
     t0 = time.monotonic()
     p = subprocess.run([HOOK, "recorded", op, subop, "-"], input=xml, capture_output=True,
                        env=env, timeout=60)

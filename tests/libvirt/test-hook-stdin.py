@@ -61,8 +61,8 @@ def feed(args, data, env):
 
 def main():
     conf = os.path.join(os.environ["SPM_SOURCE_ROOT"], "tests", "data", "golden.conf")
-    env = {"PATH": "/usr/bin:/bin", "SPM_HOOK_HELPER": HELPER, "SPM_HOOK_CONFIG": conf,
-           "SPM_HOOK_LIBVIRT_VERSION": "9000000", "SPM_HOOK_CACHE_DIR": "/nonexistent/cache"}
+    env = {"PATH": "/usr/bin:/bin", "VIRT_SPM_HOOK_HELPER": HELPER, "VIRT_SPM_HOOK_CONFIG": conf,
+           "VIRT_SPM_HOOK_LIBVIRT_VERSION": "9000000", "VIRT_SPM_HOOK_CACHE_DIR": "/nonexistent/cache"}
     big = 24 * 1024 * 1024
     plain = b"<domain><name>vm</name>" + b"<!--" + b"x" * big + b"--></domain>"
     rc, err, broken = feed(["vm", "reconnect", "begin", "-"], plain, env)

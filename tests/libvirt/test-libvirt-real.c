@@ -755,8 +755,8 @@ test_migrate_refused(void)
     g_autofree char *name = unique_name("migrate");
     g_autofree char *file = domain_file("user-spm.xml", name, NULL);
     g_autofree char *expect = NULL;
-    g_autofree char *helper_env = g_strdup_printf("SPM_HOOK_HELPER=%s", hook_helper);
-    g_autofree char *config_env = g_strdup_printf("SPM_HOOK_CONFIG=%s", config_file);
+    g_autofree char *helper_env = g_strdup_printf("VIRT_SPM_HOOK_HELPER=%s", hook_helper);
+    g_autofree char *config_env = g_strdup_printf("VIRT_SPM_HOOK_CONFIG=%s", config_file);
     g_auto(Run) def = { 0 };
     g_auto(Run) dump = { 0 };
     g_auto(Run) hook = { 0 };
@@ -784,7 +784,7 @@ test_migrate_refused(void)
 
     /* without its configuration the hook refuses rather than guess */
     run_full(&badconf, ARGV(hook_front, name, "prepare", "begin", "-"), dump.out,
-             ARGV(helper_env, "SPM_HOOK_CONFIG=/nonexistent/virt-spm.conf"));
+             ARGV(helper_env, "VIRT_SPM_HOOK_CONFIG=/nonexistent/virt-spm.conf"));
     g_assert_cmpint(badconf.status, ==, 1);
     g_free(expect);
     expect = g_strdup_printf("virt-spm: refusing to prepare domain '%s': configuration file "
@@ -1173,7 +1173,7 @@ write_wrapper(void)
         "# LeakSanitizer still runs (a leak fails the hook), and must see\n"
         "# what GLib's slice allocator would hide (tests/meson.build)\n"
         "G_SLICE=always-malloc "
-        "SPM_HOOK_HELPER='%s' SPM_HOOK_CACHE_DIR='%s' SPM_HOOK_CONFIG='%s' "
+        "VIRT_SPM_HOOK_HELPER='%s' VIRT_SPM_HOOK_CACHE_DIR='%s' VIRT_SPM_HOOK_CONFIG='%s' "
         "VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n",
         (int)getpid(), hook_helper, cache_dir, config_file, control_socket, hook_front);
 

@@ -77,8 +77,8 @@ def main():
             f.write("[host]\nspm_nodes = 0:2GiB, 1:1GiB\n[nova]\nwrapper = %s\nflavors_dir = %s\n"
                     "profiles_dir = %s\nflavors = m1.other=hbm1\n[test]\nstand_in_driver = pc-dimm\n"
                     % (WRAPPER, flavors, profiles))
-        env = {"PATH": "/usr/bin:/bin", "SPM_HOOK_HELPER": HELPER, "SPM_HOOK_CONFIG": conf,
-               "SPM_HOOK_CACHE_DIR": os.path.join(d, "cache"), "SPM_HOOK_LIBVIRT_VERSION": "9000000",
+        env = {"PATH": "/usr/bin:/bin", "VIRT_SPM_HOOK_HELPER": HELPER, "VIRT_SPM_HOOK_CONFIG": conf,
+               "VIRT_SPM_HOOK_CACHE_DIR": os.path.join(d, "cache"), "VIRT_SPM_HOOK_LIBVIRT_VERSION": "9000000",
                "VIRT_SPM_NOVA_PLAN_DIR": plans, "VIRT_SPM_LEDGER_DIR": ledger,
                "VIRT_SPM_CONTROL_SOCKET": os.path.join(d, "nobody.sock")}
         plan = os.path.join(plans, UUID + ".plan")
@@ -219,7 +219,7 @@ def main():
             print("ok - # SKIP a plan directory of another user's needs root")
 
         # not Nova's: the front end passes it without the helper
-        env["SPM_HOOK_HELPER"] = "/nonexistent"
+        env["VIRT_SPM_HOOK_HELPER"] = "/nonexistent"
         p = hook(domain("gpu.hbm.2x", nova=False), "prepare", "begin")
         check(p.returncode == 0 and p.stderr == b"", "a domain without Nova metadata is not Nova's")
     finally:

@@ -122,7 +122,7 @@ class Env:
         self.hook = hook = os.path.join(self.dir, "hook")
         with open(hook, "w") as f:
             f.write("#!/bin/sh\n# virt-spm hook of test run %d (test-nova-libvirt); removed by the test\n"
-                    "SPM_HOOK_HELPER='%s' SPM_HOOK_CONFIG='%s' SPM_HOOK_CACHE_DIR='%s' "
+                    "VIRT_SPM_HOOK_HELPER='%s' VIRT_SPM_HOOK_CONFIG='%s' VIRT_SPM_HOOK_CACHE_DIR='%s' "
                     "VIRT_SPM_LEDGER_DIR='%s' VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n"
                     % (os.getpid(), os.path.join(self.build, "hook", "virt-spm-hook-helper"),
                        self.conf, os.path.join(self.dir, "cache"), self.ledger_dir,

@@ -179,7 +179,7 @@ def check_version(src):
 
 def build(src):
     env = dict(os.environ, DEB_BUILD_OPTIONS="parallel=2", LC_ALL="C.UTF-8")
-    for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "SPM_SCHEMA", "MESON_TESTTHREADS"):
+    for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "VIRT_SPM_SCHEMA", "MESON_TESTTHREADS"):
         env.pop(k, None)
     p = sh("dpkg-buildpackage", "-us", "-uc", "-b", check_rc=False, env=env, cwd=src, timeout=1200)
     with open(os.path.join(os.path.dirname(src), "build.log"), "w") as f:
@@ -316,7 +316,7 @@ def autopkgtest(src):
     if not which:
         return
     env = dict(os.environ, AUTOPKGTEST_TMP=os.path.join(WORK, "autopkgtest"), SPM_TEST_RUN_LOCK_HELD="1")
-    for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "SPM_SCHEMA"):
+    for k in ("SPM_SOURCE_ROOT", "SPM_BUILD_ROOT", "SPM_FIXTURES_DIR", "VIRT_SPM_SCHEMA"):
         env.pop(k, None)
     os.makedirs(env["AUTOPKGTEST_TMP"])
     p = sh(os.path.join(src, "debian", "tests", "libvirt"), *([] if which == ["all"] else which),

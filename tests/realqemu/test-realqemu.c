@@ -211,7 +211,7 @@ rq_plan(const RqDomain *d, const char *xml, SpmDomainDef **def_out, GError **err
 
     if (!(doc = spm_xml_read_memory(xml, strlen(xml), "domain", error)) ||
         !(def = spm_domain_def_parse(doc, error)) ||
-        !spm_domain_validate_schema(doc, g_getenv("SPM_SCHEMA"), error))
+        !spm_domain_validate_schema(doc, g_getenv("VIRT_SPM_SCHEMA"), error))
         return NULL;
     rq_policy_init(&policy, d);
     plan = spm_plan_build(def, &policy, error);

@@ -12,7 +12,7 @@
 static const char *
 schema(void)
 {
-    const char *path = g_getenv("SPM_SCHEMA");
+    const char *path = g_getenv("VIRT_SPM_SCHEMA");
 
     g_assert_nonnull(path);
     return path;
