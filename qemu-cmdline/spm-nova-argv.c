@@ -50,11 +50,11 @@ spm_nova_argv_edits(const SpmDomainDef *def,
     m = g_strdup_printf("%" G_GUINT64_FORMAT, ram / (1024 * 1024));
     m_set = g_strdup_printf("size=%" G_GUINT64_FORMAT "k,slots=%u,maxmem=%" G_GUINT64_FORMAT "k",
                             ram / 1024, plan->max_memory_slots, plan->max_memory / 1024);
-    if (!spm_nova_argv_line(out, "uuid", def->uuid, error) ||
-        !spm_nova_argv_line(out, "name", name, error) ||
-        !spm_nova_argv_line(out, "m", m, error) ||
-        !spm_nova_argv_line(out, "m-set", m_set, error) ||
-        !spm_nova_argv_line(out, "numa", numa, error))
+    if (!spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_UUID, def->uuid, error) ||
+        !spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_NAME, name, error) ||
+        !spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_M, m, error) ||
+        !spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_M_SET, m_set, error) ||
+        !spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_NUMA, numa, error))
         return NULL;
 
     if (plan->cell_synthesized) {
@@ -68,15 +68,15 @@ spm_nova_argv_edits(const SpmDomainDef *def,
             ? g_strdup_printf("node,nodeid=0,cpus=0-%u,memdev=pc.ram", vcpus - 1)
             : g_strdup("node,nodeid=0,cpus=0,memdev=pc.ram");
 
-        if (!spm_nova_argv_line(out, "machine-drop", "memory-backend=pc.ram", error) ||
-            !spm_nova_argv_line(out, "add", "-numa", error) ||
-            !spm_nova_argv_line(out, "add", cell, error))
+        if (!spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_MACHINE_DROP, "memory-backend=pc.ram", error) ||
+            !spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_ADD, "-numa", error) ||
+            !spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_ADD, cell, error))
             return NULL;
     }
     if (!(args = spm_argv_build(plan, plan->stand_in_driver, error)))
         return NULL;
     for (char **a = args; *a; a++) {
-        if (!spm_nova_argv_line(out, "add", *a, error))
+        if (!spm_nova_argv_line(out, SPM_NOVA_PLAN_KEY_ADD, *a, error))
             return NULL;
     }
     return g_string_free(g_steal_pointer(&out), FALSE);

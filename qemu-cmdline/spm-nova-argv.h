@@ -5,33 +5,22 @@
  * Nova defines and starts a guest at once, with no <maxMemory>, no
  * <qemu:commandline> and, without hw:numa_nodes, no NUMA.  The hook plans
  * the guest at prepare begin and stores this "edit list" for its UUID; the
- * wrapper (tools/virt-spm-qemu.c, C library only) applies it to the
+ * wrapper (wrapper/virt-spm-qemu.c, C library only) applies it to the
  * arguments libvirt gives QEMU.  The list says what libvirt's arguments
  * must be (so a plan that does not belong to them is refused) and what to
- * change:
+ * change; spm-nova-plan-format.h is its format.
  *
- *     virt-spm-nova-plan 1
- *     uuid 142e7aec-cbbf-41ee-9e73-6ae195e7e78a
- *     name guest=vm1                  -name must be this, or this then ','
- *     m 512                           -m must be this ...
- *     m-set size=524288k,slots=1,maxmem=4194304k   ... and becomes this
- *     numa 0                          number of -numa node,... libvirt wrote
- *     machine-drop memory-backend=pc.ram   a property -machine must have; removed
- *     add -numa                       appended, in order
- *     add node,nodeid=0,cpus=0-1,memdev=pc.ram
- *     ...
- *
- * One line per item, "KEY VALUE", no value holds a newline.  Pure code.
+ * Pure code.
  */
 #pragma once
 
 #include <glib.h>
 #include "spm-domain.h"
 #include "spm-plan.h"
+#include "spm-nova-plan-format.h"
 
 G_BEGIN_DECLS
 
-#define SPM_NOVA_PLAN_MAGIC "virt-spm-nova-plan 1"
 
 /*
  * The edit list for @def (Nova's domain with the flavor's devices added,

@@ -45,9 +45,9 @@
 
 #include "spm-build-config.h"
 #include "spm-env.h"
+#include "spm-nova-plan-format.h"
 
-#define SPM_NOVA_PLAN_MAGIC "virt-spm-nova-plan 1"
-#define SPM_WRAPPER_MAX_PLAN (256 * 1024)
+#define SPM_WRAPPER_MAX_PLAN SPM_NOVA_PLAN_MAX_BYTES
 #define SPM_WRAPPER_MAX_ADD 512
 /* set for the program the wrapper executes: QEMU ignores it, a wrapper refuses */
 
@@ -377,11 +377,11 @@ main(int argc, char **argv)
         if (!(sp = strchr(line, ' ')))
             spm_wrapper_refuse("its plan has a line without a value: '%s'", line);
         *sp++ = '\0';
-        if (strcmp(line, "uuid") == 0) {
+        if (strcmp(line, SPM_NOVA_PLAN_KEY_UUID) == 0) {
             if (strcasecmp(sp, uuid) != 0)
                 spm_wrapper_refuse("its plan belongs to domain %s", sp);
             have_uuid = 1;
-        } else if (strcmp(line, "name") == 0) {
+        } else if (strcmp(line, SPM_NOVA_PLAN_KEY_NAME) == 0) {
             const char *v = argv[name_at];
             size_t n = strlen(sp);
 
@@ -389,19 +389,19 @@ main(int argc, char **argv)
             if (strncmp(v, sp, n) != 0 || (v[n] != '\0' && (v[n] != ',' || v[n + 1] == ',')))
                 spm_wrapper_refuse("its plan is for '-name %s', libvirt wrote '-name %s'", sp, v);
             have_name = 1;
-        } else if (strcmp(line, "m") == 0) {
+        } else if (strcmp(line, SPM_NOVA_PLAN_KEY_M) == 0) {
             if (strcmp(argv[m_at], sp) != 0)
                 spm_wrapper_refuse("its plan is for '-m %s', libvirt wrote '-m %s' "
                                    "(the domain changed after the hook planned it)", sp, argv[m_at]);
             have_m = 1;
-        } else if (strcmp(line, "m-set") == 0) {
+        } else if (strcmp(line, SPM_NOVA_PLAN_KEY_M_SET) == 0) {
             m_set = sp;
-        } else if (strcmp(line, "numa") == 0) {
+        } else if (strcmp(line, SPM_NOVA_PLAN_KEY_NUMA) == 0) {
             if (atoi(sp) != numa || strspn(sp, "0123456789") != strlen(sp))
                 spm_wrapper_refuse("its plan is for %s NUMA nodes from libvirt, libvirt wrote %d",
                                    sp, numa);
             have_numa = 1;
-        } else if (strcmp(line, "machine-drop") == 0) {
+        } else if (strcmp(line, SPM_NOVA_PLAN_KEY_MACHINE_DROP) == 0) {
             char *found;
 
             if (machine_at < 0 || !(machine = strdup(argv[machine_at])))
@@ -410,7 +410,7 @@ main(int argc, char **argv)
                 spm_wrapper_refuse("its plan drops '%s' from -machine, libvirt wrote '-machine %s'",
                                    sp, argv[machine_at]);
             memmove(found, found + 1 + strlen(sp), strlen(found + 1 + strlen(sp)) + 1);
-        } else if (strcmp(line, "add") == 0) {
+        } else if (strcmp(line, SPM_NOVA_PLAN_KEY_ADD) == 0) {
             if (nadd == SPM_WRAPPER_MAX_ADD)
                 spm_wrapper_refuse("its plan adds more than %d arguments", SPM_WRAPPER_MAX_ADD);
             adds[nadd++] = sp;
