@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "spm-config.h"
+#include "spm-cli-device.h"
 #include "spm-convert.h"
 #include "spm-error.h"
 #include "spm-ledger-domain.h"
@@ -44,7 +45,7 @@ spm_libvirt_config(const SpmGlobalOptions *g, virConnectPtr conn,
 /*
  * The stand-in driver a converted @doc was made with (its metadata's
  * standIn), or NULL: converting it again must keep it, or a test domain
- * would silently switch to spm-memory.
+ * would silently switch to an SPM device.
  */
 static char *
 spm_doc_stand_in(xmlDocPtr doc)
@@ -68,7 +69,7 @@ spm_print_warnings(const SpmGlobalOptions *g, const SpmPlan *plan)
  * driver) before replacing anything: on failure the old definition stays.
  */
 static virDomainPtr
-spm_libvirt_define_doc(const SpmGlobalOptions *g, virConnectPtr conn, const SpmConfig *config,
+spm_libvirt_define_doc(const SpmGlobalOptions *g, virConnectPtr conn, SpmConfig *config,
                        xmlDocPtr doc, const char *from, GError **error)
 {
     g_autoptr(SpmPlan) plan = NULL;
@@ -76,6 +77,8 @@ spm_libvirt_define_doc(const SpmGlobalOptions *g, virConnectPtr conn, const SpmC
     g_autofree char *xml = NULL;
     virDomainPtr dom;
 
+    /* the domain's emulator says which SPM device to generate, when it can */
+    spm_cli_choose_device(config, doc);
     /* SPM devices without a host nodemask get free HBM nodes, kept in the definition */
     if (!spm_convert_reverse(doc, error) ||
         !spm_ledger_assign_config(config->keyfile, doc, g->quiet, error) ||
@@ -116,7 +119,7 @@ spm_cmd_define(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
     g_autofree char *stand_in = NULL;
     const GOptionEntry entries[] = {
         { "stand-in-driver", 0, 0, G_OPTION_ARG_STRING, &stand_in,
-          "generate DRIVER instead of spm-memory (tests on a QEMU without it)", "DRIVER" },
+          "generate DRIVER instead of the SPM device (tests on a QEMU without one)", "DRIVER" },
         { NULL }
     };
     g_autoptr(virConnect) conn = NULL;

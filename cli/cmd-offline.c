@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "spm-argv.h"
+#include "spm-cli-device.h"
 #include "spm-config.h"
 #include "spm-convert.h"
 #include "spm-domain-parse.h"
@@ -76,6 +77,8 @@ spm_offline_load(SpmOffline *o, const char *file, const SpmGlobalOptions *global
     }
     if (!(o->doc = spm_xml_read_file(file, error)))
         return FALSE;
+    /* the domain's emulator says which SPM device to generate, when it can */
+    spm_cli_choose_device(o->config, o->doc);
     if (!plan)
         return TRUE;
     /* The parser's messages name the value; the schema is the backstop. */
@@ -127,7 +130,7 @@ spm_cmd_plan(int argc, char **argv, const SpmGlobalOptions *global, int *st, GEr
     g_autofree char *stand_in = NULL;
     GOptionEntry entries[] = {
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the plan as JSON", NULL },
-        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of spm-memory", "DRIVER" },
+        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of the SPM device", "DRIVER" },
         { NULL }
     };
     g_autofree char *out = NULL;
@@ -151,7 +154,7 @@ spm_cmd_convert(int argc, char **argv, const SpmGlobalOptions *global, int *st, 
     g_autofree char *stand_in = NULL;
     GOptionEntry entries[] = {
         { "reverse", 'r', 0, G_OPTION_ARG_NONE, &reverse, "give back the user's form of a converted domain", NULL },
-        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of spm-memory", "DRIVER" },
+        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of the SPM device", "DRIVER" },
         { NULL }
     };
     g_autofree char *out = NULL;
@@ -188,7 +191,7 @@ spm_cmd_argv(int argc, char **argv, const SpmGlobalOptions *global, int *st, GEr
     g_auto(SpmOffline) o = { 0 };
     g_autofree char *stand_in = NULL;
     GOptionEntry entries[] = {
-        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of spm-memory", "DRIVER" },
+        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of the SPM device", "DRIVER" },
         { NULL }
     };
     g_auto(GStrv) args = NULL;

@@ -57,6 +57,8 @@ spm_audit_plan_from_plan(const SpmPlan *plan, const char *stand_in_driver)
 {
     SpmAuditPlan *ap = spm_audit_plan_new(stand_in_driver);
 
+    ap->device = plan->device;
+    ap->device_known = TRUE;
     for (guint i = 0; i < plan->devices->len; i++) {
         const SpmPlannedDevice *d = g_ptr_array_index(plan->devices, i);
 
@@ -111,6 +113,7 @@ spm_audit_plan_from_json(const char *text, gsize len, GError **error)
     JsonObject *obj;
     JsonNode *devs;
     JsonNode *stand_in;
+    JsonNode *device;
     JsonArray *arr;
 
     if (!root) {
@@ -129,6 +132,18 @@ spm_audit_plan_from_json(const char *text, gsize len, GError **error)
     plan = spm_audit_plan_new(stand_in && JSON_NODE_HOLDS_VALUE(stand_in) &&
                               json_node_get_value_type(stand_in) == G_TYPE_STRING
                               ? json_node_get_string(stand_in) : NULL);
+    device = json_object_get_member(obj, "device");
+    if (device && !plan->stand_in_driver) {
+        if (!JSON_NODE_HOLDS_VALUE(device) || json_node_get_value_type(device) != G_TYPE_STRING ||
+            !spm_device_rev_from_string(json_node_get_string(device), &plan->device)) {
+            g_autofree char *names = spm_device_rev_all_names("or");
+
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "plan: 'device' is not %s", names);
+            return NULL;
+        }
+        plan->device_known = TRUE;
+    }
     arr = json_node_get_array(devs);
     for (guint i = 0; i < json_array_get_length(arr); i++) {
         JsonNode *e = json_array_get_element(arr, i);
@@ -250,15 +265,6 @@ spm_hex(guint64 v)
     return g_strdup_printf("0x%" G_GINT64_MODIFIER "x", v);
 }
 
-/* The query-memory-devices type a planned model must show. */
-static const char *
-spm_audit_model_type(const char *model)
-{
-    if (g_str_equal(model, "spm"))
-        return "spm-memory";
-    return model;   /* dimm, nvdimm, virtio-mem, virtio-pmem are QMP's names too */
-}
-
 /* The type QEMU reports for the stand-in driver. */
 static const char *
 spm_audit_stand_in_type(const char *driver)
@@ -266,6 +272,41 @@ spm_audit_stand_in_type(const char *driver)
     if (g_str_equal(driver, "pc-dimm"))
         return "dimm";
     return driver;
+}
+
+/*
+ * The query-memory-devices type a planned model must show, for messages;
+ * an SPM device of a plan that does not say its revision may show any.
+ */
+static char *
+spm_audit_model_type(const SpmAuditPlan *plan, const char *model)
+{
+    g_autoptr(GString) any = NULL;
+
+    if (!g_str_equal(model, "spm"))
+        return g_strdup(model);     /* dimm, nvdimm, virtio-mem, virtio-pmem are QMP's names too */
+    if (plan->stand_in_driver)
+        return g_strdup(spm_audit_stand_in_type(plan->stand_in_driver));
+    if (plan->device_known)
+        return g_strdup(spm_device_rev_info(plan->device)->qmp_type);
+    any = g_string_new(NULL);
+    for (guint i = 0; i < SPM_DEVICE_LAST; i++)
+        g_string_append_printf(any, "%s%s", i ? " or " : "",
+                               spm_device_rev_info((SpmDeviceRev)i)->qmp_type);
+    return g_string_free(g_steal_pointer(&any), FALSE);
+}
+
+/* Does @type, shown for a planned SPM device, fit @plan? */
+static gboolean
+spm_audit_spm_type_ok(const SpmAuditPlan *plan, const char *type)
+{
+    SpmDeviceRev rev;
+
+    if (plan->stand_in_driver)
+        return g_str_equal(type, spm_audit_stand_in_type(plan->stand_in_driver));
+    if (!spm_device_rev_from_qmp_type(type, &rev))
+        return FALSE;
+    return !plan->device_known || rev == plan->device;
 }
 
 static char *
@@ -288,7 +329,7 @@ spm_audit_compare(const SpmAuditPlan *plan, const GPtrArray *actual,
     for (guint i = 0; i < plan->devices->len; i++) {
         const SpmAuditDevice *p = g_ptr_array_index(plan->devices, i);
         const SpmMemdevInfo *a = NULL;
-        const char *want = spm_audit_model_type(p->model);
+        g_autofree char *want = spm_audit_model_type(plan, p->model);
         const char *backend;
 
         for (guint j = 0; j < actual->len && !a; j++) {
@@ -306,9 +347,8 @@ spm_audit_compare(const SpmAuditPlan *plan, const GPtrArray *actual,
         }
         g_hash_table_add(used, (gpointer) a);
 
-        if (!g_str_equal(a->type, want) &&
-            !(g_str_equal(p->model, "spm") && plan->stand_in_driver &&
-              g_str_equal(a->type, spm_audit_stand_in_type(plan->stand_in_driver))))
+        if (g_str_equal(p->model, "spm") ? !spm_audit_spm_type_ok(plan, a->type)
+                                         : !g_str_equal(a->type, want))
             spm_verdict_add(v, p->id, "type", g_strdup(want), g_strdup(a->type));
         if (a->addr != p->addr)
             spm_verdict_add(v, p->id, "addr", spm_hex(p->addr), spm_hex(a->addr));

@@ -28,10 +28,15 @@ typedef struct {
 } SpmAuditDevice;
 
 typedef struct {
-    /* QEMU driver generated for SPM devices instead of spm-memory on a QEMU
-     * without it ("pc-dimm"); NULL in production.  Only then is the
+    /* QEMU driver generated for SPM devices instead of an SPM device on a
+     * QEMU without one ("pc-dimm"); NULL in production.  Only then is the
      * stand-in's query-memory-devices type accepted for an SPM device. */
     char *stand_in_driver;
+    /* The SPM device planned for: its query-memory-devices type is the one
+     * an SPM device must show.  device_known FALSE (a plan file older than
+     * the revisions): any revision's type is accepted. */
+    SpmDeviceRev device;
+    gboolean device_known;
     GPtrArray *devices; /* SpmAuditDevice * */
 } SpmAuditPlan;
 
@@ -46,8 +51,8 @@ void spm_audit_plan_add(SpmAuditPlan *plan, const char *id, const char *model,
 /* From the planner's result. */
 SpmAuditPlan *spm_audit_plan_from_plan(const SpmPlan *plan, const char *stand_in_driver);
 
-/* From `virt-spm plan --json` output (SPEC.md section 9).  Optional keys
- * read when present: devices[].backend, "stand_in_driver". */
+/* From `virt-spm plan --json` output.  Optional keys read when present:
+ * devices[].backend, "stand_in_driver", "device". */
 SpmAuditPlan *spm_audit_plan_from_json(const char *text, gsize len, GError **error);
 
 typedef enum {

@@ -6,6 +6,7 @@
 #include "spm-error.h"
 #include "spm-json-guard.h"
 #include "spm-memdev-info.h"
+#include "spm-device-rev.h"
 
 /* Beyond any guest-physical address QEMU can use (phys-bits <= 52 on x86),
  * so a larger value is a broken or hostile reply. */
@@ -107,8 +108,8 @@ typedef struct {
     gboolean has_slot;
 } SpmMemdevKind;
 
+/* libvirt's and QEMU's own kinds; the SPM devices come from spm-device-rev.h */
 static const SpmMemdevKind spm_memdev_kinds[] = {
-    { "spm-memory", "memaddr", "size", TRUE, TRUE, FALSE },
     { "dimm", "addr", "size", TRUE, TRUE, TRUE },
     { "nvdimm", "addr", "size", TRUE, TRUE, TRUE },
     { "virtio-mem", "memaddr", "max-size", TRUE, TRUE, FALSE },
@@ -122,6 +123,8 @@ spm_memdev_info_parse_one(JsonNode *elem, guint index, GError **error)
     g_autoptr(SpmMemdevInfo) info = g_new0(SpmMemdevInfo, 1);
     const SpmMemdevKind *kind = NULL;
     SpmMemdevKind unknown = { NULL, NULL, "size", FALSE, FALSE, FALSE };
+    SpmMemdevKind spm_kind = { NULL, NULL, "size", TRUE, TRUE, FALSE };
+    SpmDeviceRev rev;
     JsonObject *obj;
     JsonNode *datanode;
     JsonObject *data;
@@ -149,6 +152,12 @@ spm_memdev_info_parse_one(JsonNode *elem, guint index, GError **error)
     for (gsize i = 0; i < G_N_ELEMENTS(spm_memdev_kinds); i++) {
         if (g_str_equal(spm_memdev_kinds[i].type, info->type))
             kind = &spm_memdev_kinds[i];
+    }
+    if (!kind && spm_device_rev_from_qmp_type(info->type, &rev)) {
+        /* sp-mem says "addr", the v8 spm-memory "memaddr": the revision table knows */
+        spm_kind.type = info->type;
+        spm_kind.addr_key = spm_device_rev_info(rev)->qmp_addr_key;
+        kind = &spm_kind;
     }
     if (!kind) {
         /* A kind this code does not know still sits in the region: read

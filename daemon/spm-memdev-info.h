@@ -14,9 +14,9 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    char *type;         /* "spm-memory", "dimm", "nvdimm", "virtio-mem", ... */
+    char *type;         /* "sp-mem", "spm-memory", "dimm", "nvdimm", "virtio-mem", ... */
     char *id;           /* NULL when the device has none */
-    guint64 addr;       /* memaddr (spm-memory, virtio-*, sgx-epc) or addr (dimm, nvdimm) */
+    guint64 addr;       /* addr (sp-mem, dimm, nvdimm) or memaddr (v8 spm-memory, virtio-*, sgx-epc) */
     guint64 size;       /* bytes of the region it takes (virtio-mem: max-size) */
     guint node;
     gboolean has_node;  /* virtio-pmem has none */

@@ -1,5 +1,6 @@
 /*
- * spm-emulator-probe.c: does a QEMU binary have a device?
+ * spm-emulator-probe.c: does a QEMU binary have a device, and which SPM
+ * device revision is it?
  */
 #include "spm-emulator-probe.h"
 #include "spm-error.h"
@@ -149,4 +150,46 @@ spm_emulator_probe(const char *emulator,
     if (cache_dir)
         spm_emulator_cache_store(cache_dir, file, emulator, driver, &st, *has_device);
     return TRUE;
+}
+
+gboolean
+spm_emulator_probe_cached(const char *emulator,
+                          const char *driver,
+                          gboolean *has_device,
+                          gpointer opaque,
+                          GError **error)
+{
+    return spm_emulator_probe(emulator, driver, opaque, has_device, error);
+}
+
+gboolean
+spm_emulator_find_device(const char *emulator,
+                         SpmEmulatorProbeFunc probe,
+                         gpointer probe_opaque,
+                         gboolean *found,
+                         SpmDeviceRev *rev,
+                         GError **error)
+{
+    *found = FALSE;
+    for (guint i = 0; i < SPM_DEVICE_LAST; i++) {
+        const SpmDeviceRevInfo *info = spm_device_rev_info((SpmDeviceRev)i);
+        gboolean has = FALSE;
+
+        if (!probe(emulator, info->driver, &has, probe_opaque, error))
+            return FALSE;
+        if (has) {
+            *found = TRUE;
+            *rev = info->rev;
+            return TRUE;
+        }
+    }
+    return TRUE;
+}
+
+char *
+spm_emulator_no_device_text(const char *emulator)
+{
+    g_autofree char *names = spm_device_rev_all_names("nor");
+
+    return g_strdup_printf("emulator '%s' has neither %s", emulator, names);
 }

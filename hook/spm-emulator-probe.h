@@ -1,5 +1,6 @@
 /*
- * spm-emulator-probe.h: does a QEMU binary have a device?
+ * spm-emulator-probe.h: does a QEMU binary have a device, and which SPM
+ * device revision is it?
  *
  * Asks the binary itself (EMULATOR -device DRIVER,help) and caches the
  * answer in a small file per binary and driver, keyed by the binary's path,
@@ -9,6 +10,7 @@
 #pragma once
 
 #include <glib.h>
+#include "spm-device-rev.h"
 
 G_BEGIN_DECLS
 
@@ -29,5 +31,38 @@ gboolean spm_emulator_probe(const char *emulator,
                             const char *cache_dir,
                             gboolean *has_device,
                             GError **error);
+
+/* A probe: does @emulator know the device @driver? (spm_emulator_probe(), or a test's.) */
+typedef gboolean (*SpmEmulatorProbeFunc)(const char *emulator,
+                                         const char *driver,
+                                         gboolean *has_device,
+                                         gpointer opaque,
+                                         GError **error);
+
+/*
+ * Which SPM device @emulator has: the revisions are asked in the table's
+ * order (sp-mem of QEMU 11.1 first, then the legacy spm-memory of the v8
+ * patch series) through @probe.  *found is FALSE when it has none; FALSE
+ * with @error when a probe could not answer.
+ */
+gboolean spm_emulator_find_device(const char *emulator,
+                                  SpmEmulatorProbeFunc probe,
+                                  gpointer probe_opaque,
+                                  gboolean *found,
+                                  SpmDeviceRev *rev,
+                                  GError **error);
+
+/* spm_emulator_probe() as an SpmEmulatorProbeFunc; @opaque: the cache directory or NULL. */
+gboolean spm_emulator_probe_cached(const char *emulator,
+                                   const char *driver,
+                                   gboolean *has_device,
+                                   gpointer opaque,
+                                   GError **error);
+
+/*
+ * The one line for an emulator with no SPM device: "emulator 'E' has
+ * neither 'sp-mem' (QEMU 11.1 and later) nor 'spm-memory' (...)".
+ */
+char *spm_emulator_no_device_text(const char *emulator);
 
 G_END_DECLS

@@ -11,7 +11,6 @@
 #include "spm-xml-node.h"
 
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 void
 spm_hook_decision_clear(SpmHookDecision *decision)
@@ -33,60 +32,6 @@ gboolean
 spm_hook_xml_mentions_spm(const char *xml, gsize len)
 {
     return memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) != NULL;
-}
-
-/* The driver of one -device value: "pc-dimm,id=x" or {"driver":"pc-dimm",...}. */
-static char *
-spm_hook_device_driver(const char *value)
-{
-    if (value[0] == '{') {
-        g_autoptr(JsonParser) parser = json_parser_new();
-        JsonNode *root;
-        JsonObject *obj;
-
-        if (!json_parser_load_from_data(parser, value, -1, NULL))
-            return NULL;
-        root = json_parser_get_root(parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-            return NULL;
-        obj = json_node_get_object(root);
-        if (!json_object_has_member(obj, "driver"))
-            return NULL;
-        return g_strdup(json_object_get_string_member(obj, "driver"));
-    }
-    return g_strndup(value, strcspn(value, ","));
-}
-
-static gboolean
-spm_hook_is_qemu_element(xmlNodePtr node, const char *name)
-{
-    return spm_xml_is_element(node, name) && node->ns &&
-           xmlStrEqual(node->ns->href, BAD_CAST QEMU_XMLNS);
-}
-
-/* The distinct drivers of the -device arguments in <qemu:commandline>. */
-static GPtrArray *
-spm_hook_generated_drivers(xmlNodePtr root)
-{
-    g_autoptr(GPtrArray) drivers = g_ptr_array_new_with_free_func(g_free);
-    gboolean next_is_device = FALSE;
-
-    for (xmlNodePtr cl = root->children; cl; cl = cl->next) {
-        if (!spm_hook_is_qemu_element(cl, "commandline"))
-            continue;
-        for (xmlNodePtr arg = cl->children; arg; arg = arg->next) {
-            g_autofree char *value = NULL;
-            g_autofree char *driver = NULL;
-
-            if (!spm_hook_is_qemu_element(arg, "arg") || !(value = spm_xml_prop(arg, "value")))
-                continue;
-            if (next_is_device && (driver = spm_hook_device_driver(value)) && *driver &&
-                !g_ptr_array_find_with_equal_func(drivers, driver, g_str_equal, NULL))
-                g_ptr_array_add(drivers, g_steal_pointer(&driver));
-            next_is_device = g_str_equal(value, "-device");
-        }
-    }
-    return g_steal_pointer(&drivers);
 }
 
 void
@@ -155,6 +100,59 @@ spm_hook_decide_dirs(xmlDocPtr doc,
     }
 }
 
+/* Does @plan generate any -device argument (an SPM device)? */
+static gboolean
+spm_hook_plan_generates(const SpmPlan *plan)
+{
+    for (guint i = 0; i < plan->devices->len; i++) {
+        const SpmPlannedDevice *pd = g_ptr_array_index(plan->devices, i);
+
+        if (pd->generated)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+spm_hook_emulator_device(const SpmHookFacts *facts,
+                         const char *emulator,
+                         const char *stand_in,
+                         SpmDeviceRev *rev,
+                         GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    gboolean found = FALSE;
+
+    if (stand_in) {
+        if (!facts->probe(emulator, stand_in, &found, facts->probe_opaque, &local)) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
+                        "cannot tell whether emulator '%s' has the '%s' device: %s",
+                        emulator, stand_in, local->message);
+            return FALSE;
+        }
+        if (!found) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED,
+                        "emulator '%s' has no '%s' device", emulator, stand_in);
+            return FALSE;
+        }
+        return TRUE;
+    }
+    if (!spm_emulator_find_device(emulator, facts->probe, facts->probe_opaque, &found, rev,
+                                  &local)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,
+                    "cannot tell which SPM device emulator '%s' has: %s",
+                    emulator, local->message);
+        return FALSE;
+    }
+    if (!found) {
+        g_autofree char *text = spm_emulator_no_device_text(emulator);
+
+        g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED, "%s", text);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* prepare begin of an SPM domain: may libvirt start it? */
 static void
 spm_hook_decide_start(xmlDocPtr doc,
@@ -164,8 +162,8 @@ spm_hook_decide_start(xmlDocPtr doc,
                       SpmHookDecision *decision)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) drivers = NULL;
     g_autofree char *emulator = NULL;
+    SpmDeviceRev emulator_rev;
     g_autoptr(SpmPlan) plan = NULL;
     g_autoptr(SpmDomainDef) def = NULL;
     SpmPlanPolicy policy = *facts->policy;
@@ -192,8 +190,13 @@ spm_hook_decide_start(xmlDocPtr doc,
         return;
     }
 
-    drivers = spm_hook_generated_drivers(xmlDocGetRootElement(doc));
-    if (drivers->len == 0) {
+    /*
+     * Only the device virt-spm generated needs the emulator's support: the
+     * other -device arguments of <qemu:commandline> are the user's and
+     * QEMU judges them (probing each as an SPM device refused an SPM
+     * domain with, say, -device virtio-rng-pci at every start).
+     */
+    if (!spm_hook_plan_generates(plan)) {
         spm_hook_refuse(decision,
                         "refusing to start domain '%s': its SPM metadata has no generated "
                         "-device argument in <qemu:commandline>; define it again with "
@@ -206,30 +209,69 @@ spm_hook_decide_start(xmlDocPtr doc,
     if (!emulator)
         emulator = g_strdup(SPM_HOOK_DEFAULT_EMULATOR);
 
-    for (guint i = 0; i < drivers->len; i++) {
-        const char *driver = drivers->pdata[i];
-        gboolean has_device = FALSE;
+    emulator_rev = plan->device;
+    if (!spm_hook_emulator_device(facts, emulator, plan->stand_in_driver, &emulator_rev, &error)) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        return;
+    }
+    if (emulator_rev != plan->device) {
+        const SpmDeviceRevInfo *want = spm_device_rev_info(plan->device);
+        const SpmDeviceRevInfo *have = spm_device_rev_info(emulator_rev);
 
-        if (!facts->probe(emulator, driver, &has_device, facts->probe_opaque, &error)) {
-            spm_hook_refuse(decision,
-                            "refusing to start domain '%s': cannot tell whether emulator '%s' "
-                            "has the '%s' device: %s",
-                            name, emulator, driver, error->message);
-            return;
-        }
-        if (!has_device) {
-            spm_hook_refuse(decision,
-                            "refusing to start domain '%s': emulator '%s' has no '%s' device "
-                            "(SPM memory needs a QEMU with the spm-memory device)",
-                            name, emulator, driver);
-            return;
-        }
+        spm_hook_refuse(decision,
+                        "refusing to start domain '%s': it was converted for the '%s' device "
+                        "(%s), but emulator '%s' has '%s' (%s); define it again with "
+                        "'virt-spm define'",
+                        name, want->driver, want->summary, emulator, have->driver,
+                        have->summary);
+        return;
     }
 
     /* what the start takes from the host HBM ledger (the caller reserves) */
     decision->holding = spm_ledger_holding_from_plan(plan, uuid ? uuid : name, name);
     if (decision->holding->requests->len == 0)
         g_clear_pointer(&decision->holding, spm_ledger_holding_free);
+}
+
+/*
+ * migrate begin, restore begin: refused.  Why depends on the device the
+ * domain was converted for: QEMU 11.1's sp-mem migrates, but virt-spm does
+ * not yet move the host HBM a guest holds (its reservation in the ledger,
+ * its host nodes) to the other host or back from a saved state; the
+ * legacy v8 spm-memory cannot migrate at all.
+ */
+static void
+spm_hook_refuse_move(xmlDocPtr doc, const char *name, gboolean migrate,
+                     SpmHookDecision *decision)
+{
+    xmlNodePtr meta = spm_xml_metadata_element(xmlDocGetRootElement(doc));
+    g_autofree char *recorded = meta ? spm_xml_prop(meta, "device") : NULL;
+    SpmDeviceRev rev = SPM_DEVICE_SPM_MEMORY;   /* metadata before the revisions: v8 */
+    const SpmDeviceRevInfo *info;
+
+    if (recorded && !spm_device_rev_from_string(recorded, &rev))
+        rev = SPM_DEVICE_SP_MEM;
+    info = spm_device_rev_info(rev);
+    if (info->migratable) {
+        spm_hook_refuse(decision,
+                        migrate ? "refusing to migrate domain '%s': virt-spm does not yet move "
+                                  "the HBM reservations of a guest's SPM devices with it (QEMU's "
+                                  "'%s' device itself migrates); shut it down and start it on "
+                                  "the other host"
+                                : "refusing to restore domain '%s': virt-spm does not yet carry "
+                                  "the HBM reservations of a guest's SPM devices over a saved "
+                                  "state (QEMU's '%s' device itself could be restored); start "
+                                  "the domain afresh",
+                        name, info->driver);
+        return;
+    }
+    spm_hook_refuse(decision,
+                    migrate ? "refusing to migrate domain '%s': the '%s' device (%s) is not "
+                              "migratable (its contents cannot move to another host)"
+                            : "refusing to restore domain '%s': the '%s' device (%s) is not "
+                              "migratable, so a saved state of it cannot be restored; start the "
+                              "domain afresh",
+                    name, info->driver, info->summary);
 }
 
 /* <domain id='N'>: the run the event is about (the daemon audits each
@@ -317,14 +359,8 @@ spm_hook_decide(const char *op,
         decision->domain = g_steal_pointer(&name);
         decision->uuid = g_steal_pointer(&uuid);
         decision->run_id = spm_hook_run_id(root);
-    } else if (migrate) {
-        spm_hook_refuse(decision,
-                        "refusing to migrate domain '%s': spm-memory is not migratable "
-                        "(its contents cannot move to another host)", name);
-    } else if (restore) {
-        spm_hook_refuse(decision,
-                        "refusing to restore domain '%s': spm-memory is not migratable, so a "
-                        "saved state of it cannot be restored; start the domain afresh", name);
+    } else if (migrate || restore) {
+        spm_hook_refuse_move(doc, name, migrate, decision);
     } else {
         spm_hook_decide_start(doc, name, uuid, facts, decision);
     }

@@ -15,6 +15,7 @@
 #include <libxml/tree.h>
 #include "spm-plan.h"
 #include "spm-ledger.h"
+#include "spm-emulator-probe.h"
 
 G_BEGIN_DECLS
 
@@ -32,11 +33,7 @@ typedef enum {
  * @error when the question could not be answered (binary missing, probe
  * failed or timed out).
  */
-typedef gboolean (*SpmHookProbeFunc)(const char *emulator,
-                                     const char *driver,
-                                     gboolean *has_device,
-                                     gpointer opaque,
-                                     GError **error);
+typedef SpmEmulatorProbeFunc SpmHookProbeFunc;
 
 /*
  * Can the host give @plan (of @def) the memory it takes?  FALSE with a
@@ -96,6 +93,19 @@ void spm_hook_refuse(SpmHookDecision *decision, const char *fmt, ...) G_GNUC_PRI
  * NUL-terminated, @len bytes) hold virt-spm metadata at all?
  */
 gboolean spm_hook_xml_mentions_spm(const char *xml, gsize len);
+
+/*
+ * The SPM device revision @emulator has (facts->probe, sp-mem first), or
+ * with @stand_in (the tests' pc-dimm) whether it has that driver (*rev is
+ * then left alone).  FALSE with one line naming the emulator when it has
+ * none ("has neither 'sp-mem' (...) nor 'spm-memory' (...)") or the probe
+ * cannot tell.
+ */
+gboolean spm_hook_emulator_device(const SpmHookFacts *facts,
+                                  const char *emulator,
+                                  const char *stand_in,
+                                  SpmDeviceRev *rev,
+                                  GError **error);
 
 /* Fill @decision for one hook call.  Never fails: every problem is a refusal. */
 void spm_hook_decide(const char *op,

@@ -135,9 +135,7 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     g_autofree char *edits = NULL;
     g_autofree char *json = NULL;
     g_autofree char *emulator = NULL;
-    const char *driver;
     SpmPlanPolicy policy = *facts->policy;
-    gboolean has_device = FALSE;
     guint64 ram;
 
     /* A plan or a holding from an earlier run never applies to this one. */
@@ -161,6 +159,18 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
                         "emulator '%s' is not the virt-spm wrapper '%s' (install the "
                         "libvirtd/virtqemud drop-in and restart the daemon, docs/nova.md)",
                         name, source, def->emulator ? def->emulator : "(none)", cfg->wrapper);
+        return;
+    }
+    /*
+     * The real QEMU behind the wrapper decides the device the plan is for
+     * (sp-mem of QEMU 11.1, or the legacy v8 spm-memory); asked before the
+     * ledger's lock is taken.
+     */
+    emulator = spm_nova_real_qemu(cfg);
+    if (!spm_hook_emulator_device(facts, emulator, policy.stand_in_driver, &policy.device,
+                                  &error)) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s asks for SPM memory, but %s",
+                        name, source, error->message);
         return;
     }
     ram = def->memory;
@@ -199,20 +209,6 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     if (facts->check_pages && !facts->check_pages(plan, def, facts->check_pages_opaque, &error)) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
                         name, source, error->message);
-        return;
-    }
-
-    emulator = spm_nova_real_qemu(cfg);
-    driver = plan->stand_in_driver ? plan->stand_in_driver : "spm-memory";
-    if (!facts->probe(emulator, driver, &has_device, facts->probe_opaque, &error)) {
-        spm_hook_refuse(decision, "refusing to start domain '%s': cannot tell whether "
-                        "emulator '%s' has the '%s' device: %s",
-                        name, emulator, driver, error->message);
-        return;
-    }
-    if (!has_device) {
-        spm_hook_refuse(decision, "refusing to start domain '%s': %s asks for SPM memory, "
-                        "but emulator '%s' has no '%s' device", name, source, emulator, driver);
         return;
     }
 
@@ -310,11 +306,17 @@ spm_hook_nova_decide(const char *op,
         g_autoptr(SpmNovaConfig) cfg = spm_nova_config_load(kf, NULL);
         g_autoptr(SpmNovaRequest) req = cfg ? spm_nova_request_resolve(cfg, inst, NULL, NULL) : NULL;
 
-        /* what the flavor asks for cannot move: refuse whenever it asks (or cannot tell) */
+        /*
+         * What the flavor asks for does not move yet: virt-spm keeps the
+         * guest's HBM reserved on this host (QEMU 11.1's sp-mem itself
+         * migrates; the legacy v8 spm-memory never does).  Refuse whenever
+         * it asks, or when that cannot be told.
+         */
         if (!req || req->devices->len > 0)
             spm_hook_refuse(decision, "refusing to %s domain '%s': its flavor '%s' asks for "
-                            "SPM memory, which is not migratable (cold-migrate or resize "
-                            "to a host with the same HBM inventory instead)",
+                            "SPM memory, and virt-spm does not yet move the HBM reservations "
+                            "of a guest's SPM devices with it (cold-migrate or resize to a host "
+                            "with the same HBM inventory instead)",
                             op, name, inst->flavor ? inst->flavor : "?");
     } else if (g_str_equal(op, "started") && g_str_equal(subop, "begin")) {
         if (g_file_test(plan, G_FILE_TEST_EXISTS)) {

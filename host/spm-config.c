@@ -185,7 +185,23 @@ spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error)
         if (!spm_hugepages_parse_setting(mounts ? mounts : "", &config->policy.host, error))
             return FALSE;
     }
-    /* Tests only: run SPM devices as another driver on a QEMU without spm-memory. */
+    /*
+     * [qemu] device: the SPM device of the QEMU that runs the domains, for
+     * when the domain's <emulator> cannot be asked (default sp-mem).
+     */
+    {
+        g_autofree char *dev = g_key_file_get_string(kf, "qemu", "device", NULL);
+
+        if (dev && !spm_device_rev_from_string(g_strstrip(dev), &config->policy.device)) {
+            g_autofree char *shown = spm_error_printable(dev, 64);
+            g_autofree char *names = spm_device_rev_all_names("or");
+
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "[qemu] device: '%s' is not %s", shown, names);
+            return FALSE;
+        }
+    }
+    /* Tests only: run SPM devices as another driver on a QEMU without an SPM device. */
     if (g_key_file_has_key(kf, "test", "stand_in_driver", NULL)) {
         g_free(config->policy.stand_in_driver);
         config->policy.stand_in_driver = g_key_file_get_string(kf, "test", "stand_in_driver", NULL);

@@ -20,9 +20,11 @@
  *                 [,addr=0x<hex>]             when explicit_addr
  *                 [,slot=<N>]"                stand-in driver only, slot >= 0
  *
- * Sizes are plain decimal bytes, addresses 0x-hex.  <driver> is
- * "spm-memory", or the stand-in driver of the tests ("pc-dimm"); only the
- * stand-in gets a slot, because spm-memory has no such property.
+ * Sizes are plain decimal bytes, addresses 0x-hex.  <driver> is the plan's
+ * device revision's ("sp-mem" of QEMU 11.1, "spm-memory" of the legacy v8
+ * patch series: spm-device-rev.h), or the stand-in driver of the tests
+ * ("pc-dimm"); only the stand-in gets a slot, because neither SPM device
+ * has such a property.
  *
  * Quoting: QEMU's key=value parser ends a value at a single comma and reads
  * ",," as one comma in the value.  Every free-form value (the paths) goes
@@ -42,8 +44,6 @@
 
 /* QEMU's MAX_NODES for host-nodes (QEMU 7.2: "Invalid host-nodes value: 128") */
 #define SPM_QEMU_MAX_HOST_NODES 128
-
-#define SPM_DEFAULT_DRIVER "spm-memory"
 
 char *
 spm_qemu_opt_quote(const char *value)
@@ -304,9 +304,16 @@ spm_argv_build(const SpmPlan *plan,
     g_autoptr(GStrvBuilder) argv = g_strv_builder_new();
     g_autoptr(GArray) spm_nodes = g_array_new(FALSE, FALSE, sizeof(guint));
     g_autoptr(GPtrArray) devices = g_ptr_array_new();
-    const char *driver = stand_in_driver ? stand_in_driver : SPM_DEFAULT_DRIVER;
+    const char *driver;
 
     g_return_val_if_fail(plan != NULL, NULL);
+
+    driver = stand_in_driver ? stand_in_driver : spm_device_rev_to_string(plan->device);
+    if (!driver) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "plan: SPM device revision %d is not one virt-spm knows", (int)plan->device);
+        return NULL;
+    }
 
     if (!spm_argv_check_id("stand-in driver", driver, error))
         return NULL;

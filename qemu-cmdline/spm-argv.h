@@ -2,7 +2,7 @@
  * spm-argv.h: the QEMU arguments virt-spm adds to a domain.
  *
  * For a plan, the -object, -numa and -device arguments of every SPM device
- * and SPM node, in key=value form (SPEC.md section 2), in the order QEMU
+ * and SPM node, in key=value form, in the order QEMU
  * must see them.  libvirt appends them at the end of its own command line
  * (<qemu:commandline>), so QEMU realizes these devices before libvirt's own
  * JSON-form memory devices: the planner accounts for that.  Pure code.
@@ -17,10 +17,12 @@ G_BEGIN_DECLS
 
 /*
  * The arguments, as separate argv words: "-object", "memory-backend-ram,...",
- * "-numa", "node,nodeid=2", "-device", "spm-memory,...".  Every value is
- * quoted for QEMU's option syntax, so a comma in a path or id can never add
- * a property.  @stand_in_driver, when not NULL, replaces "spm-memory" (the
- * tests use "pc-dimm" on a QEMU without the device).  Fails with
+ * "-numa", "node,nodeid=2", "-device", "sp-mem,...".  The driver is the
+ * one of @plan's device revision (plan->device: "sp-mem", or the legacy
+ * "spm-memory").  Every value is quoted for QEMU's option syntax, so a
+ * comma in a path or id can never add a property.  @stand_in_driver, when
+ * not NULL, replaces it (the tests use "pc-dimm" on a QEMU without an SPM
+ * device).  Fails with
  * SPM_ERROR_INVALID on a plan QEMU would reject or misread (an id that is
  * not a QEMU identifier, a malformed nodemask, a property the backend type
  * does not have).  An empty plan gives an empty vector, not NULL.

@@ -987,6 +987,8 @@ spm_forward_root(xmlNodePtr root, const SpmDomainDef *def, const SpmPlan *plan,
     xmlSetNs(meta, ns);
     spm_set_prop(meta, "version", SPM_META_VERSION);
     spm_set_prop(meta, "standIn", policy->stand_in_driver);
+    /* the SPM device revision the arguments are for ("sp-mem", "spm-memory") */
+    spm_set_prop(meta, "device", spm_device_rev_to_string(policy->device));
     /*
      * The policy the arguments were planned with: the hook re-plans with it,
      * so a host default changed later does not make this domain stale.
@@ -1066,6 +1068,7 @@ spm_meta_policy(xmlNodePtr meta, SpmPlanPolicy *policy, GError **error)
     static const char *const sizes[] = { "spmAlign", "guardGap" };
     guint64 *fields[] = { &policy->spm_align, &policy->guard_gap };
     g_autofree char *strict = spm_xml_prop(meta, "strict");
+    g_autofree char *device = spm_xml_prop(meta, "device");
 
     for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
         g_autofree char *v = spm_xml_prop(meta, sizes[i]);
@@ -1078,6 +1081,17 @@ spm_meta_policy(xmlNodePtr meta, SpmPlanPolicy *policy, GError **error)
     }
     if (strict)
         policy->strict = g_str_equal(strict, "yes");
+    /* metadata older than the revisions was made for the v8 spm-memory */
+    if (!device) {
+        policy->device = SPM_DEVICE_SPM_MEMORY;
+    } else if (!spm_device_rev_from_string(device, &policy->device)) {
+        g_autofree char *names = spm_device_rev_all_names("or");
+
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "metadata spm:spm@device: '%s' is not an SPM device virt-spm knows (%s)",
+                    device, names);
+        return FALSE;
+    }
     return TRUE;
 }
 

@@ -17,7 +17,10 @@
  *    "numa_nodes": [{"id", "kind"}],               by id; kind "cell"|"spm"
  *    "warnings": ["..."],
  *    "ram": {"below_4g", "above_4g", "above_4g_start"},
- *    "max_memory", "max_memory_slots", "phys_bits", "max_used_gpa"}
+ *    "max_memory", "max_memory_slots", "phys_bits", "max_used_gpa",
+ *    "device"}                                     the SPM device planned for:
+ *                                                  "sp-mem", "spm-memory" (or the
+ *                                                  tests' stand-in driver)
  *
  * Numbers are bytes, as JSON integers.  json-glib stores integers as
  * gint64: a value above G_MAXINT64 (never produced by a valid plan, since
@@ -28,6 +31,7 @@
  * Table (spm_plan_to_table):
  *
  *   Machine: q35   RAM: 1 GiB below 4G, 0 above   phys-bits: 40
+ *   SPM device: sp-mem (QEMU 11.1 and later)
  *   Device memory: 0x100000000-0x5bfffffff (19 GiB)   maxMemory: 16 GiB, 4 slots
  *
  *   ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE   PATH
@@ -49,6 +53,15 @@
 #include "spm-plan-format.h"
 
 #define SPM_4GiB (G_GUINT64_CONSTANT(1) << 32)
+
+/* The -device driver the plan's SPM devices get. */
+static const char *
+spm_format_device(const SpmPlan *plan)
+{
+    if (plan->stand_in_driver)
+        return plan->stand_in_driver;
+    return spm_device_rev_to_string(plan->device) ? spm_device_rev_to_string(plan->device) : "?";
+}
 
 static const char *
 spm_format_machine(const SpmPlan *plan)
@@ -216,6 +229,7 @@ spm_plan_to_json(const SpmPlan *plan, gboolean pretty)
     spm_json_add_u64(b, "max_memory_slots", plan->max_memory_slots);
     spm_json_add_u64(b, "phys_bits", plan->layout.phys_bits);
     spm_json_add_u64(b, "max_used_gpa", plan->layout.max_used_gpa);
+    spm_json_add_str(b, "device", spm_format_device(plan));
     json_builder_end_object(b);
 
     root = json_builder_get_root(b);
@@ -343,6 +357,12 @@ spm_plan_to_table(const SpmPlan *plan)
         g_string_append_printf(out, " at 0x%" G_GINT64_MODIFIER "x",
                                plan->layout.above_4g_start);
     g_string_append_printf(out, "   phys-bits: %u\n", plan->layout.phys_bits);
+    if (plan->stand_in_driver)
+        g_string_append_printf(out, "SPM device: %s (a stand-in, for tests)\n",
+                               plan->stand_in_driver);
+    else if (spm_device_rev_info(plan->device))
+        g_string_append_printf(out, "SPM device: %s (%s)\n", spm_format_device(plan),
+                               spm_device_rev_info(plan->device)->summary);
 
     if (plan->layout.has_device_memory && plan->layout.devmem_size) {
         g_autofree char *size = spm_table_size(plan->layout.devmem_size);

@@ -256,7 +256,8 @@ spm_plan_machine(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan *
     cfg->pci_hole64_size = def->has_pcihole64 ? def->pcihole64 : 0;
     cfg->gigabyte_align = TRUE;
     cfg->acpi = def->acpi;
-    cfg->spm_node_checks = policy->strict;
+    /* the device's own realize rules (v8 keeps an SPM node to itself) */
+    cfg->spm_device = policy->device;
 }
 
 /* ---- RAM and NUMA ------------------------------------------------------- */
@@ -331,6 +332,16 @@ spm_cmp_node_dev(gconstpointer a, gconstpointer b)
     return x->def->line < y->def->line ? -1 : x->def->line > y->def->line;
 }
 
+/*
+ * virt-spm's own policy (strict, on by default), whatever QEMU allows
+ * (11.1's sp-mem lets devices share a node and sit on a node with RAM):
+ * the guest's accelerator driver finds its memory by NUMA node, so each
+ * HBM block must be one node of its own, to be one claim.
+ */
+#define SPM_PLAN_OWN_NODE_RULE \
+    "virt-spm gives each SPM device a guest NUMA node of its own, without RAM (one HBM " \
+    "block = one NUMA node = one claim of the guest's driver)"
+
 /* SPM nodes: strict ownership, contiguity; appends SPM nodes to plan->nodes. */
 static gboolean
 spm_plan_numa(const SpmPlanPolicy *policy, SpmPlan *plan, GPtrArray *devs, GError **error)
@@ -366,9 +377,9 @@ spm_plan_numa(const SpmPlanPolicy *policy, SpmPlan *plan, GPtrArray *devs, GErro
         if (pd->node < ncells) {
             if (policy->strict) {
                 g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
-                            SPM_PLAN_DEV_FMT " target/node %u is a <numa> cell with RAM; an SPM "
-                            "device needs a node of its own (%u or above)",
-                            pd->id, pd->node, ncells);
+                            SPM_PLAN_DEV_FMT " target/node %u is a <numa> cell with RAM: "
+                            SPM_PLAN_OWN_NODE_RULE "; use node %u or above, or set [plan] "
+                            "strict = false", pd->id, pd->node, ncells);
                 return FALSE;
             }
             continue;
@@ -388,7 +399,8 @@ spm_plan_numa(const SpmPlanPolicy *policy, SpmPlan *plan, GPtrArray *devs, GErro
                 if (policy->strict) {
                     g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
                                 SPM_PLAN_DEV_FMT " target/node %u: node already used by "
-                                SPM_PLAN_DEV_FMT "; one SPM device per node",
+                                SPM_PLAN_DEV_FMT ": " SPM_PLAN_OWN_NODE_RULE "; use another "
+                                "node, or set [plan] strict = false",
                                 pd->id, pd->node, prev->id);
                     return FALSE;
                 }
@@ -597,7 +609,7 @@ spm_qemu_kind(SpmMemModel model)
 
 /*
  * The -device list as QEMU gets it: ours key=value, libvirt's JSON.  With a
- * stand-in (pc-dimm on a QEMU without spm-memory), our key=value pc-dimms
+ * stand-in (pc-dimm on a QEMU without an SPM device), our key=value pc-dimms
  * would take the lowest free slots before libvirt's DIMMs ask for theirs
  * ("slot 0 is busy", SPEC section 3), so they get the highest slots.
  */
@@ -677,7 +689,6 @@ spm_plan_simulate(const SpmPlan *plan, const SpmMachineLayout *layout, GPtrArray
     big.has_device_memory = TRUE;
     big.devmem_size = G_MAXUINT64 - big.devmem_base;
     cfg.maxmem = G_MAXUINT64;
-    cfg.spm_node_checks = FALSE;
     if (!spm_qemu_place(&cfg, &big, q, devs->len, &local)) {
         spm_qemu_error(error, local);
         return FALSE;
@@ -946,10 +957,11 @@ spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan 
             g_set_error(error, SPM_ERROR, SPM_ERROR_UNSUPPORTED,
                         SPM_PLAN_DEV_FMT " (model '%s') with SPM memory: libvirt %u.%u.%u fails "
                         "the start of a domain mixing SPM with libvirt's memory devices "
-                        "(\"spm-memory memory device info is not handled yet\"); libvirt "
+                        "(\"%s memory device info is not handled yet\"); libvirt "
                         "%u.%u.%u or later is needed, or remove the %s device",
                         first_libvirt->id, spm_mem_model_to_string(first_libvirt->model),
                         v / 1000000, v / 1000 % 1000, v % 1000,
+                        spm_device_rev_info(plan->device)->qmp_type,
                         SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000000,
                         SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000 % 1000,
                         SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000,
@@ -959,11 +971,12 @@ spm_plan_warnings(const SpmDomainDef *def, const SpmPlanPolicy *policy, SpmPlan 
         if (!v)
             spm_plan_warn(plan, "libvirt: version unknown; libvirt before %u.%u.%u fails to "
                           "start a domain mixing SPM with libvirt's memory devices such as "
-                          SPM_PLAN_DEV_FMT " (\"spm-memory memory device info is not handled "
+                          SPM_PLAN_DEV_FMT " (\"%s memory device info is not handled "
                           "yet\")",
                           SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000000,
                           SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV / 1000 % 1000,
-                          SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000, first_libvirt->id);
+                          SPM_LIBVIRT_SKIPS_UNKNOWN_MEMDEV % 1000, first_libvirt->id,
+                          spm_device_rev_info(plan->device)->qmp_type);
     }
 
     if (!def->firmware_efi) {
@@ -1046,6 +1059,7 @@ spm_plan_build(const SpmDomainDef *def, const SpmPlanPolicy *policy, GError **er
     plan->nodes = g_array_new(FALSE, TRUE, sizeof(SpmPlannedNode));
     plan->warnings = g_ptr_array_new_with_free_func(g_free);
     plan->stand_in_driver = g_strdup(policy->stand_in_driver);
+    plan->device = policy->device;
     devs = plan->devices;
 
     spm_plan_machine(def, policy, plan);

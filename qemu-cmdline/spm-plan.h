@@ -77,8 +77,10 @@ typedef struct {
     guint64 guard_gap;          /* free space left after each SPM device; default 1 GiB */
     gboolean strict;            /* one SPM device per node and no RAM on it; default TRUE */
     gboolean fixed_max_memory;  /* never raise <maxMemory>/slots: error instead; default FALSE */
+    /* the SPM device of the QEMU that will run the domain; default sp-mem */
+    SpmDeviceRev device;
     /*
-     * Tests on a QEMU without spm-memory: generate this driver ("pc-dimm")
+     * Tests on a QEMU without an SPM device: generate this driver ("pc-dimm")
      * instead.  A key=value pc-dimm takes a slot, so SPM stand-ins get the
      * highest slots and the plan raises slots to leave libvirt's DIMMs theirs.
      * NULL in production.  Recorded in the metadata by convert.
@@ -176,6 +178,7 @@ typedef struct {
     GArray *nodes;              /* SpmPlannedNode, by id */
     GPtrArray *warnings;        /* char *, one line each */
     char *stand_in_driver;      /* from the policy: SPM devices realized as this driver */
+    SpmDeviceRev device;        /* from the policy: the SPM device planned for */
 } SpmPlan;
 
 /*

@@ -1,13 +1,14 @@
 /*
- * spm-qemu-layout.c: a model of what QEMU (7.2 .. 10.2, x86 pc/q35) does
+ * spm-qemu-layout.c: a model of what QEMU (7.2 .. 11.1, x86 pc/q35) does
  * with a memory configuration.
  *
  * Two halves: the machine memory map (RAM split, device-memory region,
  * 64-bit PCI hole, AMD 1 TiB relocation, phys-bits check) and the
  * placement of memory devices in realize order (the generic memory-device
  * first fit plus the per-device checks of pc-dimm, nvdimm, virtio-mem and
- * spm-memory v8).  Error texts are QEMU's, word for word, because users
- * search for them.  No policy here: the planner decides what to ask for.
+ * the SPM device of each revision: sp-mem of QEMU 11.1, spm-memory of the
+ * v8 patch series, whose checks and words spm-device-rev.c lists).  Error
+ * texts are QEMU's, word for word, because users search for them.  No policy here: the planner decides what to ask for.
  */
 #include <string.h>
 
@@ -26,11 +27,11 @@
 #define SPM_MAX_NODES              128 /* QEMU's MAX_NODES */
 
 const char *
-spm_qemu_dev_kind_driver(SpmQemuDevKind kind)
+spm_qemu_dev_kind_driver(SpmQemuDevKind kind, SpmDeviceRev spm)
 {
     switch (kind) {
     case SPM_QEMU_DEV_SPM:
-        return "spm-memory";
+        return spm_device_rev_info(spm) ? spm_device_rev_info(spm)->driver : "unknown";
     case SPM_QEMU_DEV_PC_DIMM:
         return "pc-dimm";
     case SPM_QEMU_DEV_NVDIMM:
@@ -269,14 +270,10 @@ typedef struct {
     guint64 hint_addr;
 } SpmPlaceState;
 
-static const char *
-spm_dev_label(const SpmQemuMemDev *dev)
-{
-    return dev->id ? dev->id : spm_qemu_dev_kind_driver(dev->kind);
-}
-
-G_GNUC_PRINTF(3, 4) static void
-spm_dev_error(GError **error, const SpmQemuMemDev *dev, const char *fmt, ...)
+/* One device's error, as QEMU prefixes it; the device is named by id, else by driver. */
+G_GNUC_PRINTF(4, 5) static void
+spm_dev_error(const SpmPlaceState *st, GError **error, const SpmQemuMemDev *dev,
+              const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *msg = NULL;
@@ -285,7 +282,15 @@ spm_dev_error(GError **error, const SpmQemuMemDev *dev, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "-device %s: %s",
-                spm_dev_label(dev), msg);
+                dev->id ? dev->id : spm_qemu_dev_kind_driver(dev->kind, st->cfg->spm_device), msg);
+}
+
+/* The same with a text made by the revision table. */
+static void
+spm_dev_error_take(const SpmPlaceState *st, GError **error, const SpmQemuMemDev *dev, char *text)
+{
+    spm_dev_error(st, error, dev, "%s", text);
+    g_free(text);
 }
 
 static gboolean
@@ -316,21 +321,21 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
 
     if (!layout->has_device_memory) {
         /* QEMU >= 8.1 wording; 7.2 said "memory devices (e.g. for memory hotplug) are
-         * not enabled, please specify the maxmem option".  spm-memory is 10.2+. */
-        spm_dev_error(error, dev, "the configuration is not prepared for memory devices"
+         * not enabled, please specify the maxmem option".  The SPM devices are 10.2+. */
+        spm_dev_error(st, error, dev, "the configuration is not prepared for memory devices"
                       " (e.g., for memory hotplug), consider specifying the maxmem option");
         return FALSE;
     }
     if (!dev->memdev) {
         /* get_memory_region() of pc-dimm / nvdimm and friends */
-        spm_dev_error(error, dev, "'memdev' property must be set");
+        spm_dev_error(st, error, dev, "'memdev' property must be set");
         return FALSE;
     }
 
     /* memory_device_check_addable() */
     if (st->used_region_size + size < st->used_region_size ||
         st->used_region_size + size > total) {
-        spm_dev_error(error, dev, "not enough space, currently 0x%" G_GINT64_MODIFIER
+        spm_dev_error(st, error, dev, "not enough space, currently 0x%" G_GINT64_MODIFIER
                       "x in use of total space for memory devices 0x%" G_GINT64_MODIFIER "x",
                       st->used_region_size, total);
         return FALSE;
@@ -342,12 +347,12 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         align = 1;
 
     if (dev->addr && dev->addr % align) {
-        spm_dev_error(error, dev, "address must be aligned to 0x%" G_GINT64_MODIFIER "x bytes",
+        spm_dev_error(st, error, dev, "address must be aligned to 0x%" G_GINT64_MODIFIER "x bytes",
                       align);
         return FALSE;
     }
     if (size % align) {
-        spm_dev_error(error, dev, "backend memory size must be multiple of 0x%"
+        spm_dev_error(st, error, dev, "backend memory size must be multiple of 0x%"
                       G_GINT64_MODIFIER "x", align);
         return FALSE;
     }
@@ -356,7 +361,7 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         start = dev->addr;
         if (size == 0 || start > G_MAXUINT64 - (size - 1) ||
             start < as_start || start + (size - 1) > as_last) {
-            spm_dev_error(error, dev, "can't add memory device [0x%" G_GINT64_MODIFIER "x:0x%"
+            spm_dev_error(st, error, dev, "can't add memory device [0x%" G_GINT64_MODIFIER "x:0x%"
                           G_GINT64_MODIFIER "x], usable range for memory devices [0x%"
                           G_GINT64_MODIFIER "x:0x%" G_GINT64_MODIFIER "x]",
                           start, size, as_start, layout->devmem_size);
@@ -367,7 +372,7 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         if (p && p->start <= last) {
             const SpmQemuMemDev *other = p->owner;
 
-            spm_dev_error(error, dev, "address range conflicts with memory device id='%s'",
+            spm_dev_error(st, error, dev, "address range conflicts with memory device id='%s'",
                           other->id ? other->id : "(unnamed)");
             return FALSE;
         }
@@ -377,7 +382,7 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
 
     if (size == 0 || !spm_checked_align_up(as_start, align, &start) ||
         start > G_MAXUINT64 - (size - 1)) {
-        spm_dev_error(error, dev, "can't add memory device, device too big");
+        spm_dev_error(st, error, dev, "can't add memory device, device too big");
         return FALSE;
     }
     if (st->hint_valid && st->hint_align == align && size >= st->hint_size &&
@@ -404,7 +409,7 @@ spm_memory_device_pre_plug(SpmPlaceState *st,
         last = start + size - 1;
     }
     if (size == 0 || start < as_start || last > as_last) {
-        spm_dev_error(error, dev, "could not find position in guest address space for "
+        spm_dev_error(st, error, dev, "could not find position in guest address space for "
                       "memory device - memory fragmented due to alignments");
         return FALSE;
     }
@@ -423,22 +428,22 @@ spm_dimm_pre_plug(SpmPlaceState *st, const SpmQemuMemDev *dev, int *slot, GError
     guint nslots = st->cfg->slots;
 
     if (!st->cfg->acpi) {
-        spm_dev_error(error, dev,
+        spm_dev_error(st, error, dev,
                       "memory hotplug is not enabled: missing acpi device or acpi disabled");
         return FALSE;
     }
     if (dev->slot >= 0 && (guint)dev->slot >= nslots) {
-        spm_dev_error(error, dev, "invalid slot number %d, valid range is [0-%"
+        spm_dev_error(st, error, dev, "invalid slot number %d, valid range is [0-%"
                       G_GINT64_MODIFIER "u]", dev->slot, (guint64)nslots - 1);
         return FALSE;
     }
     if (nslots == 0) {
-        spm_dev_error(error, dev, "no slots where allocated, please specify the 'slots' option");
+        spm_dev_error(st, error, dev, "no slots where allocated, please specify the 'slots' option");
         return FALSE;
     }
     if (dev->slot >= 0) {
         if (st->slot_used[dev->slot]) {
-            spm_dev_error(error, dev, "slot %d is busy", dev->slot);
+            spm_dev_error(st, error, dev, "slot %d is busy", dev->slot);
             return FALSE;
         }
         *slot = dev->slot;
@@ -450,39 +455,57 @@ spm_dimm_pre_plug(SpmPlaceState *st, const SpmQemuMemDev *dev, int *slot, GError
             return TRUE;
         }
     }
-    spm_dev_error(error, dev, "no free slots available");
+    spm_dev_error(st, error, dev, "no free slots available");
     return FALSE;
 }
 
-/* spm-memory v8 realize(): memdev, busy backend, node checks. */
+/*
+ * The SPM device's realize() before placement, as its revision does it:
+ * v8 checks memdev, a busy backend and its node rules here; sp-mem only
+ * the node's range.
+ */
 static gboolean
 spm_spm_checks(SpmPlaceState *st, const SpmQemuMemDev *dev, GError **error)
 {
     const SpmMachineConfig *cfg = st->cfg;
+    const SpmDeviceRevInfo *rev = spm_device_rev_info(cfg->spm_device);
+    guint nb = MAX(cfg->nb_numa_nodes, rev->min_numa_nodes);
 
-    if (!dev->memdev) {
-        spm_dev_error(error, dev, "'memdev' property is required");
+    if (rev->memdev_missing && !dev->memdev) {
+        spm_dev_error(st, error, dev, "%s", rev->memdev_missing);
         return FALSE;
     }
-    if (g_hash_table_contains(st->backends, dev->memdev)) {
-        spm_dev_error(error, dev, "memory backend '%s' is already in use", dev->memdev);
+    if (rev->busy_check == SPM_DEVICE_BUSY_BEFORE_PLACEMENT && dev->memdev &&
+        g_hash_table_contains(st->backends, dev->memdev)) {
+        spm_dev_error_take(st, error, dev, rev->busy_text(dev->memdev));
         return FALSE;
     }
-    if (!cfg->spm_node_checks)
-        return TRUE;
-    if (dev->node >= cfg->nb_numa_nodes) {
-        spm_dev_error(error, dev, "spm-memory: node %u out of range (numa_state has %u nodes)",
-                      dev->node, cfg->nb_numa_nodes);
+    if (rev->node_range_text && dev->node >= nb) {
+        spm_dev_error_take(st, error, dev, rev->node_range_text(dev->node, nb));
         return FALSE;
     }
-    if (dev->node < 64 && (cfg->numa_node_has_ram & (G_GUINT64_CONSTANT(1) << dev->node))) {
-        spm_dev_error(error, dev, "spm-memory: NUMA node %u already has memory attached via "
-                      "-numa node,memdev=; SPM nodes must be SPM-only", dev->node);
+    if (rev->node_has_ram_text && dev->node < 64 &&
+        (cfg->numa_node_has_ram & (G_GUINT64_CONSTANT(1) << dev->node))) {
+        spm_dev_error_take(st, error, dev, rev->node_has_ram_text(dev->node));
         return FALSE;
     }
-    if (g_hash_table_contains(st->node_users, GUINT_TO_POINTER(dev->node))) {
-        spm_dev_error(error, dev, "spm-memory: NUMA node %u already has another memory "
-                      "device plugged; SPM nodes must be SPM-only", dev->node);
+    if (rev->node_taken_text &&
+        g_hash_table_contains(st->node_users, GUINT_TO_POINTER(dev->node))) {
+        spm_dev_error_take(st, error, dev, rev->node_taken_text(dev->node));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The SPM device's realize() after placement: sp-mem's busy backend. */
+static gboolean
+spm_spm_realize_checks(SpmPlaceState *st, const SpmQemuMemDev *dev, GError **error)
+{
+    const SpmDeviceRevInfo *rev = spm_device_rev_info(st->cfg->spm_device);
+
+    if (rev->busy_check == SPM_DEVICE_BUSY_AFTER_PLACEMENT &&
+        g_hash_table_contains(st->backends, dev->memdev)) {
+        spm_dev_error_take(st, error, dev, rev->busy_text(dev->memdev));
         return FALSE;
     }
     return TRUE;
@@ -495,11 +518,11 @@ spm_dimm_realize_checks(SpmPlaceState *st, const SpmQemuMemDev *dev, GError **er
     guint nb = st->cfg->nb_numa_nodes;
 
     if (g_hash_table_contains(st->backends, dev->memdev)) {
-        spm_dev_error(error, dev, "can't use already busy memdev: %s", dev->memdev);
+        spm_dev_error(st, error, dev, "can't use already busy memdev: %s", dev->memdev);
         return FALSE;
     }
     if ((nb > 0 && dev->node >= nb) || (nb == 0 && dev->node)) {
-        spm_dev_error(error, dev, "'DIMM property node has value %u' which exceeds the "
+        spm_dev_error(st, error, dev, "'DIMM property node has value %u' which exceeds the "
                       "number of numa nodes: %u", dev->node, nb ? nb : 1);
         return FALSE;
     }
@@ -526,13 +549,15 @@ spm_realize_one(SpmPlaceState *st, SpmQemuMemDev *dev, GError **error)
 
     if (is_dimm && !spm_dimm_realize_checks(st, dev, error))
         return FALSE;
+    if (dev->kind == SPM_QEMU_DEV_SPM && !spm_spm_realize_checks(st, dev, error))
+        return FALSE;
     /* the virtio devices look at their backend in realize, after pre_plug */
     if (dev->kind == SPM_QEMU_DEV_VIRTIO_MEM && g_hash_table_contains(st->backends, dev->memdev)) {
-        spm_dev_error(error, dev, "'memdev' property specifies a busy memdev: %s", dev->memdev);
+        spm_dev_error(st, error, dev, "'memdev' property specifies a busy memdev: %s", dev->memdev);
         return FALSE;
     }
     if (dev->kind == SPM_QEMU_DEV_VIRTIO_PMEM && g_hash_table_contains(st->backends, dev->memdev)) {
-        spm_dev_error(error, dev, "can't use already busy memdev: %s", dev->memdev);
+        spm_dev_error(st, error, dev, "can't use already busy memdev: %s", dev->memdev);
         return FALSE;
     }
 

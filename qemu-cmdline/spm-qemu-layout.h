@@ -2,7 +2,7 @@
  * spm-qemu-layout.h: what QEMU itself does with a memory configuration.
  *
  * A faithful model of x86 pc/q35 machine memory layout and of the generic
- * memory-device placement (SPEC.md section 3), with no policy of its own:
+ * memory-device placement, with no policy of its own:
  * given the machine and the memory devices in the order QEMU realizes them,
  * it returns the addresses QEMU will choose, or the error QEMU will raise
  * with QEMU's own wording.  The planner (spm-plan.h) decides what to ask
@@ -12,6 +12,7 @@
 
 #include <glib.h>
 #include "spm-domain.h"
+#include "spm-device-rev.h"
 
 G_BEGIN_DECLS
 
@@ -42,7 +43,7 @@ typedef struct {
     gboolean acpi;              /* ACPI enabled: needed by pc-dimm and SPM */
     guint nb_numa_nodes;        /* -numa node count (contiguous 0..n-1) */
     guint64 numa_node_has_ram;  /* bit N: node N has -numa node,memdev=; nodes < 64 */
-    gboolean spm_node_checks;   /* spm-memory v8 realize checks (node range, RAM, exclusivity) */
+    SpmDeviceRev spm_device;    /* which SPM device QEMU has: its realize checks and words */
 } SpmMachineConfig;
 
 /* The machine's memory map as QEMU computes it before any device. */
@@ -61,15 +62,15 @@ typedef struct {
 } SpmMachineLayout;
 
 typedef enum {
-    SPM_QEMU_DEV_SPM,           /* spm-memory */
+    SPM_QEMU_DEV_SPM,           /* sp-mem, or the v8 spm-memory (SpmMachineConfig.spm_device) */
     SPM_QEMU_DEV_PC_DIMM,       /* pc-dimm */
     SPM_QEMU_DEV_NVDIMM,        /* nvdimm */
     SPM_QEMU_DEV_VIRTIO_MEM,    /* virtio-mem-pci */
     SPM_QEMU_DEV_VIRTIO_PMEM,   /* virtio-pmem-pci */
 } SpmQemuDevKind;
 
-/* QEMU's driver name for @kind, e.g. "spm-memory". */
-const char *spm_qemu_dev_kind_driver(SpmQemuDevKind kind);
+/* QEMU's driver name for @kind, e.g. "pc-dimm"; SPM devices: @spm's ("sp-mem"). */
+const char *spm_qemu_dev_kind_driver(SpmQemuDevKind kind, SpmDeviceRev spm);
 
 /* One -device of a memory device, as QEMU receives it. */
 typedef struct {

@@ -18,7 +18,7 @@
  * shows as the start error.
  *
  * The real QEMU is DIR/../real/NAME when the wrapper runs as DIR/NAME (a
- * QEMU installed for libvirt's guests only, e.g. one with spm-memory), or
+ * QEMU installed for libvirt's guests only, e.g. one with sp-mem), or
  * else the next file NAME in PATH that is not this program, or else
  * VIRT_SPM_REAL_QEMU.  libvirt probes QEMU's capabilities through the
  * wrapper too, so its arguments always fit the QEMU that gets them.

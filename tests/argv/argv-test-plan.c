@@ -34,6 +34,7 @@ argv_test_plan_free(ArgvTestPlan *plan)
     g_ptr_array_unref(plan->devices);
     g_array_unref(plan->nodes);
     g_ptr_array_unref(plan->warnings);
+    g_free(plan->stand_in_driver);
     g_free(plan);
 }
 

@@ -141,14 +141,46 @@ test_two_devices(void)
         "-numa", "node,nodeid=1",
         "-numa", "node,nodeid=2",
         "-object", "memory-backend-ram,id=mem-ua-hbm1,size=2147483648",
-        "-device", "spm-memory,id=ua-hbm1,memdev=mem-ua-hbm1,node=2,addr=0x1c0000000",
+        "-device", "sp-mem,id=ua-hbm1,memdev=mem-ua-hbm1,node=2,addr=0x1c0000000",
         "-object", "memory-backend-ram,id=mem-ua-hbm0,size=1073741824",
-        "-device", "spm-memory,id=ua-hbm0,memdev=mem-ua-hbm0,node=1,addr=0x100000000",
+        "-device", "sp-mem,id=ua-hbm0,memdev=mem-ua-hbm0,node=1,addr=0x100000000",
         NULL
     };
 
     g_assert_no_error(err);
     assert_strv(argv, want);
+}
+
+/* The same plan for each revision: only the driver differs. */
+static void
+test_revisions(void)
+{
+    g_autoptr(ArgvTestPlan) plan = make_two_spm_plan();
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) sp_mem = NULL;
+    g_auto(GStrv) v8 = NULL;
+
+    plan->device = SPM_DEVICE_SP_MEM;
+    sp_mem = spm_argv_build(plan, NULL, &err);
+    g_assert_no_error(err);
+    plan->device = SPM_DEVICE_SPM_MEMORY;
+    v8 = spm_argv_build(plan, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(g_strv_length(sp_mem), ==, g_strv_length(v8));
+    for (guint i = 0; sp_mem[i]; i++) {
+        if (g_str_has_prefix(sp_mem[i], "sp-mem,")) {
+            g_assert_true(g_str_has_prefix(v8[i], "spm-memory,"));
+            g_assert_cmpstr(sp_mem[i] + strlen("sp-mem"), ==, v8[i] + strlen("spm-memory"));
+        } else {
+            g_assert_cmpstr(sp_mem[i], ==, v8[i]);
+        }
+    }
+    g_assert_cmpstr(sp_mem[7], ==, "sp-mem,id=ua-hbm1,memdev=mem-ua-hbm1,node=2,addr=0x1c0000000");
+
+    /* a value outside the enum is refused, not written */
+    plan->device = SPM_DEVICE_LAST;
+    g_assert_null(spm_argv_build(plan, NULL, &err));
+    g_assert_error(err, SPM_ERROR, SPM_ERROR_INVALID);
 }
 
 /* Nodes out of id order in the array still come out by id. */
@@ -206,13 +238,13 @@ test_all_properties(void)
                    "mem-path=/dev/hugepages/a,,b,share=on,prealloc=on,"
                    "discard-data=on,host-nodes=0,host-nodes=2-3,policy=bind,"
                    "align=1073741824",
-        "-device", "spm-memory,id=ua-f,memdev=mem-ua-f,node=1,addr=0x100000000",
+        "-device", "sp-mem,id=ua-f,memdev=mem-ua-f,node=1,addr=0x100000000",
         "-object", "memory-backend-memfd,id=mem-ua-m,size=2147483648,share=off,"
                    "host-nodes=5,policy=bind,hugetlb=on,hugetlbsize=1073741824",
-        "-device", "spm-memory,id=ua-m,memdev=mem-ua-m,node=2",
+        "-device", "sp-mem,id=ua-m,memdev=mem-ua-m,node=2",
         "-object", "memory-backend-file,id=mem-ua-d,size=2147483648,"
                    "mem-path=/dev/dax0.0,discard-data=off",
-        "-device", "spm-memory,id=ua-d,memdev=mem-ua-d,node=0,addr=0x300000000",
+        "-device", "sp-mem,id=ua-d,memdev=mem-ua-d,node=0,addr=0x300000000",
         NULL
     };
 
@@ -270,11 +302,17 @@ test_stand_in(void)
     g_assert_cmpstr(argv[11], ==, "pc-dimm,id=ua-hbm0,memdev=mem-ua-hbm0,node=1,addr=0x100000000,slot=3");
     g_clear_pointer(&argv, g_strfreev);
 
-    /* spm-memory has no slot property: never written for it */
+    /* neither SPM device has a slot property: never written for them */
+    argv = spm_argv_build(plan, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(argv[11], ==, "sp-mem,id=ua-hbm0,memdev=mem-ua-hbm0,node=1,addr=0x100000000");
+    g_clear_pointer(&argv, g_strfreev);
+    plan->device = SPM_DEVICE_SPM_MEMORY;
     argv = spm_argv_build(plan, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(argv[11], ==, "spm-memory,id=ua-hbm0,memdev=mem-ua-hbm0,node=1,addr=0x100000000");
     g_clear_pointer(&argv, g_strfreev);
+    plan->device = SPM_DEVICE_SP_MEM;
 
     /* the driver name is an implied value: it may not carry properties */
     argv = spm_argv_build(plan, "pc-dimm,addr=0", &err);
@@ -389,7 +427,7 @@ test_injection(void)
 
         device = parse_qemu_opts(argv[3]);
         g_assert_cmpuint(opts_count(device), ==, 5);
-        g_assert_cmpstr(opts_get(device, ""), ==, "spm-memory");
+        g_assert_cmpstr(opts_get(device, ""), ==, "sp-mem");
         g_assert_cmpstr(opts_get(device, "memdev"), ==, "mem-ua-x");
     }
 }
@@ -436,7 +474,7 @@ test_bad_ids(void)
                                   0x100000000, GiB, 1, 0, TRUE);
         argv = spm_argv_build(plan, NULL, &err);
         g_assert_no_error(err);
-        g_assert_cmpstr(argv[3], ==, "spm-memory,id=Ua-h.b_m0,memdev=mem-Ua-h.b_m0,node=1,addr=0x100000000");
+        g_assert_cmpstr(argv[3], ==, "sp-mem,id=Ua-h.b_m0,memdev=mem-Ua-h.b_m0,node=1,addr=0x100000000");
     }
 }
 
@@ -538,12 +576,13 @@ typedef struct {
 } FixtureCase;
 
 /*
- * The SPM arguments of the fixtures, which a QEMU 10.2 with the v8
- * spm-memory device accepted, rebuilt from hand-made plans: same words,
+ * The SPM arguments of the fixtures, which the QEMU of each revision
+ * accepted (10.2 with the v8 spm-memory, 11.1.3 with sp-mem), rebuilt
+ * from hand-made plans: same words,
  * same order (sizes compared by value: the fixtures write "1G").
  */
 static void
-test_fixture_cmds(void)
+check_fixture_cmds(const char *dir, SpmDeviceRev device)
 {
     static const FixtureCase cases[] = {
         { "single-natural", 1, { { "dev0", "spm0", GiB, 1, 0 } } },
@@ -554,8 +593,6 @@ test_fixture_cmds(void)
                             { "dev1", "spm1", 2 * GiB, 2, 0 } } },
         { "big-ram-above-4g", 1, { { "dev0", "spm0", 8 * GiB, 1, 0 } } },
     };
-    const char *dir = g_getenv("SPM_FIXTURES_DIR");
-
     /* the fixtures ship with the project: missing ones are a failure */
     g_assert_true(dir && g_file_test(dir, G_FILE_TEST_IS_DIR));
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
@@ -594,6 +631,7 @@ test_fixture_cmds(void)
             g_free(dev->backend.id);
             dev->backend.id = g_strdup(cases[c].devs[d].memdev);
         }
+        plan->device = device;
         argv = spm_argv_build(plan, NULL, &err);
         g_assert_no_error(err);
 
@@ -607,12 +645,21 @@ test_fixture_cmds(void)
     }
 }
 
+/* tests/fixtures/qemu-spm: the v8 spm-memory; qemu-spmem: QEMU 11.1.3's sp-mem */
+static void
+test_fixture_cmds(void)
+{
+    check_fixture_cmds(g_getenv("SPM_FIXTURES_DIR"), SPM_DEVICE_SPM_MEMORY);
+    check_fixture_cmds(g_getenv("SPM_FIXTURES_SPMEM_DIR"), SPM_DEVICE_SP_MEM);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/argv/quote", test_quote);
     g_test_add_func("/argv/two-devices", test_two_devices);
+    g_test_add_func("/argv/revisions", test_revisions);
     g_test_add_func("/argv/numa-order", test_numa_order);
     g_test_add_func("/argv/empty", test_empty);
     g_test_add_func("/argv/all-properties", test_all_properties);

@@ -144,7 +144,7 @@ check_plan_json(const char *text)
     top = json_node_get_object(root);
     keys = member_names(top);
     g_assert_cmpstr(keys, ==, "machine,device_memory,devices,numa_nodes,warnings,"
-                    "ram,max_memory,max_memory_slots,phys_bits,max_used_gpa");
+                    "ram,max_memory,max_memory_slots,phys_bits,max_used_gpa,device");
 
     g_assert_cmpstr(json_object_get_string_member(top, "machine"), ==, "q35");
 
@@ -197,6 +197,29 @@ check_plan_json(const char *text)
     assert_int(top, "max_memory_slots", 4);
     assert_int(top, "phys_bits", 40);
     assert_int(top, "max_used_gpa", 0xdbfffffff);
+    /* the device planned for: the default, then the legacy one, then a stand-in */
+    g_assert_cmpstr(json_object_get_string_member(top, "device"), ==, "sp-mem");
+}
+
+static void
+test_json_device(void)
+{
+    g_autoptr(ArgvTestPlan) plan = make_plan();
+    g_autofree char *text = NULL;
+    g_autofree char *table = NULL;
+
+    plan->device = SPM_DEVICE_SPM_MEMORY;
+    text = spm_plan_to_json(plan, FALSE);
+    g_assert_true(g_str_has_suffix(text, ",\"device\":\"spm-memory\"}\n"));
+    table = spm_plan_to_table(plan);
+    g_assert_nonnull(strstr(table, "\nSPM device: spm-memory (the v8 patch series, legacy)\n"));
+    g_clear_pointer(&text, g_free);
+    g_clear_pointer(&table, g_free);
+    plan->stand_in_driver = g_strdup("pc-dimm");
+    text = spm_plan_to_json(plan, FALSE);
+    g_assert_true(g_str_has_suffix(text, ",\"device\":\"pc-dimm\"}\n"));
+    table = spm_plan_to_table(plan);
+    g_assert_nonnull(strstr(table, "\nSPM device: pc-dimm (a stand-in, for tests)\n"));
 }
 
 static void
@@ -244,7 +267,7 @@ test_json_escaping(void)
     root = parse_json(text);
     top = json_node_get_object(root);
     /* nothing injected: still exactly the fixed keys */
-    g_assert_cmpuint(json_object_get_size(top), ==, 10);
+    g_assert_cmpuint(json_object_get_size(top), ==, 11);
     devs = json_object_get_array_member(top, "devices");
     g_assert_cmpuint(json_array_get_length(devs), ==, G_N_ELEMENTS(ids));
     for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
@@ -296,7 +319,7 @@ test_json_empty(void)
                     "\"devices\":[],\"numa_nodes\":[],\"warnings\":[],"
                     "\"ram\":{\"below_4g\":0,\"above_4g\":0,\"above_4g_start\":0},"
                     "\"max_memory\":0,\"max_memory_slots\":0,\"phys_bits\":0,"
-                    "\"max_used_gpa\":0}\n");
+                    "\"max_used_gpa\":0,\"device\":\"sp-mem\"}\n");
 
     /* i440fx without a machine name; a region that is not there reads 0 */
     plan->machine_name = NULL;
@@ -315,6 +338,7 @@ test_table(void)
     g_autofree char *table = spm_plan_to_table(plan);
     static const char *const want =
         "Machine: q35   RAM: 1 GiB below 4G, 0 above   phys-bits: 40\n"
+        "SPM device: sp-mem (QEMU 11.1 and later)\n"
         "Device memory: 0x100000000-0x5bfffffff (19 GiB)   maxMemory: 16 GiB, 4 slots\n"
         "\n"
         "ID       MODEL  NODE  ADDRESS             SIZE     END                 ALIGN  BACKEND  PAGE   PATH\n"
@@ -357,15 +381,16 @@ test_table_wide(void)
     lines = g_strsplit(table, "\n", -1);
     g_assert_cmpstr(lines[0], ==,
                     "Machine: q35   RAM: 2 GiB below 4G, 6 GiB above at 0x10000000000   phys-bits: 48");
-    g_assert_cmpstr(lines[1], ==,
+    g_assert_cmpstr(lines[1], ==, "SPM device: sp-mem (QEMU 11.1 and later)");
+    g_assert_cmpstr(lines[2], ==,
                     "Device memory: 0x10180000000-0x2147fffffff (1100 GiB)   maxMemory: 1100 GiB, 1 slot");
-    g_assert_cmpstr(lines[3], ==,
-                    "ID                          MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE  PATH");
     g_assert_cmpstr(lines[4], ==,
+                    "ID                          MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE  PATH");
+    g_assert_cmpstr(lines[5], ==,
                     "ua-a-very-long-device-name  spm    1     0x0000010180000000  1 TiB  0x000002017fffffff  2 MiB  ram      -     -");
-    g_assert_cmpstr(lines[6], ==, "NUMA: 0 cell, 1 spm");
-    g_assert_cmpstr(lines[7], ==, "");
-    g_assert_null(lines[8]);
+    g_assert_cmpstr(lines[7], ==, "NUMA: 0 cell, 1 spm");
+    g_assert_cmpstr(lines[8], ==, "");
+    g_assert_null(lines[9]);
 }
 
 /* "ünïcöde": 7 characters, 10 bytes */
@@ -392,10 +417,10 @@ test_utf8(void)
     table = spm_plan_to_table(plan);
     g_assert_true(g_utf8_validate(table, -1, NULL));
     lines = g_strsplit(table, "\n", -1);
-    g_assert_cmpstr(lines[3], ==, "ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE  PATH");
-    g_assert_cmpstr(lines[4], ==, UNICODE_ID "  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB  ram      -     -");
-    g_assert_cmpstr(lines[5], ==, "bad\xef\xbf\xbd     spm    2     0x0000000180000000  1 GiB  0x00000001bfffffff  2 MiB  ram      -     -");
-    g_assert_cmpstr(lines[8], ==, "warning: cut \xef\xbf\xbd");
+    g_assert_cmpstr(lines[4], ==, "ID       MODEL  NODE  ADDRESS             SIZE   END                 ALIGN  BACKEND  PAGE  PATH");
+    g_assert_cmpstr(lines[5], ==, UNICODE_ID "  spm    1     0x0000000100000000  1 GiB  0x000000013fffffff  2 MiB  ram      -     -");
+    g_assert_cmpstr(lines[6], ==, "bad\xef\xbf\xbd     spm    2     0x0000000180000000  1 GiB  0x00000001bfffffff  2 MiB  ram      -     -");
+    g_assert_cmpstr(lines[9], ==, "warning: cut \xef\xbf\xbd");
 
     text = spm_plan_to_json(plan, FALSE);
     g_assert_true(g_utf8_validate(text, -1, NULL));
@@ -416,6 +441,7 @@ test_table_empty(void)
 
     g_assert_cmpstr(table, ==,
                     "Machine: q35   RAM: 0 below 4G, 0 above   phys-bits: 0\n"
+                    "SPM device: sp-mem (QEMU 11.1 and later)\n"
                     "Device memory: none   maxMemory: 0, 0 slots\n"
                     "\n"
                     "Memory devices: none\n"
@@ -428,6 +454,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/plan-format/json", test_json);
+    g_test_add_func("/plan-format/json-device", test_json_device);
     g_test_add_func("/plan-format/json-escaping", test_json_escaping);
     g_test_add_func("/plan-format/json-huge", test_json_huge);
     g_test_add_func("/plan-format/json-empty", test_json_empty);

@@ -160,6 +160,8 @@ test_stand_in(void)
     g_autoptr(SpmVerdict) v2 = NULL;
 
     g_assert_no_error(error);
+    strict->device = SPM_DEVICE_SPM_MEMORY;
+    strict->device_known = TRUE;
     spm_audit_plan_add(strict, "dev0", "spm", 4 * GiB, GiB, 1, "spm0");
     spm_audit_plan_add(stand_in, "dev0", "spm", 4 * GiB, GiB, 1, "spm0");
     v1 = spm_audit_compare(strict, actual, "g", "u");
@@ -181,6 +183,53 @@ test_type_swap(void)
     v = spm_audit_compare(plan, actual, "g", "u");
     g_assert_cmpint(v->kind, ==, SPM_VERDICT_MISMATCH);
     assert_finding(v, 0, "dev0", "type", "dimm", "spm-memory");
+}
+
+/*
+ * QEMU 11.1's sp-mem (its reply as measured) against plans for each
+ * revision: the plan's device decides the type an SPM device must show.
+ */
+static void
+test_revisions(void)
+{
+    const char *sp_mem = "[{\"type\":\"sp-mem\",\"data\":{\"memdev\":\"/objects/s0\","
+                         "\"addr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"hbm0\"}}]";
+#define PLAN_FOR(device) "{\"devices\": [{\"id\": \"hbm0\", \"model\": \"spm\", \"addr\": 4294967296," \
+                         " \"size\": 1073741824, \"node\": 1, \"backend\": \"s0\"}], \"device\": \"" device "\"}"
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) actual = spm_memdev_info_parse_text(sp_mem, strlen(sp_mem), &error);
+    g_autoptr(GPtrArray) v8_actual = fixture_devices("single-natural");
+    const char *for_sp_mem = PLAN_FOR("sp-mem");
+    const char *for_v8 = PLAN_FOR("spm-memory");
+    const char *for_other = PLAN_FOR("pc-dimm");
+    g_autoptr(SpmAuditPlan) p1 = spm_audit_plan_from_json(for_sp_mem, strlen(for_sp_mem), &error);
+    g_autoptr(SpmAuditPlan) p2 = NULL;
+    g_autoptr(SpmAuditPlan) p3 = NULL;
+    g_autoptr(SpmVerdict) v1 = NULL;
+    g_autoptr(SpmVerdict) v2 = NULL;
+    g_autoptr(SpmVerdict) v3 = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(p1->device_known);
+    g_assert_cmpint(p1->device, ==, SPM_DEVICE_SP_MEM);
+    v1 = spm_audit_compare(p1, actual, "g", "u");
+    g_assert_cmpint(v1->kind, ==, SPM_VERDICT_MATCH);
+
+    /* the same numbers from the v8 device are the wrong device */
+    p2 = spm_audit_plan_from_json(for_v8, strlen(for_v8), &error);
+    g_assert_no_error(error);
+    v2 = spm_audit_compare(p2, actual, "g", "u");
+    g_assert_cmpint(v2->kind, ==, SPM_VERDICT_MISMATCH);
+    assert_finding(v2, 0, "hbm0", "type", "spm-memory", "sp-mem");
+    v3 = spm_audit_compare(p1, v8_actual, "g", "u");
+    g_assert_cmpint(v3->kind, ==, SPM_VERDICT_MISMATCH);
+
+    /* a plan JSON's device must be one of the revisions */
+    p3 = spm_audit_plan_from_json(for_other, strlen(for_other), &error);
+    g_assert_null(p3);
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==, "plan: 'device' is not 'sp-mem' (QEMU 11.1 and later) or "
+                    "'spm-memory' (the v8 patch series, legacy)");
 }
 
 static void
@@ -264,6 +313,7 @@ main(int argc, char **argv)
     g_test_add_func("/daemon/audit/stand-in", test_stand_in);
     g_test_add_func("/daemon/audit/type-swap", test_type_swap);
     g_test_add_func("/daemon/audit/plan-json", test_plan_json);
+    g_test_add_func("/daemon/audit/revisions", test_revisions);
     g_test_add_func("/daemon/audit/verdict-json", test_verdict_json);
     return g_test_run();
 }

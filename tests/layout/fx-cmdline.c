@@ -141,11 +141,16 @@ fx_object(FxCmdline *c, const char *arg)
     g_ptr_array_add(c->backends, b);
 }
 
+/* The kind of @driver; an SPM device's driver also says the revision QEMU has. */
 static SpmQemuDevKind
-fx_dev_kind(const char *driver)
+fx_dev_kind(FxCmdline *c, const char *driver)
 {
-    if (g_str_equal(driver, "spm-memory"))
+    SpmDeviceRev rev;
+
+    if (spm_device_rev_from_string(driver, &rev)) {
+        c->cfg.spm_device = rev;
         return SPM_QEMU_DEV_SPM;
+    }
     if (g_str_equal(driver, "pc-dimm"))
         return SPM_QEMU_DEV_PC_DIMM;
     if (g_str_equal(driver, "nvdimm"))
@@ -193,7 +198,7 @@ fx_device(FxCmdline *c, const char *arg)
         g_assert_no_error(err);
         o = json_node_get_object(json_parser_get_root(p));
         d.json = TRUE;
-        d.kind = fx_dev_kind(json_object_get_string_member(o, "driver"));
+        d.kind = fx_dev_kind(c, json_object_get_string_member(o, "driver"));
         members = json_object_get_members(o);
         for (GList *l = members; l; l = l->next) {
             JsonNode *n = json_object_get_member(o, l->data);
@@ -211,7 +216,7 @@ fx_device(FxCmdline *c, const char *arg)
         GHashTableIter it;
         gpointer k, v;
 
-        d.kind = fx_dev_kind(driver);
+        d.kind = fx_dev_kind(c, driver);
         g_hash_table_iter_init(&it, o);
         while (g_hash_table_iter_next(&it, &k, &v))
             fx_dev_prop(c, &d, k, v);
@@ -240,7 +245,7 @@ fx_parse(char *text)
     c->cfg.acpi = TRUE;
     c->cfg.gigabyte_align = TRUE;
     c->cfg.phys_bits = 40;
-    c->cfg.spm_node_checks = TRUE;
+    c->cfg.spm_device = SPM_DEVICE_SP_MEM;     /* until an SPM -device says otherwise */
     c->cfg.ram_size = 128 * SPM_MiB;
 
     /* the fixtures are one argument per word, JSON without spaces: no shell quoting */

@@ -2,8 +2,10 @@
  * test-layout-fixtures: every fixture in $SPM_FIXTURES_DIR, through the
  * QEMU model.
  *
- * Each NAME.cmd holds the arguments a real QEMU 10.2 with spm-memory v8
- * was started with; NAME.json holds what it answered (query-memory-devices
+ * Each NAME.cmd holds the arguments a real QEMU was started with (QEMU
+ * 10.2 with the v8 spm-memory patch in tests/fixtures/qemu-spm, Debian's
+ * QEMU 11.1.3 with its sp-mem in tests/fixtures/qemu-spmem: the driver on
+ * the command line says which); NAME.json holds what it answered (query-memory-devices
  * and the device-memory lines of `info mtree`, or its exact error).  The
  * test parses the arguments the way QEMU would, runs the model, and
  * demands the same addresses, sizes, nodes, slots and region, or an error
@@ -117,11 +119,16 @@ test_fixture(gconstpointer data)
         const char *id = json_object_get_string_member(dat, "id");
         const SpmQemuMemDev *d = fx_find_dev(c, id);
         guint64 addr;
+        SpmDeviceRev rev;
 
         g_assert_nonnull(d);
-        if (g_str_equal(type, "spm-memory")) {
+        if (spm_device_rev_from_qmp_type(type, &rev)) {
             g_assert_cmpint(d->kind, ==, SPM_QEMU_DEV_SPM);
-            addr = (guint64)json_object_get_int_member(dat, "memaddr");
+            g_assert_cmpint(rev, ==, c->cfg.spm_device);
+            addr = (guint64)json_object_get_int_member(dat, spm_device_rev_info(rev)->qmp_addr_key);
+            /* the other revision's key is not there */
+            g_assert_false(json_object_has_member(dat, g_str_equal(spm_device_rev_info(rev)->qmp_addr_key, "addr")
+                                                       ? "memaddr" : "addr"));
         } else {
             g_assert_cmpstr(type, ==, "dimm");
             addr = (guint64)json_object_get_int_member(dat, "addr");
@@ -145,12 +152,18 @@ int
 main(int argc, char **argv)
 {
     const char *dir = g_getenv("SPM_FIXTURES_DIR");
+    guint min_fixtures = 19;
     g_autoptr(GDir) d = NULL;
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
     const char *name;
 
     g_test_init(&argc, &argv, NULL);
+    /* [DIR MIN]: another fixture directory (tests/fixtures/qemu-spmem) and its count */
+    if (argc == 3) {
+        dir = argv[1];
+        min_fixtures = (guint)g_ascii_strtoull(argv[2], NULL, 10);
+    }
     if (!dir)
         g_error("SPM_FIXTURES_DIR is not set");
     /* a fresh clone, or a package build, has no ../shared beside it */
@@ -164,8 +177,8 @@ main(int argc, char **argv)
         if (g_str_has_suffix(name, ".cmd"))
             g_ptr_array_add(names, g_strdup(name));
     }
-    /* tests/fixtures/qemu-spm holds 19 configurations: losing some is a failure */
-    if (names->len < 19)
+    /* tests/fixtures/qemu-spm holds 19 configurations, qemu-spmem 20: losing some is a failure */
+    if (names->len < min_fixtures)
         g_error("only %u fixtures in %s", names->len, dir);
     g_ptr_array_sort(names, fx_cmp_names);
 

@@ -24,7 +24,8 @@ q35(guint64 ram)
     c.gigabyte_align = TRUE;
     c.nb_numa_nodes = 4;
     c.numa_node_has_ram = 1;
-    c.spm_node_checks = TRUE;
+    /* most cases here were written for the v8 checks; test_sp_mem_rules has 11.1's */
+    c.spm_device = SPM_DEVICE_SPM_MEMORY;
     return c;
 }
 
@@ -452,7 +453,7 @@ test_first_fit_random(void)
     c.maxmem = 4 * SPM_TiB;
     c.slots = 0;
     c.phys_bits = 46;
-    c.spm_node_checks = FALSE;
+    c.spm_device = SPM_DEVICE_SP_MEM;   /* no node rules: many SPM devices on node 1 */
     g_assert_true(spm_qemu_machine_layout(&c, &l, &err));
 
     for (guint round = 0; round < 20; round++) {
@@ -546,11 +547,116 @@ test_intervals(void)
 static void
 test_driver_names(void)
 {
-    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_SPM), ==, "spm-memory");
-    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_PC_DIMM), ==, "pc-dimm");
-    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_NVDIMM), ==, "nvdimm");
-    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_VIRTIO_MEM), ==, "virtio-mem-pci");
-    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_VIRTIO_PMEM), ==, "virtio-pmem-pci");
+    SpmDeviceRev rev = SPM_DEVICE_LAST;
+    g_autofree char *names = spm_device_rev_all_names("nor");
+
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_SPM, SPM_DEVICE_SP_MEM), ==, "sp-mem");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_SPM, SPM_DEVICE_SPM_MEMORY), ==,
+                    "spm-memory");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_PC_DIMM, SPM_DEVICE_SP_MEM), ==, "pc-dimm");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_NVDIMM, SPM_DEVICE_SP_MEM), ==, "nvdimm");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_VIRTIO_MEM, SPM_DEVICE_SP_MEM), ==,
+                    "virtio-mem-pci");
+    g_assert_cmpstr(spm_qemu_dev_kind_driver(SPM_QEMU_DEV_VIRTIO_PMEM, SPM_DEVICE_SP_MEM), ==,
+                    "virtio-pmem-pci");
+
+    /* the revision table */
+    g_assert_cmpstr(spm_device_rev_to_string(SPM_DEVICE_SP_MEM), ==, "sp-mem");
+    g_assert_cmpstr(spm_device_rev_to_string(SPM_DEVICE_SPM_MEMORY), ==, "spm-memory");
+    g_assert_null(spm_device_rev_to_string(SPM_DEVICE_LAST));
+    g_assert_true(spm_device_rev_from_string("spm-memory", &rev));
+    g_assert_cmpint(rev, ==, SPM_DEVICE_SPM_MEMORY);
+    g_assert_false(spm_device_rev_from_string("sp_mem", &rev));
+    g_assert_true(spm_device_rev_from_qmp_type("sp-mem", &rev));
+    g_assert_cmpint(rev, ==, SPM_DEVICE_SP_MEM);
+    g_assert_cmpstr(spm_device_rev_info(SPM_DEVICE_SP_MEM)->qmp_addr_key, ==, "addr");
+    g_assert_cmpstr(spm_device_rev_info(SPM_DEVICE_SPM_MEMORY)->qmp_addr_key, ==, "memaddr");
+    g_assert_true(spm_device_rev_info(SPM_DEVICE_SP_MEM)->migratable);
+    g_assert_false(spm_device_rev_info(SPM_DEVICE_SPM_MEMORY)->migratable);
+    g_assert_cmpstr(names, ==, "'sp-mem' (QEMU 11.1 and later) nor 'spm-memory' "
+                    "(the v8 patch series, legacy)");
+}
+
+/* QEMU 11.1.3's sp-mem, each rule as measured on it. */
+static void
+test_sp_mem_rules(void)
+{
+    SpmMachineLayout l;
+    SpmMachineConfig c = small(&l);
+    g_autoptr(GError) err = NULL;
+    SpmQemuMemDev d[3];
+
+    c.spm_device = SPM_DEVICE_SP_MEM;
+    c.nb_numa_nodes = 2;
+    c.numa_node_has_ram = 1;
+
+    /* two on one node, an sp-mem beside a DIMM, an sp-mem on a node with RAM: accepted */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    d[1] = dev(SPM_QEMU_DEV_SPM, "b", "mb", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    d[2] = dev(SPM_QEMU_DEV_PC_DIMM, "c", "mc", 512 * SPM_MiB, 2 * SPM_MiB, 1);
+    g_assert_true(spm_qemu_place(&c, &l, d, 3, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(d[0].placed_addr, ==, 0x100000000);
+    g_assert_cmphex(d[1].placed_addr, ==, 0x140000000);
+    d[0].node = 0;
+    g_assert_true(spm_qemu_place(&c, &l, d, 1, &err));
+
+    /* node out of range, before anything else */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "d", NULL, 1 * SPM_GiB, 2 * SPM_MiB, 5);
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device d: 'node' property value 5 exceeds the number "
+                    "of NUMA nodes (2)");
+    g_clear_error(&err);
+    /* without -numa QEMU counts one node */
+    c.nb_numa_nodes = 0;
+    d[0].node = 1;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device d: 'node' property value 1 exceeds the number "
+                    "of NUMA nodes (1)");
+    g_clear_error(&err);
+    c.nb_numa_nodes = 2;
+
+    /* no memdev: the generic placement's words, once there is a region */
+    d[0].node = 1;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device d: 'memdev' property must be set");
+    g_clear_error(&err);
+
+    /* a busy backend is seen after placement: an unaligned address wins */
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    d[1] = dev(SPM_QEMU_DEV_SPM, "b", "ma", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    d[1].addr = 0x200001000;
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device b: address must be aligned to 0x200000 bytes");
+    g_clear_error(&err);
+    d[1].addr = 0;
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device b: memory backend 'ma' is already in use");
+    g_clear_error(&err);
+
+    /* an unnamed one is named by its driver, sp-mem */
+    d[0].id = NULL;
+    d[0].node = 7;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device sp-mem: 'node' property value 7 exceeds the "
+                    "number of NUMA nodes (2)");
+    g_clear_error(&err);
+
+    /* no ACPI check */
+    c.acpi = FALSE;
+    d[0] = dev(SPM_QEMU_DEV_SPM, "a", "ma", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    g_assert_true(spm_qemu_place(&c, &l, d, 1, &err));
+
+    /* the same two on one node under the v8 rules */
+    c.spm_device = SPM_DEVICE_SPM_MEMORY;
+    d[1] = dev(SPM_QEMU_DEV_SPM, "b", "mb", 1 * SPM_GiB, 2 * SPM_MiB, 1);
+    g_assert_false(spm_qemu_place(&c, &l, d, 2, &err));
+    g_assert_cmpstr(err->message, ==, "-device b: spm-memory: NUMA node 1 already has another "
+                    "memory device plugged; SPM nodes must be SPM-only");
+    g_clear_error(&err);
+    d[0].memdev = NULL;
+    g_assert_false(spm_qemu_place(&c, &l, d, 1, &err));
+    g_assert_cmpstr(err->message, ==, "-device a: 'memdev' property is required");
 }
 
 int
@@ -569,6 +675,7 @@ main(int argc, char **argv)
     g_test_add_func("/layout/place/first-fit-random", test_first_fit_random);
     g_test_add_func("/layout/numa/check", test_numa_check);
     g_test_add_func("/layout/drivers", test_driver_names);
+    g_test_add_func("/layout/place/sp-mem-rules", test_sp_mem_rules);
     g_test_add_func("/layout/intervals", test_intervals);
     return g_test_run();
 }

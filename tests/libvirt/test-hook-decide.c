@@ -17,7 +17,8 @@
 #include "spm-test-programs.h"
 #include "spm-xml.h"
 
-#define QEMU_SPM "/opt/qemu-spm/bin/qemu-system-x86_64"
+#define QEMU_SPM "/opt/qemu-spm/bin/qemu-system-x86_64"        /* the legacy v8 spm-memory */
+#define QEMU_SPMEM "/opt/qemu-11.1/bin/qemu-system-x86_64"    /* QEMU 11.1's sp-mem */
 #define QEMU_DEB "/usr/bin/qemu-system-x86_64"
 
 /* What the test emulators know: Debian's QEMU 7.2 and a QEMU with the device. */
@@ -35,6 +36,10 @@ fake_probe(const char *emulator, const char *driver, gboolean *has_device,
     }
     if (g_str_equal(emulator, QEMU_DEB)) {
         *has_device = g_str_equal(driver, "pc-dimm");
+        return TRUE;
+    }
+    if (g_str_equal(emulator, QEMU_SPMEM)) {
+        *has_device = g_str_equal(driver, "pc-dimm") || g_str_equal(driver, "sp-mem");
         return TRUE;
     }
     *has_device = g_str_equal(driver, "pc-dimm") || g_str_equal(driver, "spm-memory");
@@ -169,6 +174,8 @@ test_recorded(void)
     g_assert_cmpuint(probes, ==, 1); /* prepare only: pc-dimm */
 }
 
+static char *converted(const char *name, const char *stand_in, const char *emulator);
+
 static void
 test_migrate_restore(void)
 {
@@ -177,10 +184,26 @@ test_migrate_restore(void)
     g_auto(SpmHookDecision) restore = { 0 };
     g_auto(SpmHookDecision) migrate_end = { 0 };
 
+    g_autofree char *spmem = converted("user-spm.xml", NULL, QEMU_SPMEM);
+    g_auto(SpmHookDecision) migrate_spmem = { 0 };
+    g_auto(SpmHookDecision) restore_spmem = { 0 };
+
+    /* recorded before the revisions: the v8 device, which cannot migrate */
     decide_text("migrate", "begin", xml, 11003000, NULL, &migrate);
-    assert_refused(&migrate, "refusing to migrate domain 'spm-hand': spm-memory is not migratable");
+    assert_refused(&migrate, "refusing to migrate domain 'spm-hand': the 'spm-memory' device "
+                   "(the v8 patch series, legacy) is not migratable");
     decide_text("restore", "begin", xml, 11003000, NULL, &restore);
-    assert_refused(&restore, "refusing to restore domain 'spm-hand': spm-memory is not migratable");
+    assert_refused(&restore, "refusing to restore domain 'spm-hand': the 'spm-memory' device "
+                   "(the v8 patch series, legacy) is not migratable");
+    /* QEMU 11.1's sp-mem migrates: what stops it is virt-spm's HBM reservations */
+    decide_text("migrate", "begin", spmem, 11003000, NULL, &migrate_spmem);
+    assert_refused(&migrate_spmem, "refusing to migrate domain 'spm-user': virt-spm does not "
+                   "yet move the HBM reservations of a guest's SPM devices with it (QEMU's "
+                   "'sp-mem' device itself migrates)");
+    g_assert_null(strstr(migrate_spmem.message, "not migratable"));
+    decide_text("restore", "begin", spmem, 11003000, NULL, &restore_spmem);
+    assert_refused(&restore_spmem, "refusing to restore domain 'spm-user': virt-spm does not "
+                   "yet carry the HBM reservations");
     /* only the begin of those operations carries the decision */
     decide_text("migrate", "end", xml, 11003000, NULL, &migrate_end);
     g_assert_cmpint(migrate_end.action, ==, SPM_HOOK_ALLOW);
@@ -243,8 +266,14 @@ converted(const char *name, const char *stand_in, const char *emulator)
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     SpmPlanPolicy policy = test_policy;
+    gboolean found = FALSE;
+    SpmDeviceRev rev;
 
     policy.stand_in_driver = (char *)stand_in;
+    /* as virt-spm define does: the device of the domain's emulator, else sp-mem */
+    if (spm_emulator_find_device(emulator ? emulator : QEMU_DEB, fake_probe, NULL,
+                                 &found, &rev, NULL) && found)
+        policy.device = rev;
     if (emulator) {
         g_autofree char *tmp = g_strdup_printf("<emulator>%s</emulator>", emulator);
         g_autofree char *replaced = NULL;
@@ -337,7 +366,13 @@ test_start_current(void)
     g_autofree char *standin = converted("user-spm.xml", "pc-dimm", NULL);
     g_autofree char *real_deb = converted("user-spm.xml", NULL, NULL);
     g_autofree char *real_spm = converted("user-spm.xml", NULL, QEMU_SPM);
-    g_autofree char *broken = converted("user-spm.xml", NULL, "/broken/qemu");
+    g_autofree char *real_spmem = converted("user-spm.xml", NULL, QEMU_SPMEM);
+    g_autofree char *broken = NULL;
+    g_autofree char *v8_on_spmem = NULL;
+    g_autofree char *spmem_on_v8 = NULL;
+    g_auto(SpmHookDecision) e = { 0 };
+    g_auto(SpmHookDecision) f = { 0 };
+    g_auto(SpmHookDecision) h = { 0 };
     g_auto(SpmHookDecision) a = { 0 };
     g_auto(SpmHookDecision) b = { 0 };
     g_auto(SpmHookDecision) c = { 0 };
@@ -348,16 +383,39 @@ test_start_current(void)
     decide_text("prepare", "begin", standin, 9000000, &probes, &a);
     g_assert_cmpint(a.action, ==, SPM_HOOK_ALLOW);
     g_assert_cmpuint(probes, ==, 1);
-    /* spm-memory on QEMU 7.2: refused, naming binary and device */
+    /* QEMU 7.2 has no SPM device: one line naming the binary and both devices */
     decide_text("prepare", "begin", real_deb, 9000000, NULL, &b);
     assert_refused(&b, "refusing to start domain 'spm-user': emulator '" QEMU_DEB
-                   "' has no 'spm-memory' device");
+                   "' has neither 'sp-mem' (QEMU 11.1 and later) nor 'spm-memory' (the v8 "
+                   "patch series, legacy)");
     /* a QEMU with the device and no libvirt memory device: any libvirt */
     decide_text("prepare", "begin", real_spm, 9000000, NULL, &c);
     g_assert_cmpint(c.action, ==, SPM_HOOK_ALLOW);
+    decide_text("prepare", "begin", real_spmem, 9000000, NULL, &e);
+    g_assert_cmpint(e.action, ==, SPM_HOOK_ALLOW);
+    g_assert_nonnull(strstr(real_spmem, "sp-mem,id=ua-hbm0,"));
+    g_assert_nonnull(strstr(real_spm, "spm-memory,id=ua-hbm0,"));
+
+    /* converted for one device, started on a QEMU with the other */
+    {
+        g_auto(GStrv) parts = g_strsplit(real_spm, QEMU_SPM, -1);
+        g_auto(GStrv) parts2 = g_strsplit(real_spmem, QEMU_SPMEM, -1);
+
+        v8_on_spmem = g_strjoinv(QEMU_SPMEM, parts);
+        spmem_on_v8 = g_strjoinv(QEMU_SPM, parts2);
+    }
+    decide_text("prepare", "begin", v8_on_spmem, 9000000, NULL, &f);
+    assert_refused(&f, "refusing to start domain 'spm-user': it was converted for the "
+                   "'spm-memory' device (the v8 patch series, legacy), but emulator '" QEMU_SPMEM
+                   "' has 'sp-mem' (QEMU 11.1 and later); define it again with 'virt-spm define'");
+    decide_text("prepare", "begin", spmem_on_v8, 9000000, NULL, &h);
+    assert_refused(&h, "it was converted for the 'sp-mem' device (QEMU 11.1 and later), but "
+                   "emulator '" QEMU_SPM "' has 'spm-memory'");
+
+    broken = converted("user-spm.xml", NULL, "/broken/qemu");
     decide_text("prepare", "begin", broken, 9000000, NULL, &d);
-    assert_refused(&d, "cannot tell whether emulator '/broken/qemu' has the 'spm-memory' "
-                   "device: probe timed out");
+    assert_refused(&d, "cannot tell which SPM device emulator '/broken/qemu' has: probe "
+                   "timed out");
 }
 
 static void
@@ -391,6 +449,36 @@ test_start_libvirt_version(void)
      */
     decide_text("prepare", "begin", mixed_standin, 9000000, NULL, &standin);
     g_assert_cmpint(standin.action, ==, SPM_HOOK_ALLOW);
+}
+
+/*
+ * Issue 22, D7: the user's own -device arguments in <qemu:commandline> are
+ * QEMU's business, not probed as SPM devices; only the generated device is.
+ */
+static void
+test_start_user_device(void)
+{
+    g_autofree char *conv = converted("user-spm.xml", NULL, QEMU_SPMEM);
+    g_autoptr(GString) xml = g_string_new(conv);
+    g_autoptr(GString) json = NULL;
+    g_auto(SpmHookDecision) d = { 0 };
+    g_auto(SpmHookDecision) j = { 0 };
+    guint probes = 0;
+
+    g_assert_cmpuint(g_string_replace(xml, "<qemu:commandline>",
+                                      "<qemu:commandline><qemu:arg value=\"-device\"/>"
+                                      "<qemu:arg value=\"virtio-rng-pci\"/>", 1), ==, 1);
+    json = g_string_new(xml->str);
+    decide_text("prepare", "begin", xml->str, 11003000, &probes, &d);
+    if (d.message)
+        g_test_message("%s", d.message);
+    g_assert_cmpint(d.action, ==, SPM_HOOK_ALLOW);
+    g_assert_cmpuint(probes, ==, 1);        /* sp-mem, found at once */
+
+    /* a JSON one too */
+    g_string_replace(json, "virtio-rng-pci", "{&quot;driver&quot;:&quot;virtio-rng-pci&quot;}", 1);
+    decide_text("prepare", "begin", json->str, 11003000, NULL, &j);
+    g_assert_cmpint(j.action, ==, SPM_HOOK_ALLOW);
 }
 
 /* As a plain virsh edit could do: the last generated argument changed. */
@@ -462,7 +550,10 @@ test_probe_real_qemu(void)
     g_autofree char *dir = g_dir_make_tmp("spm-probe-XXXXXX", NULL);
     g_autoptr(GError) error = NULL;
     const char *spm_qemu = g_getenv("SPM_TEST_EMULATOR");
+    const char *sid_root = g_getenv("SPM_SID_ROOT");
     gboolean has = TRUE;
+    gboolean found = FALSE;
+    SpmDeviceRev rev = SPM_DEVICE_LAST;
 
     if (!g_file_test(QEMU_DEB, G_FILE_TEST_IS_EXECUTABLE)) {
         g_test_skip(QEMU_DEB " is not installed");
@@ -474,6 +565,23 @@ test_probe_real_qemu(void)
     g_assert_true(spm_emulator_probe(QEMU_DEB, "spm-memory", dir, &has, &error));
     g_assert_no_error(error);
     g_assert_false(has); /* QEMU 7.2 */
+    g_assert_true(spm_emulator_find_device(QEMU_DEB, spm_emulator_probe_cached, dir, &found, &rev,
+                                           &error));
+    g_assert_no_error(error);
+    g_assert_false(found);
+    /* QEMU 11.1.3 of the sid root (scripts/setup-sid-root.sh), when there is one */
+    if (sid_root) {
+        g_autofree char *sid_qemu = g_build_filename(sid_root, "bin", "qemu-system-x86_64-sid", NULL);
+
+        if (g_file_test(sid_qemu, G_FILE_TEST_IS_EXECUTABLE)) {
+            g_assert_true(spm_emulator_find_device(sid_qemu, spm_emulator_probe_cached, dir,
+                                                   &found, &rev, &error));
+            g_assert_no_error(error);
+            g_assert_true(found);
+            g_assert_cmpint(rev, ==, SPM_DEVICE_SP_MEM);
+            g_test_message("%s has sp-mem", sid_qemu);
+        }
+    }
     if (spm_qemu) {
         g_assert_true(spm_emulator_probe(spm_qemu, "spm-memory", dir, &has, &error));
         g_assert_no_error(error);
@@ -482,6 +590,49 @@ test_probe_real_qemu(void)
     g_assert_false(spm_emulator_probe("/nonexistent/qemu", "pc-dimm", dir, &has, &error));
     g_assert_error(error, SPM_ERROR, SPM_ERROR_SYSTEM);
     g_assert_cmpstr(error->message, ==, "emulator '/nonexistent/qemu': No such file or directory");
+}
+
+/* Which revision: sp-mem asked first, the legacy spm-memory next, neither. */
+static void
+test_probe_find_device(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("spm-probe-XXXXXX", NULL);
+    g_autofree char *cache = g_build_filename(dir, "cache", NULL);
+    g_autofree char *emu = fake_emulator(dir,
+        "case \"$2\" in\n"
+        "sp-mem,help) echo 'sp-mem options:'; echo '  addr=<uint64>          -  (default: 0)';"
+        " echo '  memdev=<link<memory-backend>>'; echo '  node=<uint32>          -  (default: 0)';;\n"
+        "*) echo \"qemu-system-x86_64: -device $2: Device '${2%,help}' not found\";;\n"
+        "esac");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *none = NULL;
+    gboolean found = FALSE;
+    SpmDeviceRev rev = SPM_DEVICE_LAST;
+
+    g_assert_true(spm_emulator_find_device(emu, spm_emulator_probe_cached, cache, &found, &rev,
+                                           &error));
+    g_assert_no_error(error);
+    g_assert_true(found);
+    g_assert_cmpint(rev, ==, SPM_DEVICE_SP_MEM);
+    g_assert_cmpuint(count_calls(dir), ==, 1);     /* sp-mem answered: v8 not asked */
+
+    g_free(fake_emulator(dir,
+        "case \"$2\" in\n"
+        "spm-memory,help) echo 'spm-memory options:'; echo '  memdev=<link<memory-backend>>';;\n"
+        "*) echo \"qemu-system-x86_64: -device $2: Device '${2%,help}' not found\";;\n"
+        "esac"));
+    g_assert_true(spm_emulator_find_device(emu, spm_emulator_probe_cached, cache, &found, &rev,
+                                           &error));
+    g_assert_true(found);
+    g_assert_cmpint(rev, ==, SPM_DEVICE_SPM_MEMORY);
+
+    g_free(fake_emulator(dir, "echo \"qemu-system-x86_64: -device $2: Device '${2%,help}' not found\""));
+    g_assert_true(spm_emulator_find_device(emu, spm_emulator_probe_cached, cache, &found, &rev,
+                                           &error));
+    g_assert_false(found);
+    none = spm_emulator_no_device_text(emu);
+    g_assert_true(g_str_has_suffix(none, "' has neither 'sp-mem' (QEMU 11.1 and later) nor "
+                                   "'spm-memory' (the v8 patch series, legacy)"));
 }
 
 static void
@@ -598,8 +749,9 @@ test_binary_events_bounded(void)
 
     /* the front end hands SPM domains to the helper: a refusal comes back */
     g_assert_cmpint(run_hook("migrate", "begin", xml, down, &us, &err3), ==, 1);
-    g_assert_cmpstr(err3, ==, "virt-spm: refusing to migrate domain 'spm-hand': spm-memory is "
-                    "not migratable (its contents cannot move to another host)\n");
+    g_assert_cmpstr(err3, ==, "virt-spm: refusing to migrate domain 'spm-hand': the "
+                    "'spm-memory' device (the v8 patch series, legacy) is not migratable (its "
+                    "contents cannot move to another host)\n");
 
     g_unlink(hung);
     g_unlink(conf);
@@ -622,8 +774,10 @@ main(int argc, char **argv)
     g_test_add_func("/hook/start/current", test_start_current);
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);
+    g_test_add_func("/hook/start/user-device", test_start_user_device);
     g_test_add_func("/hook/binary/events-bounded", test_binary_events_bounded);
     g_test_add_func("/probe/real-qemu", test_probe_real_qemu);
     g_test_add_func("/probe/cache", test_probe_cache);
+    g_test_add_func("/probe/find-device", test_probe_find_device);
     return g_test_run();
 }

@@ -730,8 +730,9 @@ test_no_spm_memory(void)
     assert_ok(&def, "virt-spm define");
     virsh(&start, ARGV("start", name));
     expect = g_strdup_printf("virt-spm: refusing to start domain '%s': emulator "
-                             "'/usr/bin/qemu-system-x86_64' has no 'spm-memory' device", name);
-    assert_fails_with(&start, expect, "start on a QEMU without spm-memory");
+                             "'/usr/bin/qemu-system-x86_64' has neither 'sp-mem' (QEMU 11.1 and "
+                             "later) nor 'spm-memory' (the v8 patch series, legacy)", name);
+    assert_fails_with(&start, expect, "start on a QEMU without an SPM device");
     cleanup_domain(name);
 
     if (emulator) {
@@ -771,8 +772,11 @@ test_migrate_refused(void)
     run_full(&hook, ARGV(hook_front, name, "migrate", "begin", "-"), dump.out,
              ARGV(helper_env, config_env));
     g_assert_cmpint(hook.status, ==, 1);
-    expect = g_strdup_printf("virt-spm: refusing to migrate domain '%s': spm-memory is not "
-                             "migratable (its contents cannot move to another host)\n", name);
+    /* converted for sp-mem (the default), which migrates: virt-spm's reservations do not */
+    expect = g_strdup_printf("virt-spm: refusing to migrate domain '%s': virt-spm does not yet "
+                             "move the HBM reservations of a guest's SPM devices with it (QEMU's "
+                             "'sp-mem' device itself migrates); shut it down and start it on the "
+                             "other host\n", name);
     g_assert_cmpstr(hook.err, ==, expect);
     run_full(&hook_end, ARGV(hook_front, name, "migrate", "end", "-"), dump.out,
              ARGV(helper_env, config_env));
@@ -806,12 +810,12 @@ test_restore_refused(void)
     assert_ok(&def, "virt-spm define");
     virsh(&start, ARGV("start", name));
     assert_ok(&start, "virsh start");
-    /* pc-dimm can be saved; spm-memory itself could not even be saved */
+    /* pc-dimm can be saved (the legacy spm-memory could not even be saved) */
     virsh(&save, ARGV("save", name, saved));
     assert_ok(&save, "virsh save");
     virsh(&restore, ARGV("restore", saved));
-    expect = g_strdup_printf("virt-spm: refusing to restore domain '%s': spm-memory is not "
-                             "migratable", name);
+    expect = g_strdup_printf("virt-spm: refusing to restore domain '%s': virt-spm does not yet "
+                             "carry the HBM reservations", name);
     assert_fails_with(&restore, expect, "restore of an SPM domain");
     virsh(&state, ARGV("domstate", name));
     g_assert_nonnull(strstr(state.out, "shut off"));

@@ -90,7 +90,8 @@ def main():
               "started begin (virt-spmd away: ignored)")
         check(hook(domain("gpu.hbm.2x"), "migrate", "begin").returncode == 1, "migrate begin refused")
         p = hook(domain("gpu.hbm.2x"), "restore", "begin")
-        check(p.returncode == 1 and b"not migratable" in p.stderr, "restore begin refused")
+        check(p.returncode == 1 and b"virt-spm does not yet move the HBM reservations" in p.stderr
+              and b"not migratable" not in p.stderr, "restore begin refused, saying why")
         p = hook(domain("gpu.hbm.2x"), "stopped", "end")
         check(p.returncode == 0 and not os.path.exists(plan) and UUID not in holdings(),
               "stopped end removes the plan and releases the HBM")

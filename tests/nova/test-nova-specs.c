@@ -278,11 +278,11 @@ test_edits(void)
                     "add -object\n"
                     "add memory-backend-ram,id=memua-spm0,size=1073741824\n"
                     "add -device\n"
-                    "add spm-memory,id=ua-spm0,memdev=memua-spm0,node=1,addr=0x100000000\n"
+                    "add sp-mem,id=ua-spm0,memdev=memua-spm0,node=1,addr=0x100000000\n"
                     "add -object\n"
                     "add memory-backend-ram,id=memua-spm1,size=1073741824\n"
                     "add -device\n"
-                    "add spm-memory,id=ua-spm1,memdev=memua-spm1,node=2,addr=0x180000000\n");
+                    "add sp-mem,id=ua-spm1,memdev=memua-spm1,node=2,addr=0x180000000\n");
 }
 
 int

@@ -121,7 +121,8 @@ test_fixture_single(void)
     g_assert_cmpuint(g_array_index(plan->nodes, SpmPlannedNode, 0).kind, ==, SPM_NUMA_CELL);
     g_assert_cmpuint(g_array_index(plan->nodes, SpmPlannedNode, 1).kind, ==, SPM_NUMA_SPM);
     g_assert_cmpuint(plan->machine.nb_numa_nodes, ==, 2);
-    g_assert_true(plan->machine.spm_node_checks);
+    g_assert_cmpint(plan->device, ==, SPM_DEVICE_SP_MEM);          /* the default */
+    g_assert_cmpint(plan->machine.spm_device, ==, SPM_DEVICE_SP_MEM);
     g_assert_cmphex(plan->machine.numa_node_has_ram, ==, 1);
 
     /* single-explicit-addr: base 0x200000000 honoured */
@@ -446,12 +447,16 @@ test_numa_strict(void)
     a = pt_spm(def, SPM_GiB, 1, "ua-a");
     b = pt_spm(def, SPM_GiB, 2, "ua-b");
     plan_fails(def, SPM_ERROR_INVALID,
-               "memory 'ua-a' target/node 1 is a <numa> cell with RAM; an SPM device needs "
-               "a node of its own (2 or above)");
+               "memory 'ua-a' target/node 1 is a <numa> cell with RAM: virt-spm gives each SPM "
+               "device a guest NUMA node of its own, without RAM (one HBM block = one NUMA node "
+               "= one claim of the guest's driver); use node 2 or above, or set [plan] strict "
+               "= false");
     a->node = 2;
     plan_fails(def, SPM_ERROR_INVALID,
-               "memory 'ua-b' target/node 2: node already used by memory 'ua-a'; one SPM "
-               "device per node");
+               "memory 'ua-b' target/node 2: node already used by memory 'ua-a': virt-spm gives "
+               "each SPM device a guest NUMA node of its own, without RAM (one HBM block = one "
+               "NUMA node = one claim of the guest's driver); use another node, or set [plan] "
+               "strict = false");
     b->node = 4;
     plan_fails(def, SPM_ERROR_INVALID,
                "memory 'ua-b' target/node 4: guest NUMA nodes must be contiguous, node 3 "
@@ -496,12 +501,19 @@ test_numa_non_strict(void)
     pt_spm(def, SPM_GiB, 0, "ua-oncell");
     pt_spm(def, SPM_GiB, 1, "ua-a");
     pt_spm(def, SPM_GiB, 1, "ua-b");
+    /* QEMU 11.1's sp-mem lets devices share a node and sit on one with RAM */
     plan = plan_ok(def);
-    g_assert_false(plan->machine.spm_node_checks);
+    g_assert_cmpint(plan->machine.spm_device, ==, SPM_DEVICE_SP_MEM);
     g_assert_cmpuint(plan->nodes->len, ==, 2);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-oncell")->addr, ==, 0x100000000);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-a")->addr, ==, 0x180000000);
     g_assert_cmphex(spm_plan_find_device(plan, "ua-b")->addr, ==, 0x200000000);
+
+    /* the legacy v8 spm-memory refuses both, whatever virt-spm's policy says */
+    policy.device = SPM_DEVICE_SPM_MEMORY;
+    plan_fails(def, SPM_ERROR_INVALID,
+               "QEMU would refuse the domain: -device ua-oncell: spm-memory: NUMA node 0 "
+               "already has memory attached via -numa node,memdev=; SPM nodes must be SPM-only");
 }
 
 static void
@@ -1050,11 +1062,19 @@ test_libvirt_version(void)
     pt_mem(def, SPM_MEM_MODEL_DIMM, 512 * SPM_MiB, 0, NULL);
 
     policy.host.libvirt_version = 9000000;
+    /* libvirt's words name the query-memory-devices type of the device planned for */
+    plan_fails(def, SPM_ERROR_UNSUPPORTED,
+               "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
+               "of a domain mixing SPM with libvirt's memory devices (\"sp-mem memory "
+               "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
+               "remove the dimm device");
+    policy.device = SPM_DEVICE_SPM_MEMORY;
     plan_fails(def, SPM_ERROR_UNSUPPORTED,
                "memory 'dimm0' (model 'dimm') with SPM memory: libvirt 9.0.0 fails the start "
                "of a domain mixing SPM with libvirt's memory devices (\"spm-memory memory "
                "device info is not handled yet\"); libvirt 9.1.0 or later is needed, or "
                "remove the dimm device");
+    policy.device = SPM_DEVICE_SP_MEM;
 
     policy.host.libvirt_version = 0;
     plan = plan_ok(def);

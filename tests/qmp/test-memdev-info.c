@@ -37,11 +37,30 @@ static const FixtureCase fixture_cases[] = {
                         { "spm-memory", "dev1", 5 * GiB, 2 * GiB, 2, "/objects/spm1" } } },
 };
 
+/* The same cases on QEMU 11.1.3's sp-mem ("addr", where v8 said "memaddr"), and its new acceptances. */
+static const FixtureCase spmem_cases[] = {
+    { "single-natural", 1, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" } } },
+    { "single-explicit-addr", 1, { { "sp-mem", "dev0", 8 * GiB, GiB, 1, "/objects/spm0" } } },
+    { "big-ram-above-4g", 1, { { "sp-mem", "dev0", 8 * GiB, 8 * GiB, 1, "/objects/spm0" } } },
+    { "spm-plus-dimm", 2, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" },
+                            { "dimm", "dimm1", 5 * GiB, 512 * MiB, 2, "/objects/mem1" } } },
+    { "dimm-first-json-order", 2, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" },
+                                    { "dimm", "dimm1", 5 * GiB, 512 * MiB, 2, "/objects/mem1" } } },
+    { "two-gap", 2, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" },
+                      { "sp-mem", "dev1", 6 * GiB, GiB, 2, "/objects/spm1" } } },
+    { "two-tight", 2, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" },
+                        { "sp-mem", "dev1", 5 * GiB, 2 * GiB, 2, "/objects/spm1" } } },
+    { "two-on-one-node", 2, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" },
+                              { "sp-mem", "dev1", 5 * GiB, GiB, 1, "/objects/spm1" } } },
+    { "node-has-ram", 1, { { "sp-mem", "dev0", 4 * GiB, GiB, 0, "/objects/spm0" } } },
+    { "dimm-and-spm-one-node", 2, { { "sp-mem", "dev0", 4 * GiB, GiB, 1, "/objects/spm0" },
+                                    { "dimm", "dimm1", 5 * GiB, 512 * MiB, 1, "/objects/mem1" } } },
+};
+
 static char *
-read_fixture(const char *name)
+read_fixture_in(const char *dir, const char *name)
 {
-    g_autofree char *path = g_build_filename(g_getenv("SPM_FIXTURES_DIR"),
-                                             name, NULL);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
     char *text = NULL;
 
     g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
@@ -49,12 +68,12 @@ read_fixture(const char *name)
 }
 
 static void
-test_fixtures(void)
+check_fixtures(const char *dir, const FixtureCase *cases, gsize ncases)
 {
-    for (gsize c = 0; c < G_N_ELEMENTS(fixture_cases); c++) {
-        const FixtureCase *fc = &fixture_cases[c];
+    for (gsize c = 0; c < ncases; c++) {
+        const FixtureCase *fc = &cases[c];
         g_autofree char *file = g_strconcat(fc->fixture, ".json", NULL);
-        g_autofree char *text = read_fixture(file);
+        g_autofree char *text = read_fixture_in(dir, file);
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) list = spm_memdev_info_parse_text(text, strlen(text), &error);
 
@@ -76,11 +95,23 @@ test_fixtures(void)
     }
 }
 
+static void
+test_fixtures(void)
+{
+    check_fixtures(g_getenv("SPM_FIXTURES_DIR"), fixture_cases, G_N_ELEMENTS(fixture_cases));
+}
+
+static void
+test_fixtures_spmem(void)
+{
+    check_fixtures(g_getenv("SPM_FIXTURES_SPMEM_DIR"), spmem_cases, G_N_ELEMENTS(spmem_cases));
+}
+
 /* Every err-* fixture is QEMU's error, not a device list. */
 static void
-test_error_fixtures(void)
+check_error_fixtures(const char *path)
 {
-    g_autoptr(GDir) dir = g_dir_open(g_getenv("SPM_FIXTURES_DIR"), 0, NULL);
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
     const char *name;
     guint n = 0;
 
@@ -92,7 +123,7 @@ test_error_fixtures(void)
 
         if (!g_str_has_prefix(name, "err-") || !g_str_has_suffix(name, ".json"))
             continue;
-        text = read_fixture(name);
+        text = read_fixture_in(path, name);
         list = spm_memdev_info_parse_text(text, strlen(text), &error);
         g_assert_null(list);
         g_assert_error(error, SPM_ERROR, SPM_ERROR_QMP);
@@ -101,6 +132,14 @@ test_error_fixtures(void)
     g_assert_cmpuint(n, >=, 10);
 }
 
+static void
+test_error_fixtures(void)
+{
+    check_error_fixtures(g_getenv("SPM_FIXTURES_DIR"));
+    check_error_fixtures(g_getenv("SPM_FIXTURES_SPMEM_DIR"));
+}
+
+#define GOOD_SP_MEM "{\"type\":\"sp-mem\",\"data\":{\"memdev\":\"/objects/s0\",\"addr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"hbm0\"}}"
 #define GOOD "{\"type\":\"spm-memory\",\"data\":{\"memdev\":\"/objects/spm0\",\"memaddr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"dev0\"}}"
 
 static void
@@ -110,6 +149,7 @@ test_good_variants(void)
         "[" GOOD "]",
         "{\"return\":[" GOOD "],\"id\":\"x\"}",
         "{\"query-memory-devices\":[" GOOD "]}",
+        "[" GOOD_SP_MEM "]",
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(texts); i++) {
@@ -165,7 +205,12 @@ static const char *const bad_replies[] = {
     "[{\"type\":\"spm-memory\",\"data\":{\"memdev\":\"/objects/spm0\",\"memaddr\":4294967296,\"node\":1,\"id\":\"dev0\"}}]",
     "[{\"type\":\"spm-memory\",\"data\":{\"memdev\":\"/objects/spm0\",\"memaddr\":4294967296,\"size\":1073741824,\"id\":\"dev0\"}}]",
     "[{\"type\":\"spm-memory\",\"data\":{\"memaddr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"dev0\"}}]",
-    /* spm-memory reports memaddr; addr is the dimm key */
+    /* sp-mem reports addr, the v8 spm-memory memaddr: each needs its own */
+    "[{\"type\":\"sp-mem\",\"data\":{\"memdev\":\"/objects/s0\",\"memaddr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"hbm0\"}}]",
+    "[{\"type\":\"sp-mem\",\"data\":{\"memdev\":\"/objects/s0\",\"addr\":4294967296,\"size\":1073741824,\"id\":\"hbm0\"}}]",
+    "[{\"type\":\"sp-mem\",\"data\":{\"addr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"hbm0\"}}]",
+    "[{\"type\":\"sp-mem\",\"data\":{\"memdev\":\"/objects/s0\",\"addr\":-1,\"size\":1073741824,\"node\":1,\"id\":\"hbm0\"}}]",
+    "[" GOOD_SP_MEM "," GOOD_SP_MEM "]",
     "[{\"type\":\"spm-memory\",\"data\":{\"memdev\":\"/objects/spm0\",\"addr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"dev0\"}}]",
     /* dimm without slot */
     "[{\"type\":\"dimm\",\"data\":{\"memdev\":\"/objects/m\",\"addr\":4294967296,\"size\":1073741824,\"node\":1,\"id\":\"d\"}}]",
@@ -258,6 +303,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp/memdev-info/fixtures", test_fixtures);
+    g_test_add_func("/qmp/memdev-info/fixtures-spmem", test_fixtures_spmem);
     g_test_add_func("/qmp/memdev-info/error-fixtures", test_error_fixtures);
     g_test_add_func("/qmp/memdev-info/good-variants", test_good_variants);
     g_test_add_func("/qmp/memdev-info/bad-replies", test_bad_replies);
