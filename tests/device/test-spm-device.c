@@ -49,6 +49,7 @@
 #include <libvirt/libvirt-qemu.h>
 
 #include "spm-convert.h"
+#include "spm-device-rev.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-plan.h"
@@ -114,7 +115,7 @@ static const DevGuest dev_guests[] = {
 
 /* One revision of the SPM device and the stack its tier runs on. */
 typedef struct {
-    const char *device;         /* the -device driver, as the command line names it */
+    SpmDeviceRev device;        /* what the plans are made for */
     const char *fixtures;       /* tests/fixtures/NAME, recorded on that QEMU */
     guint libvirt_version;      /* of the libvirtd the libvirt mode uses */
     /* Why the tier cannot run here, or NULL; fills in the paths below. */
@@ -210,8 +211,8 @@ dev_find_sp_mem(void)
 }
 
 static const DevRev dev_revs[] = {
-    { "spm-memory", "qemu-spm", 9000000, dev_find_spm_memory },
-    { "sp-mem", "qemu-spmem", 12008000, dev_find_sp_mem },
+    { SPM_DEVICE_SPM_MEMORY, "qemu-spm", 9000000, dev_find_spm_memory },
+    { SPM_DEVICE_SP_MEM, "qemu-spmem", 12008000, dev_find_sp_mem },
 };
 
 /* Why the tier cannot run (no QEMU with the device), or NULL. */
@@ -234,7 +235,7 @@ dev_fixtures_dir(void)
     if (!dir) {
         const char *env = g_getenv("SPM_FIXTURES_DIR");
 
-        dir = dev_rev == &dev_revs[0] && env ? g_strdup(env)
+        dir = dev_rev->device == SPM_DEVICE_SPM_MEMORY && env ? g_strdup(env)
             : g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "fixtures",
                                dev_rev->fixtures, NULL);
     }
@@ -245,6 +246,7 @@ static void
 dev_policy_init(SpmPlanPolicy *policy, const RqDomain *d)
 {
     spm_plan_policy_init(policy);
+    policy->device = dev_rev->device;
     policy->host.libvirt_version = dev_rev->libvirt_version;
     policy->host.firmware_version = g_strdup(DEV_OVMF_VERSION);
     if (d && d->spm_align)
@@ -421,11 +423,7 @@ test_no_guard_gap(void)
     planned = rq_plan_args(&d, def, plan, &err);
     g_assert_no_error(err);
     for (char **w = planned; *w; w++) {
-        if (g_str_has_prefix(*w, "spm-memory,")) {     /* TEMPORARY until the planner knows revisions */
-            g_autofree char *mapped = g_strconcat(dev_rev->device, *w + strlen("spm-memory"), NULL);
-
-            g_strv_builder_add(b, mapped);
-        } else if (!g_str_equal(*w, "-S"))
+        if (!g_str_equal(*w, "-S"))
             g_strv_builder_add(b, *w);
     }
     g_strv_builder_add_many(b, "-bios", dev_ovmf, "-kernel", dev_kernel, "-initrd", dev_initrd,
@@ -1182,9 +1180,9 @@ main(int argc, char **argv)
      * arguments: the parent passes the revision in the environment */
     mode = g_test_subprocess() ? "libvirt" : argc > 1 ? argv[1] : "";
     device = g_test_subprocess() ? g_getenv("SPM_DEVICE_TEST_DEVICE")
-           : argc > 2 ? argv[2] : dev_revs[0].device;
+           : argc > 2 ? argv[2] : spm_device_rev_to_string(dev_revs[0].device);
     for (guint i = 0; device && i < G_N_ELEMENTS(dev_revs); i++) {
-        if (g_str_equal(device, dev_revs[i].device))
+        if (g_str_equal(device, spm_device_rev_to_string(dev_revs[i].device)))
             dev_rev = &dev_revs[i];
     }
     if ((!g_str_equal(mode, "qemu") && !g_str_equal(mode, "libvirt")) || !dev_rev) {
@@ -1197,7 +1195,7 @@ main(int argc, char **argv)
         dev_tmpdir = g_strdup(g_getenv("SPM_DEVICE_TEST_DIR"));
         return dev_run_libvirt();
     }
-    g_setenv("SPM_DEVICE_TEST_DEVICE", dev_rev->device, TRUE);
+    g_setenv("SPM_DEVICE_TEST_DEVICE", spm_device_rev_to_string(dev_rev->device), TRUE);
     /* inside the root whose libvirtd runs the domains: it resolves their
      * files (console, backends, hook) there */
     {
