@@ -304,15 +304,26 @@ spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name)
     g_message("domain %s could not be removed: %s", name, spm_test_libvirt_last_error());
 }
 
+char *
+spm_test_libvirt_run_lock_path(void)
+{
+    if (spm_test_libvirt_is_hosts())
+        return g_strdup(SPM_TEST_LIBVIRT_RUN_LOCK);
+    /* another daemon: its own lock, runs on the host's do not hold it up */
+    return g_strdup_printf("/run/lock/virt-spm-libvirt-tests.%08x.lock",
+                           g_str_hash(spm_test_libvirt_uri()));
+}
+
 int
 spm_test_libvirt_run_lock(GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_RUN_LOCK_S * G_USEC_PER_SEC;
-    int fd = open(SPM_TEST_LIBVIRT_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    g_autofree char *path = spm_test_libvirt_run_lock_path();
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
     if (fd < 0) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot open %s: %s",
-                    SPM_TEST_LIBVIRT_RUN_LOCK, g_strerror(errno));
+                    path, g_strerror(errno));
         return -1;
     }
     /* held by the caller for longer than this run: the package test runs
@@ -322,7 +333,7 @@ spm_test_libvirt_run_lock(GError **error)
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot lock %s: %s",
-                        SPM_TEST_LIBVIRT_RUN_LOCK,
+                        path,
                         errno == EWOULDBLOCK ? "held by another run too long" : g_strerror(errno));
             close(fd);
             return -1;

@@ -84,6 +84,9 @@ void spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name);
 #define SPM_TEST_LIBVIRT_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
 #define SPM_TEST_LIBVIRT_RUN_LOCK_S 600
 int spm_test_libvirt_run_lock(GError **error);
+/* The lock of the tests' libvirtd: SPM_TEST_LIBVIRT_RUN_LOCK for the host's,
+ * one per URI for another. */
+char *spm_test_libvirt_run_lock_path(void);
 
 /* The message of libvirt's last error in this thread ("" when none). */
 const char *spm_test_libvirt_last_error(void);

@@ -481,13 +481,14 @@ dev_harness(const char *what, const char *name, const char *file)
 /*
  * The build whose hook the libvirtd runs: this one for the host's daemon;
  * for a daemon in a root, the build made inside that root from the same
- * source (scripts/build-in-sid-root.sh), one per build directory of ours
- * so that two checkouts never share it.  As the daemon sees it.
+ * source (scripts/build-in-sid-root.sh), one per source tree, so that two
+ * checkouts never share one and the plain and sanitizer builds of one
+ * checkout do.  As the daemon sees it.
  */
 static char *
 dev_hook_build(void)
 {
-    return *dev_root ? g_build_filename("/var/build/virt-spm", dev_build, NULL)
+    return *dev_root ? g_build_filename("/var/build/virt-spm-tests", dev_src, NULL)
                      : g_strdup(dev_build);
 }
 
@@ -550,6 +551,7 @@ dev_root_setup(gboolean *failed)
     g_autofree char *builder = g_build_filename(dev_src, "scripts", "build-in-sid-root.sh", NULL);
     g_autofree char *build = dev_hook_build();
     g_autofree char *uri = NULL;
+    g_autofree char *built = NULL;     /* (the builder prints the build directory) */
     g_autofree char *hooks = g_build_filename(dev_root, "etc", "libvirt", "hooks", "qemu.d", NULL);
     g_autofree char *pidfile = g_build_filename(dev_root, "run", "libvirtd.pid", NULL);
     g_autofree char *start = g_strdup_printf("%s %s up", sid, dev_root);
@@ -570,7 +572,7 @@ dev_root_setup(gboolean *failed)
     printf("# libvirtd of %s answers on %s (%.1f s)\n", dev_root, uri,
            (g_get_monotonic_time() - t0) / 1e6);
     t0 = g_get_monotonic_time();
-    if ((rc = dev_run(make, NULL)) != 0) {
+    if ((rc = dev_run(make, &built)) != 0) {
         *failed = rc != 77;
         return g_strdup_printf("%s could not build the hook inside %s", builder, dev_root);
     }
@@ -1090,8 +1092,11 @@ dev_run_libvirt(void)
     t0 = g_get_monotonic_time();
     if ((lock = spm_test_libvirt_run_lock(&err)) < 0)
         g_error("%s", err->message);
-    printf("# waited %.1f s for %s\n", (g_get_monotonic_time() - t0) / 1e6,
-           SPM_TEST_LIBVIRT_RUN_LOCK);
+    {
+        g_autofree char *lock_path = spm_test_libvirt_run_lock_path();
+
+        printf("# waited %.1f s for %s\n", (g_get_monotonic_time() - t0) / 1e6, lock_path);
+    }
     t0 = g_get_monotonic_time();
     if (!dev_install_hook()) {
         dev_harness("remove", dev_hook_name, NULL);
