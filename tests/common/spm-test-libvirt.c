@@ -26,6 +26,21 @@ static const SpmTestConfLine spm_test_conf_lines[] = {
     { "group", "\"root\"" },
 };
 
+const char *
+spm_test_libvirt_uri(void)
+{
+    const char *uri = g_getenv(SPM_TEST_LIBVIRT_URI_ENV);
+
+    return uri && *uri ? uri : SPM_TEST_LIBVIRT_URI_DEFAULT;
+}
+
+/* The host's own libvirtd, the one the harness may configure and start. */
+static gboolean
+spm_test_libvirt_is_hosts(void)
+{
+    return g_str_equal(spm_test_libvirt_uri(), SPM_TEST_LIBVIRT_URI_DEFAULT);
+}
+
 char *
 spm_test_libvirt_skip_reason(void)
 {
@@ -199,10 +214,11 @@ spm_test_libvirt_connect(GError **error)
     virConnectPtr conn;
 
     virSetErrorFunc(NULL, spm_test_libvirt_quiet);
-    if (!spm_test_libvirt_ensure_conf(SPM_TEST_QEMU_CONF, &appended, error))
+    if (spm_test_libvirt_is_hosts() &&
+        !spm_test_libvirt_ensure_conf(SPM_TEST_QEMU_CONF, &appended, error))
         return NULL;
 
-    if ((conn = virConnectOpen(SPM_TEST_LIBVIRT_URI))) {
+    if ((conn = virConnectOpen(spm_test_libvirt_uri()))) {
         if (appended)
             g_message("%s got new lines while libvirtd runs: they apply from its next start",
                       SPM_TEST_QEMU_CONF);
@@ -214,18 +230,21 @@ spm_test_libvirt_connect(GError **error)
      */
     deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_TIMEOUT_S * G_USEC_PER_SEC;
     for (;;) {
-        if (!started && !spm_test_libvirtd_alive()) {
+        /* another daemon is its owner's to start: only wait for it */
+        if (!started && spm_test_libvirt_is_hosts() && !spm_test_libvirtd_alive()) {
             if (!spm_test_start_libvirtd(error))
                 return NULL;
             started = TRUE;
         }
-        if ((conn = virConnectOpen(SPM_TEST_LIBVIRT_URI)))
+        if ((conn = virConnectOpen(spm_test_libvirt_uri())))
             return conn;
         if (g_get_monotonic_time() > deadline) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_TIMEOUT,
                         "%s did not answer within %d s (%s): %s",
-                        SPM_TEST_LIBVIRT_URI, SPM_TEST_LIBVIRT_TIMEOUT_S,
-                        started ? "started " SPM_TEST_LIBVIRTD " -d" : "libvirtd was running",
+                        spm_test_libvirt_uri(), SPM_TEST_LIBVIRT_TIMEOUT_S,
+                        started ? "started " SPM_TEST_LIBVIRTD " -d"
+                        : spm_test_libvirt_is_hosts() ? "libvirtd was running"
+                        : "a daemon the tests do not start",
                         spm_test_libvirt_last_error());
             return NULL;
         }
@@ -271,7 +290,7 @@ spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name)
      */
     deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_TIMEOUT_S * G_USEC_PER_SEC;
     while (g_get_monotonic_time() < deadline) {
-        virConnectPtr fresh = virConnectOpen(SPM_TEST_LIBVIRT_URI);
+        virConnectPtr fresh = virConnectOpen(spm_test_libvirt_uri());
 
         if (fresh) {
             gboolean done = spm_test_remove_with(fresh, name);
@@ -285,15 +304,26 @@ spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name)
     g_message("domain %s could not be removed: %s", name, spm_test_libvirt_last_error());
 }
 
+char *
+spm_test_libvirt_run_lock_path(void)
+{
+    if (spm_test_libvirt_is_hosts())
+        return g_strdup(SPM_TEST_LIBVIRT_RUN_LOCK);
+    /* another daemon: its own lock, runs on the host's do not hold it up */
+    return g_strdup_printf("/run/lock/virt-spm-libvirt-tests.%08x.lock",
+                           g_str_hash(spm_test_libvirt_uri()));
+}
+
 int
 spm_test_libvirt_run_lock(GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_RUN_LOCK_S * G_USEC_PER_SEC;
-    int fd = open(SPM_TEST_LIBVIRT_RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    g_autofree char *path = spm_test_libvirt_run_lock_path();
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
     if (fd < 0) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot open %s: %s",
-                    SPM_TEST_LIBVIRT_RUN_LOCK, g_strerror(errno));
+                    path, g_strerror(errno));
         return -1;
     }
     /* held by the caller for longer than this run: the package test runs
@@ -303,7 +333,7 @@ spm_test_libvirt_run_lock(GError **error)
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot lock %s: %s",
-                        SPM_TEST_LIBVIRT_RUN_LOCK,
+                        path,
                         errno == EWOULDBLOCK ? "held by another run too long" : g_strerror(errno));
             close(fd);
             return -1;

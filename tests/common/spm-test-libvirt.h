@@ -13,7 +13,17 @@
 
 G_BEGIN_DECLS
 
-#define SPM_TEST_LIBVIRT_URI "qemu:///system"
+/*
+ * The libvirtd the tests use: $SPM_TEST_LIBVIRT_URI, default the host's
+ * (docs/testing.md).  Another daemon (the sid root's libvirt 12.8,
+ * scripts/sid-libvirtd.sh) belongs to whoever set the variable: the
+ * harness connects to it but never starts it or edits the host's
+ * qemu.conf for it.  libvirtd-harness.sh and tests/daemon/spmtest.py read
+ * the same variable.
+ */
+#define SPM_TEST_LIBVIRT_URI_DEFAULT "qemu:///system"
+#define SPM_TEST_LIBVIRT_URI_ENV "SPM_TEST_LIBVIRT_URI"
+const char *spm_test_libvirt_uri(void);
 #define SPM_TEST_LIBVIRT_SOCK "/run/libvirt/libvirt-sock"
 #define SPM_TEST_LIBVIRTD "/usr/sbin/libvirtd"
 #define SPM_TEST_LIBVIRTD_PIDFILE "/run/libvirtd.pid"
@@ -51,10 +61,10 @@ gboolean spm_test_libvirt_ensure_conf(const char *conf_path,
 
 /*
  * Make sure SPM_TEST_QEMU_CONF is ready and that libvirtd answers on
- * SPM_TEST_LIBVIRT_URI: start `libvirtd -d` when it does not and no
+ * spm_test_libvirt_uri(): start `libvirtd -d` when it does not and no
  * libvirtd process is alive (one may be starting or being restarted by
- * another test), and wait for it with a deadline.  Returns an open
- * connection.
+ * another test), and wait for it with a deadline.  Another daemon's URI
+ * is only waited for.  Returns an open connection.
  */
 virConnectPtr spm_test_libvirt_connect(GError **error);
 
@@ -74,6 +84,9 @@ void spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name);
 #define SPM_TEST_LIBVIRT_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
 #define SPM_TEST_LIBVIRT_RUN_LOCK_S 600
 int spm_test_libvirt_run_lock(GError **error);
+/* The lock of the tests' libvirtd: SPM_TEST_LIBVIRT_RUN_LOCK for the host's,
+ * one per URI for another. */
+char *spm_test_libvirt_run_lock_path(void);
 
 /* The message of libvirt's last error in this thread ("" when none). */
 const char *spm_test_libvirt_last_error(void);

@@ -1,10 +1,22 @@
 /*
- * test-spm-device.c: the real-device tier.  A QEMU with the spm-memory
- * device, OVMF edk2-2026.08 and a Linux 6.1 test guest, all built by
- * scripts/build-spm-qemu.sh into $SPM_QEMU_DIR.
+ * test-spm-device.c: the real-device tier, on either revision of the SPM
+ * device (docs/testing.md):
  *
- *   test-spm-device qemu      (needs only $SPM_QEMU_DIR)
- *     /spm-device/fixture/NAME   every fixture of tests/fixtures/qemu-spm,
+ *   test-spm-device MODE [spm-memory]   the v8 spm-memory patch: a QEMU
+ *       10.2.2 with it, OVMF edk2-2026.08 and a Linux 6.1 test guest, all
+ *       built by scripts/build-spm-qemu.sh into $SPM_QEMU_DIR; the host's
+ *       libvirt 9.0 (qemu:///system); fixtures tests/fixtures/qemu-spm
+ *       ($SPM_FIXTURES_DIR).
+ *   test-spm-device MODE sp-mem         QEMU 11.1.3's sp-mem: the Debian
+ *       sid root of scripts/setup-sid-root.sh ($SPM_SID_ROOT): its QEMU
+ *       (run on the host by ROOT/bin/qemu-system-x86_64-sid), its OVMF
+ *       2026.08 and its libvirt 12.8 (scripts/sid-libvirtd.sh); the test
+ *       guest of $SPM_QEMU_DIR/guest; fixtures tests/fixtures/qemu-spmem.
+ *
+ * The cases are the same for both; only what they run on differs.
+ *
+ *   test-spm-device qemu      (needs only the QEMU)
+ *     /spm-device/fixture/NAME   every fixture of the revision's directory,
  *         run again: the same query-memory-devices reply and device-memory
  *         lines of `info mtree`, or the same error, so no fixture drifts
  *         from the device;
@@ -13,10 +25,10 @@
  *         and the guest-view check says so.
  *
  *   test-spm-device libvirt   (needs root and libvirt as well)
- *     virt-spm's hook is installed in the shared libvirtd and virt-spmd
- *     runs for the whole program;
+ *     virt-spm's hook is installed in the revision's libvirtd and
+ *     virt-spmd runs for the whole program;
  *     /spm-device/libvirt/NAME   generated domains converted, defined and
- *         started on the spm-memory QEMU (the hook's positive path):
+ *         started on the device's QEMU (the hook's positive path):
  *         query-memory-devices and `info mtree` equal the plan;
  *     /spm-device/guest/NAME     generated domains booted (OVMF or SeaBIOS,
  *         kernel + initrd, serial console to a file): the guest's
@@ -37,6 +49,7 @@
 #include <libvirt/libvirt-qemu.h>
 
 #include "spm-convert.h"
+#include "spm-device-rev.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-plan.h"
@@ -100,39 +113,141 @@ static const DevGuest dev_guests[] = {
 
 /* ---- what the tier runs on --------------------------------------------- */
 
-static char *dev_qemu;          /* $SPM_QEMU_DIR/qemu-10.2.2/build/qemu-system-x86_64 */
-static char *dev_ovmf;
+/* One revision of the SPM device and the stack its tier runs on. */
+typedef struct {
+    SpmDeviceRev device;        /* what the plans are made for */
+    const char *fixtures;       /* tests/fixtures/NAME, recorded on that QEMU */
+    guint libvirt_version;      /* of the libvirtd the libvirt mode uses */
+    /* Why the tier cannot run here, or NULL; fills in the paths below. */
+    char *(*find)(void);
+} DevRev;
+
+static const DevRev *dev_rev;
+static char *dev_qemu;          /* the binary the qemu mode runs (host paths) */
+static char *dev_ovmf;          /* host paths of the firmware and the test guest */
 static char *dev_kernel;
 static char *dev_initrd;
-static char *dev_tmpdir;
+static char *dev_tmpdir;        /* host path; inside dev_root when there is one */
+/*
+ * The root the libvirtd of the libvirt mode runs in ("" for the host's):
+ * it resolves every path of a domain and of its hooks there.
+ */
+static char *dev_root;
+static char *dev_emulator;      /* <emulator>, as that libvirtd sees it */
+static char *dev_ovmf_domain;   /* <loader>, likewise */
+static char *dev_uri;           /* that libvirtd's URI, once the libvirt mode set it up */
 
-/* Why the tier cannot run (no built QEMU), or NULL. */
+/* @path (under dev_root) as the libvirtd of the libvirt mode sees it. */
 static char *
-dev_find_qemu(void)
+dev_in_root(const char *path)
+{
+    gsize n = strlen(dev_root);
+
+    g_assert_true(strncmp(path, dev_root, n) == 0 && (n == 0 || path[n] == '/'));
+    return g_strdup(path + n);
+}
+
+static gboolean
+dev_guest_there(const char *guest_dir)
+{
+    dev_kernel = g_build_filename(guest_dir, "vmlinuz", NULL);
+    dev_initrd = g_build_filename(guest_dir, "initrd.gz", NULL);
+    return g_file_test(dev_kernel, G_FILE_TEST_IS_REGULAR) &&
+           g_file_test(dev_initrd, G_FILE_TEST_IS_REGULAR);
+}
+
+/* v8: everything in $SPM_QEMU_DIR, run by the host's libvirt 9.0. */
+static char *
+dev_find_spm_memory(void)
 {
     const char *dir = g_getenv("SPM_QEMU_DIR");
+    g_autofree char *guest = NULL;
 
     if (!dir || !*dir)
         return g_strdup("SPM_QEMU_DIR is not set (scripts/build-spm-qemu.sh builds it)");
     dev_qemu = g_build_filename(dir, "qemu-10.2.2", "build", "qemu-system-x86_64", NULL);
     dev_ovmf = g_build_filename(dir, "fw", "usr", "share", "ovmf", "OVMF.fd", NULL);
-    dev_kernel = g_build_filename(dir, "guest", "vmlinuz", NULL);
-    dev_initrd = g_build_filename(dir, "guest", "initrd.gz", NULL);
+    guest = g_build_filename(dir, "guest", NULL);
     if (!g_file_test(dev_qemu, G_FILE_TEST_IS_EXECUTABLE) ||
-        !g_file_test(dev_ovmf, G_FILE_TEST_IS_REGULAR) ||
-        !g_file_test(dev_kernel, G_FILE_TEST_IS_REGULAR) ||
-        !g_file_test(dev_initrd, G_FILE_TEST_IS_REGULAR))
+        !g_file_test(dev_ovmf, G_FILE_TEST_IS_REGULAR) || !dev_guest_there(guest))
         return g_strdup_printf("no complete spm-memory QEMU build in %s "
                                "(scripts/build-spm-qemu.sh builds it)", dir);
-    spm_test_qemu_set_binary(dev_qemu);
+    dev_root = g_strdup("");
+    dev_emulator = g_strdup(dev_qemu);
+    dev_ovmf_domain = g_strdup(dev_ovmf);
     return NULL;
+}
+
+/*
+ * 11.1: the sid root's QEMU, OVMF and libvirtd; only the test guest comes
+ * from the v8 kit ($SPM_QEMU_DIR/guest: a Debian kernel and a busybox
+ * initrd, nothing of the patch).
+ */
+static char *
+dev_find_sp_mem(void)
+{
+    const char *root = g_getenv("SPM_SID_ROOT");
+    const char *dir = g_getenv("SPM_QEMU_DIR");
+    g_autofree char *guest = NULL;
+
+    if (!root || !*root)
+        return g_strdup("SPM_SID_ROOT is not set (scripts/setup-sid-root.sh makes the root)");
+    dev_root = g_canonicalize_filename(root, NULL);
+    dev_qemu = g_build_filename(dev_root, "bin", "qemu-system-x86_64-sid", NULL);
+    dev_ovmf = g_build_filename(dev_root, "usr", "share", "ovmf", "OVMF.fd", NULL);
+    if (!g_file_test(dev_qemu, G_FILE_TEST_IS_EXECUTABLE) ||
+        !g_file_test(dev_ovmf, G_FILE_TEST_IS_REGULAR))
+        return g_strdup_printf("no QEMU 11.1 and OVMF in the sid root %s "
+                               "(scripts/setup-sid-root.sh)", dev_root);
+    if (!dir || !*dir)
+        return g_strdup("SPM_QEMU_DIR is not set: no test guest "
+                        "(scripts/build-spm-qemu.sh makes SPM_QEMU_DIR/guest)");
+    guest = g_build_filename(dir, "guest", NULL);
+    if (!dev_guest_there(guest))
+        return g_strdup_printf("no test guest in %s (scripts/build-spm-qemu.sh makes it)", guest);
+    dev_emulator = g_strdup("/usr/bin/qemu-system-x86_64");
+    dev_ovmf_domain = g_strdup("/usr/share/ovmf/OVMF.fd");
+    return NULL;
+}
+
+static const DevRev dev_revs[] = {
+    { SPM_DEVICE_SPM_MEMORY, "qemu-spm", 9000000, dev_find_spm_memory },
+    { SPM_DEVICE_SP_MEM, "qemu-spmem", 12008000, dev_find_sp_mem },
+};
+
+/* Why the tier cannot run (no QEMU with the device), or NULL. */
+static char *
+dev_find_qemu(void)
+{
+    char *why = dev_rev->find();
+
+    if (!why)
+        spm_test_qemu_set_binary(dev_qemu);
+    return why;
+}
+
+/* The revision's fixture directory: $SPM_FIXTURES_DIR for the v8 one, as before. */
+static const char *
+dev_fixtures_dir(void)
+{
+    static char *dir;
+
+    if (!dir) {
+        const char *env = g_getenv("SPM_FIXTURES_DIR");
+
+        dir = dev_rev->device == SPM_DEVICE_SPM_MEMORY && env ? g_strdup(env)
+            : g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "fixtures",
+                               dev_rev->fixtures, NULL);
+    }
+    return dir;
 }
 
 static void
 dev_policy_init(SpmPlanPolicy *policy, const RqDomain *d)
 {
     spm_plan_policy_init(policy);
-    policy->host.libvirt_version = 9000000;
+    policy->device = dev_rev->device;
+    policy->host.libvirt_version = dev_rev->libvirt_version;
     policy->host.firmware_version = g_strdup(DEV_OVMF_VERSION);
     if (d && d->spm_align)
         policy->spm_align = d->spm_align;
@@ -172,7 +287,7 @@ dev_fixture_path(const char *name, const char *ext)
 {
     g_autofree char *file = g_strconcat(name, ext, NULL);
 
-    return g_build_filename(g_getenv("SPM_FIXTURES_DIR"), file, NULL);
+    return g_build_filename(dev_fixtures_dir(), file, NULL);
 }
 
 static void
@@ -363,25 +478,139 @@ dev_harness(const char *what, const char *name, const char *file)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/*
+ * The build whose hook the libvirtd runs: this one for the host's daemon;
+ * for a daemon in a root, the build made inside that root from the same
+ * source (scripts/build-in-sid-root.sh), one per source tree, so that two
+ * checkouts never share one and the plain and sanitizer builds of one
+ * checkout do.  As the daemon sees it.
+ */
+static char *
+dev_hook_build(void)
+{
+    return *dev_root ? g_build_filename("/var/build/virt-spm-tests", dev_src, NULL)
+                     : g_strdup(dev_build);
+}
+
 /* The hook as libvirt runs it, with this run's configuration and socket. */
 static gboolean
 dev_install_hook(void)
 {
     g_autofree char *wrapper = g_build_filename(dev_tmpdir, "hook", NULL);
-    g_autofree char *front = g_build_filename(dev_build, "hook", "virt-spm-qemu-hook", NULL);
-    g_autofree char *helper = g_build_filename(dev_build, "hook", "virt-spm-hook-helper", NULL);
+    g_autofree char *build = dev_hook_build();
+    g_autofree char *front = g_build_filename(build, "hook", "virt-spm-qemu-hook", NULL);
+    g_autofree char *helper = g_build_filename(build, "hook", "virt-spm-hook-helper", NULL);
     g_autofree char *cache = g_build_filename(dev_tmpdir, "cache", NULL);
+    /* the paths the hook reads, as the daemon (and so the hook) sees them */
+    g_autofree char *log_there = dev_in_root(dev_hook_log);
+    g_autofree char *cache_there = dev_in_root(cache);
+    g_autofree char *config_there = dev_in_root(dev_config);
+    g_autofree char *socket_there = dev_in_root(dev_socket);
     g_autofree char *text = g_strdup_printf(
         "#!/bin/sh\n"
         "# virt-spm hook of test run %d (test-spm-device); removed by the test\n"
         "echo \"$1 $2 $3 $(date +%%s.%%N)\" >> '%s'\n"
         "VIRT_SPM_HOOK_HELPER='%s' VIRT_SPM_HOOK_CACHE_DIR='%s' VIRT_SPM_HOOK_CONFIG='%s' "
         "VIRT_SPM_CONTROL_SOCKET='%s' exec '%s' \"$@\"\n",
-        (int)getpid(), dev_hook_log, helper, cache, dev_config, dev_socket, front);
+        (int)getpid(), log_there, helper, cache_there, config_there, socket_there, front);
 
     g_assert_true(g_file_set_contents(wrapper, text, -1, NULL));
     dev_hook_name = g_strdup_printf("virt-spm-test-dev-%d", (int)getpid());
     return dev_harness("install", dev_hook_name, wrapper) == 0;
+}
+
+/* Run @argv; its stdout in *out (may be NULL); its exit status, -1 when it could not run. */
+static int
+dev_run(const char *const *argv, char **out)
+{
+    g_autofree char *err_text = NULL;
+    g_autoptr(GError) err = NULL;
+    int status = 0;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, &err_text,
+                      &status, &err)) {
+        fprintf(stderr, "# %s: %s\n", argv[0], err->message);
+        return -1;
+    }
+    if (err_text && *err_text)
+        fprintf(stderr, "# %s", err_text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A libvirtd in a root (the sid root's libvirt 12.8): up (idempotent), the
+ * hook built inside the root, the harness pointed at that daemon (its URI,
+ * hook directory, pid file and how it starts: docs/testing.md), the test
+ * guest copied where the daemon sees it.  Returns a skip reason, an error
+ * (*failed), or NULL when ready.
+ */
+static char *
+dev_root_setup(gboolean *failed)
+{
+    g_autofree char *sid = g_build_filename(dev_src, "scripts", "sid-libvirtd.sh", NULL);
+    g_autofree char *builder = g_build_filename(dev_src, "scripts", "build-in-sid-root.sh", NULL);
+    g_autofree char *build = dev_hook_build();
+    g_autofree char *uri = NULL;
+    g_autofree char *built = NULL;     /* (the builder prints the build directory) */
+    g_autofree char *hooks = g_build_filename(dev_root, "etc", "libvirt", "hooks", "qemu.d", NULL);
+    g_autofree char *pidfile = g_build_filename(dev_root, "run", "libvirtd.pid", NULL);
+    g_autofree char *start = g_strdup_printf("%s %s up", sid, dev_root);
+    const char *up[] = { sid, dev_root, "up", NULL };
+    const char *make[] = { builder, dev_root, dev_src, build, NULL };
+    const char *guest[] = { dev_kernel, dev_initrd };
+    gint64 t0 = g_get_monotonic_time();
+    int rc;
+
+    *failed = FALSE;
+    if ((rc = dev_run(up, &uri)) == 77)
+        return g_strdup_printf("no libvirtd in the root %s (scripts/setup-sid-root.sh)", dev_root);
+    if (rc != 0) {
+        *failed = TRUE;
+        return g_strdup_printf("%s %s up failed", sid, dev_root);
+    }
+    g_strstrip(uri);
+    printf("# libvirtd of %s answers on %s (%.1f s)\n", dev_root, uri,
+           (g_get_monotonic_time() - t0) / 1e6);
+    t0 = g_get_monotonic_time();
+    if ((rc = dev_run(make, &built)) != 0) {
+        *failed = rc != 77;
+        return g_strdup_printf("%s could not build the hook inside %s", builder, dev_root);
+    }
+    printf("# virt-spm built inside the root in %s (%.1f s)\n", build,
+           (g_get_monotonic_time() - t0) / 1e6);
+
+    g_setenv(SPM_TEST_LIBVIRT_URI_ENV, uri, TRUE);
+    g_setenv("SPM_TEST_HOOK_DIR", hooks, TRUE);
+    g_setenv("SPM_TEST_LIBVIRTD_PIDFILE", pidfile, TRUE);
+    g_setenv("SPM_TEST_LIBVIRTD_START", start, TRUE);
+
+    for (guint i = 0; i < G_N_ELEMENTS(guest); i++) {
+        g_autofree char *base = g_path_get_basename(guest[i]);
+        g_autofree char *copy = g_build_filename(dev_tmpdir, base, NULL);
+        g_autoptr(GFile) from = g_file_new_for_path(guest[i]);
+        g_autoptr(GFile) to = g_file_new_for_path(copy);
+        g_autoptr(GError) err = NULL;
+
+        if (!g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &err)) {
+            *failed = TRUE;
+            return g_strdup_printf("%s: %s", copy, err->message);
+        }
+    }
+    return NULL;
+}
+
+/* The test guest's kernel or initrd as the libvirtd sees it (a copy in the run's directory). */
+static char *
+dev_guest_file(const char *host_path)
+{
+    g_autofree char *base = NULL;
+    g_autofree char *copy = NULL;
+
+    if (!*dev_root)
+        return g_strdup(host_path);
+    base = g_path_get_basename(host_path);
+    copy = g_build_filename(dev_tmpdir, base, NULL);
+    return dev_in_root(copy);
 }
 
 static gboolean
@@ -395,7 +624,7 @@ dev_start_daemon(GError **error)
 
     g_subprocess_launcher_set_stdout_file_path(l, log);
     dev_daemon = g_subprocess_launcher_spawn(l, error, spmd, "--config", dev_config, "--connect",
-                                             SPM_TEST_LIBVIRT_URI, "--state-dir", state,
+                                             dev_uri, "--state-dir", state,
                                              "--socket", dev_socket, NULL);
     if (!dev_daemon)
         return FALSE;
@@ -537,7 +766,8 @@ test_libvirt(gconstpointer data)
 {
     const RqDomain *d = data;
     g_autoptr(DevGuard) g = dev_guard_new(d->name);
-    RqHost host = { .emulator = dev_qemu, .file_dir = dev_tmpdir };
+    g_autofree char *file_dir = dev_in_root(dev_tmpdir);
+    RqHost host = { .emulator = dev_emulator, .file_dir = file_dir };
     g_autoptr(SpmPlan) plan = NULL;
     g_autoptr(SpmDomainDef) def = NULL;
     g_autofree char *xml = dev_convert(d, g->name, &host, &plan, &def);
@@ -584,9 +814,13 @@ test_guest(gconstpointer data)
     const DevGuest *t = data;
     g_autoptr(DevGuard) g = dev_guard_new(t->d.name);
     g_autofree char *serial = g_strdup_printf("%s/%s.console", dev_tmpdir, t->d.name);
-    RqHost host = { .emulator = dev_qemu, .loader = t->seabios ? NULL : dev_ovmf,
-                    .kernel = dev_kernel, .initrd = dev_initrd, .cmdline = DEV_GUEST_CMDLINE,
-                    .serial = serial, .file_dir = dev_tmpdir };
+    g_autofree char *serial_there = dev_in_root(serial);
+    g_autofree char *file_dir = dev_in_root(dev_tmpdir);
+    g_autofree char *kernel = dev_guest_file(dev_kernel);
+    g_autofree char *initrd = dev_guest_file(dev_initrd);
+    RqHost host = { .emulator = dev_emulator, .loader = t->seabios ? NULL : dev_ovmf_domain,
+                    .kernel = kernel, .initrd = initrd, .cmdline = DEV_GUEST_CMDLINE,
+                    .serial = serial_there, .file_dir = file_dir };
     g_autoptr(SpmPlan) plan = NULL;
     g_autoptr(SpmDomainDef) def = NULL;
     g_autofree char *xml = NULL;
@@ -687,7 +921,8 @@ static void
 test_audit(void)
 {
     const RqDomain *d = &dev_paused[0];
-    RqHost host = { .emulator = dev_qemu, .file_dir = dev_tmpdir };
+    g_autofree char *file_dir = dev_in_root(dev_tmpdir);
+    RqHost host = { .emulator = dev_emulator, .file_dir = file_dir };
     g_autoptr(DevGuard) good = dev_guard_new("audit-good");
     g_autoptr(DevGuard) bad = dev_guard_new("audit-moved");
     g_autoptr(SpmPlan) plan = NULL;
@@ -787,7 +1022,7 @@ dev_cmp_names(gconstpointer a, gconstpointer b)
 static void
 dev_add_fixtures(void)
 {
-    g_autoptr(GDir) dir = g_dir_open(g_getenv("SPM_FIXTURES_DIR"), 0, NULL);
+    g_autoptr(GDir) dir = g_dir_open(dev_fixtures_dir(), 0, NULL);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     const char *n;
 
@@ -822,6 +1057,18 @@ dev_run_libvirt(void)
     dev_hook_log = g_build_filename(dev_tmpdir, "hook.log", NULL);
     dev_config = g_build_filename(dev_tmpdir, "virt-spm.conf", NULL);
     dev_socket = g_build_filename(dev_tmpdir, "control.sock", NULL);
+    if (*dev_root && !g_test_subprocess()) {
+        gboolean failed;
+        g_autofree char *why = dev_root_setup(&failed);
+
+        if (why && failed) {
+            fprintf(stderr, "%s\n", why);
+            return 1;
+        }
+        if (why)
+            return dev_skip(why);
+    }
+    dev_uri = g_strdup(spm_test_libvirt_uri());
     g_assert_true(g_file_set_contents(dev_config,
                                       "[host]\nfirmware_version = " DEV_OVMF_VERSION "\n"
                                       "[daemon]\naudit_retry_ms = 300\naudit_attempts = 20\n",
@@ -845,8 +1092,11 @@ dev_run_libvirt(void)
     t0 = g_get_monotonic_time();
     if ((lock = spm_test_libvirt_run_lock(&err)) < 0)
         g_error("%s", err->message);
-    printf("# waited %.1f s for %s\n", (g_get_monotonic_time() - t0) / 1e6,
-           SPM_TEST_LIBVIRT_RUN_LOCK);
+    {
+        g_autofree char *lock_path = spm_test_libvirt_run_lock_path();
+
+        printf("# waited %.1f s for %s\n", (g_get_monotonic_time() - t0) / 1e6, lock_path);
+    }
     t0 = g_get_monotonic_time();
     if (!dev_install_hook()) {
         dev_harness("remove", dev_hook_name, NULL);
@@ -924,17 +1174,24 @@ int
 main(int argc, char **argv)
 {
     g_autofree char *skip = NULL;
-    g_autoptr(GError) err = NULL;
     const char *mode;
+    const char *device;
     int rc;
 
     g_test_init(&argc, &argv, NULL);
     /* a libvirtd restarted by another test must be an error, not a signal */
     signal(SIGPIPE, SIG_IGN);
-    /* the case processes of the libvirt mode are started without the mode */
+    /* the case processes of the libvirt mode are started without the
+     * arguments: the parent passes the revision in the environment */
     mode = g_test_subprocess() ? "libvirt" : argc > 1 ? argv[1] : "";
-    if (!g_str_equal(mode, "qemu") && !g_str_equal(mode, "libvirt")) {
-        fprintf(stderr, "usage: %s qemu|libvirt\n", g_get_prgname());
+    device = g_test_subprocess() ? g_getenv("SPM_DEVICE_TEST_DEVICE")
+           : argc > 2 ? argv[2] : spm_device_rev_to_string(dev_revs[0].device);
+    for (guint i = 0; device && i < G_N_ELEMENTS(dev_revs); i++) {
+        if (g_str_equal(device, spm_device_rev_to_string(dev_revs[i].device)))
+            dev_rev = &dev_revs[i];
+    }
+    if ((!g_str_equal(mode, "qemu") && !g_str_equal(mode, "libvirt")) || !dev_rev) {
+        fprintf(stderr, "usage: %s qemu|libvirt [spm-memory|sp-mem]\n", g_get_prgname());
         return 2;
     }
     if ((skip = dev_find_qemu()))
@@ -943,8 +1200,17 @@ main(int argc, char **argv)
         dev_tmpdir = g_strdup(g_getenv("SPM_DEVICE_TEST_DIR"));
         return dev_run_libvirt();
     }
-    dev_tmpdir = g_dir_make_tmp("spm-device-XXXXXX", &err);
-    g_assert_no_error(err);
+    g_setenv("SPM_DEVICE_TEST_DEVICE", spm_device_rev_to_string(dev_rev->device), TRUE);
+    /* inside the root whose libvirtd runs the domains: it resolves their
+     * files (console, backends, hook) there */
+    {
+        g_autofree char *tmpl = g_build_filename(*dev_root ? dev_root : g_get_tmp_dir(),
+                                                 *dev_root ? "tmp" : "", "spm-device-XXXXXX",
+                                                 NULL);
+
+        dev_tmpdir = g_mkdtemp(g_steal_pointer(&tmpl));
+        g_assert_nonnull(dev_tmpdir);
+    }
     g_chmod(dev_tmpdir, 0755);
     g_setenv("SPM_DEVICE_TEST_DIR", dev_tmpdir, TRUE);
     {

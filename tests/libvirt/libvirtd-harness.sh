@@ -14,13 +14,24 @@
 # restart, and only the libvirtd whose pid is in its pid file is stopped.
 # Every wait polls with a deadline.  Exit 77 (skip) when not root or when
 # libvirt is not installed.
+#
+# Another libvirtd (the sid root's, scripts/sid-libvirtd.sh) is used
+# through four variables (docs/testing.md), each defaulting to the host's:
+#   SPM_TEST_LIBVIRT_URI       its URI (qemu:///system)
+#   SPM_TEST_HOOK_DIR          its qemu hook directory (/etc/libvirt/hooks/qemu.d;
+#                              SPM_HOOK_DIR, its older name, still works)
+#   SPM_TEST_LIBVIRTD_PIDFILE  its pid file (/run/libvirtd.pid)
+#   SPM_TEST_LIBVIRTD_START    the command, split on blanks, that starts it
+#                              and returns once it answers (libvirtd -d)
+# Such a daemon's qemu.conf is its owner's: configure leaves the host's alone.
 set -euo pipefail
 
 QEMU_CONF=${SPM_QEMU_CONF:-/etc/libvirt/qemu.conf}
-HOOK_DIR=${SPM_HOOK_DIR:-/etc/libvirt/hooks/qemu.d}
-PIDFILE=/run/libvirtd.pid
+HOOK_DIR=${SPM_TEST_HOOK_DIR:-${SPM_HOOK_DIR:-/etc/libvirt/hooks/qemu.d}}
+PIDFILE=${SPM_TEST_LIBVIRTD_PIDFILE:-/run/libvirtd.pid}
 LOCK=/run/lock/virt-spm-libvirtd.lock
-URI=qemu:///system
+URI=${SPM_TEST_LIBVIRT_URI:-qemu:///system}
+read -ra START <<<"${SPM_TEST_LIBVIRTD_START:-}"
 DEADLINE_S=${SPM_LIBVIRTD_DEADLINE:-60}
 # libvirtd's PATH in every harness (SPM_TEST_LIBVIRTD_PATH in
 # tests/common/spm-test-libvirt.h): the Nova test's emulator directory first.
@@ -47,8 +58,21 @@ daemon_pid() { [ -s "$PIDFILE" ] && cat "$PIDFILE"; }
 # gone, or a zombie its parent has not reaped yet
 pid_gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
+# the host's own daemon, the one this script configures and starts itself
+hosts_daemon() { [ "$URI" = qemu:///system ] && [ ${#START[@]} = 0 ]; }
+
+# start libvirtd: the host's with its PATH, another with its own command
+launch() {
+    if [ ${#START[@]} != 0 ]; then
+        "${START[@]}" >/dev/null 9>&-
+    else
+        PATH=$LIBVIRTD_PATH libvirtd -d 9>&-   # the daemon must not inherit the lock
+    fi
+}
+
 configure() {
     local changed=1 line
+    hosts_daemon || return 1
     mkdir -p "$(dirname "$QEMU_CONF")"
     touch "$QEMU_CONF"
     for line in 'security_driver = "none"' 'stdio_handler = "file"' \
@@ -63,7 +87,7 @@ configure() {
 
 start_daemon() {
     daemon_answers >/dev/null 2>&1 && return 0
-    PATH=$LIBVIRTD_PATH libvirtd -d 9>&-   # the daemon must not inherit the lock
+    launch
     wait_for "libvirtd to answer on $URI" daemon_answers
 }
 
@@ -75,7 +99,7 @@ restart_daemon() {
     fi
     # Another program may have started one since: it read the hook
     # directory as it is now, which is all a restart is for.
-    PATH=$LIBVIRTD_PATH libvirtd -d 9>&- 2>/dev/null ||   # the daemon must not inherit the lock
+    launch 2>/dev/null ||
         echo "libvirtd-harness: another libvirtd started meanwhile; using it" >&2
     wait_for "libvirtd to answer on $URI" daemon_answers
 }

@@ -7,6 +7,7 @@
 #include <libxml/xpath.h>
 
 #include "spm-convert.h"
+#include "spm-device-rev.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-xml.h"
@@ -47,7 +48,7 @@ rq_json_u64(JsonObject *o, const char *member, guint64 *out)
 
 /*
  * query-memory-devices (the "return" array) against the plan: every
- * device planned, with the planned type (spm-memory, or pc-dimm for
+ * device planned, with the planned type (the plan's SPM device, or pc-dimm for
  * libvirt's DIMMs and stand-ins), addr, size, node, slot and backend, and
  * every planned device reported.  All differences in one message.
  */
@@ -78,7 +79,7 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
             g_string_append_printf(bad, "; entry %u (%s) without data or id", i, type);
             continue;
         }
-        /* pc-dimm says "addr" and has a slot, spm-memory says "memaddr" */
+        /* pc-dimm and sp-mem say "addr" (pc-dimm has a slot), the v8 spm-memory "memaddr" */
         if (!rq_json_u64(data, "addr", &addr))
             rq_json_u64(data, "memaddr", &addr);
         rq_json_u64(data, "size", &size);
@@ -92,7 +93,8 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
         }
         g_hash_table_add(seen, (gpointer)pd->id);
         real_spm = pd->model == SPM_MEM_MODEL_SPM && !plan->stand_in_driver;
-        expected_type = real_spm ? "spm-memory" : "dimm";
+        /* the plan's revision's kind: "sp-mem" (QEMU 11.1) or "spm-memory" (v8) */
+        expected_type = real_spm ? spm_device_rev_info(plan->device)->qmp_type : "dimm";
         if (!g_str_equal(type, expected_type))
             g_string_append_printf(bad, "; '%s': type %s, expected %s", id, type, expected_type);
         if (addr != pd->addr)
