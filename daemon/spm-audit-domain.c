@@ -15,14 +15,11 @@
 
 #define SPM_AUDIT_MAX_REPLY (16 * 1024 * 1024)
 
+/* libvirt's elements are in no namespace. */
 static xmlNodePtr
 spm_child_element(xmlNodePtr parent, const char *name)
 {
-    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && !c->ns && xmlStrEqual(c->name, BAD_CAST name))
-            return c;
-    }
-    return NULL;
+    return spm_xml_child_in(parent, name, NULL, SPM_XML_NS_EXACT);
 }
 
 /* The <memory> elements of <devices>, in order. */

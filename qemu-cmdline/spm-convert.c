@@ -27,28 +27,17 @@
 
 /* ---- small tree helpers ------------------------------------------------ */
 
+/* Elements of virt-spm's, QEMU's and libvirt's namespaces: exact URIs. */
 static gboolean
 spm_node_is(xmlNodePtr node, const char *name, const char *ns_href)
 {
-    if (!node || node->type != XML_ELEMENT_NODE)
-        return FALSE;
-    if (!xmlStrEqual(node->name, BAD_CAST name))
-        return FALSE;
-    if (!ns_href)
-        return node->ns == NULL;
-    return node->ns && xmlStrEqual(node->ns->href, BAD_CAST ns_href);
+    return spm_xml_element_in(node, name, ns_href, SPM_XML_NS_EXACT);
 }
 
 static xmlNodePtr
 spm_child(xmlNodePtr parent, const char *name, const char *ns_href)
 {
-    if (!parent)
-        return NULL;
-    for (xmlNodePtr c = parent->children; c; c = c->next) {
-        if (spm_node_is(c, name, ns_href))
-            return c;
-    }
-    return NULL;
+    return spm_xml_child_in(parent, name, ns_href, SPM_XML_NS_EXACT);
 }
 
 /* At most one child element @name of @parent (@where names it in the error). */

@@ -43,21 +43,17 @@ spm_nova_specs_add(GPtrArray *specs, const char *key, const char *value)
 
 /* ---- the domain's metadata ---------------------------------------------- */
 
+/* Nova's elements: in any version of its namespace. */
 static gboolean
 spm_nova_is_element(xmlNodePtr node, const char *name)
 {
-    return spm_xml_is_element(node, name) && node->ns && node->ns->href &&
-           g_str_has_prefix((const char *)node->ns->href, SPM_NOVA_XMLNS_BASE);
+    return spm_xml_element_in(node, name, SPM_NOVA_XMLNS_BASE, SPM_XML_NS_PREFIX);
 }
 
 static xmlNodePtr
 spm_nova_child(xmlNodePtr parent, const char *name)
 {
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next) {
-        if (spm_nova_is_element(n, name))
-            return n;
-    }
-    return NULL;
+    return spm_xml_child_in(parent, name, SPM_NOVA_XMLNS_BASE, SPM_XML_NS_PREFIX);
 }
 
 SpmNovaInstance *

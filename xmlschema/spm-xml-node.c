@@ -32,17 +32,43 @@ spm_xml_is_element(xmlNodePtr node, const char *name)
            xmlStrEqual(node->name, (const xmlChar *)name);
 }
 
+gboolean
+spm_xml_element_in(xmlNodePtr node, const char *name, const char *ns_href, SpmXmlNsRule rule)
+{
+    const char *href;
+
+    if (!spm_xml_is_element(node, name))
+        return FALSE;
+    href = node->ns ? (const char *)node->ns->href : NULL;
+    if (!ns_href || !href)
+        return href == ns_href;
+    switch (rule) {
+    case SPM_XML_NS_EXACT:
+        return g_str_equal(href, ns_href);
+    case SPM_XML_NS_PREFIX:
+        return g_str_has_prefix(href, ns_href);
+    }
+    return FALSE;
+}
+
+xmlNodePtr
+spm_xml_child_in(xmlNodePtr parent, const char *name, const char *ns_href, SpmXmlNsRule rule)
+{
+    for (xmlNodePtr cur = parent ? parent->children : NULL; cur; cur = cur->next) {
+        if (spm_xml_element_in(cur, name, ns_href, rule))
+            return cur;
+    }
+    return NULL;
+}
+
 /* First child element called @name in the namespace of @parent. */
 xmlNodePtr
 spm_xml_child(xmlNodePtr parent, const char *name)
 {
     if (!parent)
         return NULL;
-    for (xmlNodePtr cur = parent->children; cur; cur = cur->next) {
-        if (spm_xml_is_element(cur, name) && spm_xml_same_ns(cur, parent))
-            return cur;
-    }
-    return NULL;
+    return spm_xml_child_in(parent, name, parent->ns ? (const char *)parent->ns->href : NULL,
+                            SPM_XML_NS_EXACT);
 }
 
 /* Next sibling of @node with the same name and namespace. */

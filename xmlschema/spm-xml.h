@@ -46,4 +46,22 @@ char *spm_xml_format(xmlDocPtr doc);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 
+/*
+ * Which namespaces an element may be in: exactly @ns_href (NULL: in no
+ * namespace), or any whose URI starts with @ns_href (Nova versions its
+ * namespace: .../nova/1.0, 1.1, ...).
+ */
+typedef enum {
+    SPM_XML_NS_EXACT,
+    SPM_XML_NS_PREFIX,
+} SpmXmlNsRule;
+
+/* @node is an element @name in the namespace @ns_href, by @rule; NULL-safe. */
+gboolean spm_xml_element_in(xmlNodePtr node, const char *name, const char *ns_href,
+                            SpmXmlNsRule rule);
+
+/* The first child element of @parent that spm_xml_element_in() accepts; NULL-safe. */
+xmlNodePtr spm_xml_child_in(xmlNodePtr parent, const char *name, const char *ns_href,
+                            SpmXmlNsRule rule);
+
 G_END_DECLS
