@@ -205,10 +205,8 @@ spm_hook_decide_start(xmlDocPtr doc,
         return;
     }
 
-    emulator = spm_xml_text_or_null(spm_xml_child(spm_xml_child(xmlDocGetRootElement(doc),
-                                                                 "devices"), "emulator"));
-    if (!emulator)
-        emulator = g_strdup(SPM_HOOK_DEFAULT_EMULATOR);
+    /* the parsed definition has it: the XML is not read twice */
+    emulator = g_strdup(def->emulator ? def->emulator : SPM_HOOK_DEFAULT_EMULATOR);
 
     emulator_rev = plan->device;
     if (!spm_hook_emulator_device(facts, emulator, plan->stand_in_driver, &emulator_rev, &error)) {
