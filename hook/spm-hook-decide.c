@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "spm-hook-decide.h"
+#include "spm-hook-ops.h"
 #include "spm-convert.h"
 #include "spm-memdir.h"
 #include "spm-error.h"
@@ -299,22 +300,13 @@ spm_hook_decide(const char *op,
     g_autofree char *name = NULL;
     g_autofree char *uuid = NULL;
     xmlNodePtr root;
-    gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
-    gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
-    gboolean restore = g_str_equal(op, "restore") && g_str_equal(subop, "begin");
-    gboolean launch = g_str_equal(op, "start") && g_str_equal(subop, "begin");
-    gboolean release = g_str_equal(op, "release") && g_str_equal(subop, "end");
-    const char *event = NULL;
+    SpmHookOp hop = spm_hook_op_parse(op, subop);
 
     memset(decision, 0, sizeof(*decision));
     decision->action = SPM_HOOK_ALLOW;
     decision->run_id = -1;
 
-    if (g_str_equal(op, "started") && g_str_equal(subop, "begin"))
-        event = "started";
-    else if (g_str_equal(op, "stopped") && g_str_equal(subop, "end"))
-        event = "stopped";
-    else if (!start && !migrate && !restore && !launch && !release)
+    if (hop == SPM_HOOK_OP_LAST)
         return;
 
     /* Domains without SPM: nothing to parse, nothing to do. */
@@ -322,7 +314,7 @@ spm_hook_decide(const char *op,
         return;
 
     if (!(doc = spm_xml_read_memory(xml, xml_len, "domain XML on standard input", &error))) {
-        if (!event && !release)
+        if (spm_hook_op_may_refuse(hop))
             spm_hook_refuse(decision, "refusing to %s the domain: %s", op, error->message);
         return;
     }
@@ -336,31 +328,42 @@ spm_hook_decide(const char *op,
 
     uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
 
-    /*
-     * After a stop: every directory virt-spm may have made for the domain,
-     * from the host's facts rather than a plan, so that a domain whose plan
-     * no longer works still leaves nothing behind.
-     */
-    if (release || g_strcmp0(event, "stopped") == 0)
-        decision->remove_dirs = spm_memdir_candidates(&facts->policy->host, name);
-
-    if (release) {
-        /* the domain is gone: its HBM goes back to the ledger */
-        decision->release = TRUE;
-        decision->domain = g_steal_pointer(&name);
-        decision->uuid = g_steal_pointer(&uuid);
-    } else if (launch) {
+    switch (hop) {
+    case SPM_HOOK_PREPARE_BEGIN:
+        spm_hook_decide_start(doc, name, uuid, facts, decision);
+        break;
+    case SPM_HOOK_START_BEGIN:
         spm_hook_decide_dirs(doc, facts, decision);
-    } else if (event) {
+        break;
+    case SPM_HOOK_MIGRATE_BEGIN:
+    case SPM_HOOK_RESTORE_BEGIN:
+        spm_hook_refuse_move(doc, name, hop == SPM_HOOK_MIGRATE_BEGIN, decision);
+        break;
+    case SPM_HOOK_STARTED_BEGIN:
+    case SPM_HOOK_STOPPED_END:
         decision->action = SPM_HOOK_NOTIFY;
-        decision->event = event;
-        decision->release = g_str_equal(event, "stopped");
+        decision->event = hop == SPM_HOOK_STARTED_BEGIN ? "started" : "stopped";
         decision->domain = g_steal_pointer(&name);
         decision->uuid = g_steal_pointer(&uuid);
         decision->run_id = spm_hook_run_id(root);
-    } else if (migrate || restore) {
-        spm_hook_refuse_move(doc, name, migrate, decision);
-    } else {
-        spm_hook_decide_start(doc, name, uuid, facts, decision);
+        if (hop == SPM_HOOK_STOPPED_END) {
+            decision->release = TRUE;
+            /*
+             * After a stop: every directory virt-spm may have made for the
+             * domain, from the host's facts rather than a plan, so that a
+             * domain whose plan no longer works still leaves nothing behind.
+             */
+            decision->remove_dirs = spm_memdir_candidates(&facts->policy->host, decision->domain);
+        }
+        break;
+    case SPM_HOOK_RELEASE_END:
+        /* the domain is gone: its HBM goes back to the ledger, its directories go */
+        decision->remove_dirs = spm_memdir_candidates(&facts->policy->host, name);
+        decision->release = TRUE;
+        decision->domain = g_steal_pointer(&name);
+        decision->uuid = g_steal_pointer(&uuid);
+        break;
+    case SPM_HOOK_OP_LAST:
+        break;
     }
 }

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "spm-hook-nova.h"
+#include "spm-hook-ops.h"
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-hook-ledger.h"
@@ -308,9 +309,7 @@ spm_hook_nova_decide(const char *op,
     g_autofree char *uuid = NULL;
     g_autofree char *plan = NULL;
     xmlNodePtr root;
-    gboolean start = g_str_equal(op, "prepare") && g_str_equal(subop, "begin");
-    gboolean migrate = g_str_equal(op, "migrate") && g_str_equal(subop, "begin");
-    gboolean restore = g_str_equal(op, "restore") && g_str_equal(subop, "begin");
+    SpmHookOp hop = spm_hook_op_parse(op, subop);
 
     memset(decision, 0, sizeof(*decision));
     decision->action = SPM_HOOK_ALLOW;
@@ -327,16 +326,19 @@ spm_hook_nova_decide(const char *op,
     name = spm_xml_text_or_null(spm_xml_child(root, "name"));
     uuid = spm_xml_text_or_null(spm_xml_child(root, "uuid"));
     if (!name || !uuid || !g_uuid_string_is_valid(uuid)) {
-        if (start)
+        if (hop == SPM_HOOK_PREPARE_BEGIN)
             spm_hook_refuse(decision, "refusing to start Nova domain '%s': it has no valid "
                             "<uuid>", name ? name : "?");
         return;
     }
     plan = spm_nova_plan_path(uuid, "plan");
 
-    if (start) {
+    switch (hop) {
+    case SPM_HOOK_PREPARE_BEGIN:
         spm_hook_nova_start(doc, inst, facts, kf, name, uuid, decision);
-    } else if (migrate || restore) {
+        break;
+    case SPM_HOOK_MIGRATE_BEGIN:
+    case SPM_HOOK_RESTORE_BEGIN: {
         g_autoptr(SpmNovaConfig) cfg = spm_nova_config_load(kf, NULL);
         g_autoptr(SpmNovaRequest) req = cfg ? spm_nova_request_resolve(cfg, inst, NULL, NULL) : NULL;
 
@@ -352,7 +354,9 @@ spm_hook_nova_decide(const char *op,
                             "of a guest's SPM devices with it (cold-migrate or resize to a host "
                             "with the same HBM inventory instead)",
                             op, name, inst->flavor ? inst->flavor : "?");
-    } else if (g_str_equal(op, "started") && g_str_equal(subop, "begin")) {
+        break;
+    }
+    case SPM_HOOK_STARTED_BEGIN:
         if (g_file_test(plan, G_FILE_TEST_EXISTS)) {
             decision->action = SPM_HOOK_NOTIFY;
             decision->event = "started";
@@ -360,14 +364,19 @@ spm_hook_nova_decide(const char *op,
             decision->uuid = g_steal_pointer(&uuid);
             decision->run_id = spm_hook_run_id(root);
         }
-    } else if ((g_str_equal(op, "stopped") || g_str_equal(op, "release")) &&
-               g_str_equal(subop, "end")) {
-        if (spm_hook_nova_release(kf, uuid, FALSE) && g_str_equal(op, "stopped")) {
+        break;
+    case SPM_HOOK_STOPPED_END:
+    case SPM_HOOK_RELEASE_END:
+        if (spm_hook_nova_release(kf, uuid, FALSE) && hop == SPM_HOOK_STOPPED_END) {
             decision->action = SPM_HOOK_NOTIFY;
             decision->event = "stopped";
             decision->domain = g_steal_pointer(&name);
             decision->uuid = g_steal_pointer(&uuid);
             decision->run_id = spm_hook_run_id(root);
         }
+        break;
+    case SPM_HOOK_START_BEGIN:      /* a Nova guest's backends need no directory of virt-spm's */
+    case SPM_HOOK_OP_LAST:
+        break;
     }
 }

@@ -26,6 +26,7 @@
 #include "spm-hook-decide.h"
 #include "spm-hook-nova.h"
 #include "spm-hook-ledger.h"
+#include "spm-hook-ops.h"
 #include "spm-host-inventory.h"
 #include "spm-hugepages.h"
 #include "spm-libvirt-version.h"
@@ -124,8 +125,7 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: %s DOMAIN OP SUBOP EXTRA < domain.xml\n", argv[0]);
         return 2;
     }
-    may_refuse = g_str_equal(argv[2], "prepare") || g_str_equal(argv[2], "migrate") ||
-                 g_str_equal(argv[2], "restore") || g_str_equal(argv[2], "start");
+    may_refuse = spm_hook_op_may_refuse(spm_hook_op_parse(argv[2], argv[3]));
 
     if (!(xml = spm_hook_read_stdin(&len, &error))) {
         fprintf(stderr, "virt-spm: reading the domain XML of '%s': %s\n", argv[1], error->message);

@@ -21,6 +21,7 @@
 
 #include "spm-build-config.h"
 #include "spm-env.h"
+#include "spm-hook-ops.h"
 /* Only its macros: nothing of GLib or libxml2 is linked in. */
 #include "spm-xml.h"
 
@@ -30,30 +31,6 @@
 /* what the hook reads at most before it stops, kept or not (far above any domain XML) */
 #define SPM_HOOK_MAX_DRAIN ((size_t)1024 * 1024 * 1024)
 
-/* The calls that may concern an SPM domain. */
-static int
-spm_hook_interesting(const char *op, const char *subop, int *may_refuse)
-{
-    static const char *const refuse[][2] = {
-        { "prepare", "begin" }, { "start", "begin" }, { "migrate", "begin" },
-        { "restore", "begin" },
-    };
-    static const char *const notify[][2] = {
-        { "started", "begin" }, { "stopped", "end" }, { "release", "end" },
-    };
-
-    for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
-        if (strcmp(op, refuse[i][0]) == 0 && strcmp(subop, refuse[i][1]) == 0) {
-            *may_refuse = 1;
-            return 1;
-        }
-    }
-    for (size_t i = 0; i < sizeof(notify) / sizeof(notify[0]); i++) {
-        if (strcmp(op, notify[i][0]) == 0 && strcmp(subop, notify[i][1]) == 0)
-            return 1;
-    }
-    return 0;
-}
 
 /*
  * A Nova domain (no virt-spm metadata; its flavor decides, docs/nova.md):
@@ -61,7 +38,7 @@ spm_hook_interesting(const char *op, const char *subop, int *may_refuse)
  * flavor; its other calls only when the hook stored a plan for its UUID.
  */
 static int
-spm_hook_nova_wanted(const char *op, const char *xml, size_t len)
+spm_hook_nova_wanted(SpmHookOp hop, const char *xml, size_t len)
 {
     static const char nova_ns[] = "http://openstack.org/xmlns/libvirt/nova/";
     const char *dir = spm_env(SPM_ENV_NOVA_PLAN_DIR);
@@ -70,7 +47,8 @@ spm_hook_nova_wanted(const char *op, const char *xml, size_t len)
 
     if (!memmem(xml, len, nova_ns, strlen(nova_ns)))
         return 0;
-    if (strcmp(op, "prepare") == 0 || strcmp(op, "migrate") == 0 || strcmp(op, "restore") == 0)
+    if (hop == SPM_HOOK_PREPARE_BEGIN || hop == SPM_HOOK_MIGRATE_BEGIN ||
+        hop == SPM_HOOK_RESTORE_BEGIN)
         return 1;
     /* libvirt writes <uuid> once, at the top of <domain> */
     uuid = memmem(xml, len, "<uuid>", 6);
@@ -139,12 +117,13 @@ int
 main(int argc, char **argv)
 {
     const char *helper = spm_env(SPM_ENV_HOOK_HELPER);
-    int may_refuse = 0;
+    SpmHookOp hop = argc >= 4 ? spm_hook_op_parse(argv[2], argv[3]) : SPM_HOOK_OP_LAST;
+    int may_refuse = spm_hook_op_may_refuse(hop);
     size_t len;
     char *xml;
     int fd;
 
-    if (argc < 4 || !spm_hook_interesting(argv[2], argv[3], &may_refuse)) {
+    if (hop == SPM_HOOK_OP_LAST) {
         /* still drain stdin so that libvirt never writes into a closed pipe */
         free(spm_hook_read_stdin(&len));
         return 0;
@@ -154,7 +133,7 @@ main(int argc, char **argv)
         return may_refuse ? 1 : 0;
     }
     if (!memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) &&
-        !spm_hook_nova_wanted(argv[2], xml, len)) {
+        !spm_hook_nova_wanted(hop, xml, len)) {
         free(xml);
         return 0;
     }
