@@ -564,7 +564,7 @@ spm_ledger_slack_consistent(const SpmLedgerSlack *s)
 }
 
 guint64
-spm_ledger_free(SpmLedger *ledger, const SpmHostInventory *inv, SpmNodeBits bits)
+spm_ledger_available(SpmLedger *ledger, const SpmHostInventory *inv, SpmNodeBits bits)
 {
     g_auto(SpmLedgerSlack) s = { 0 };
 

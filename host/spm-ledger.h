@@ -135,7 +135,7 @@ gboolean spm_ledger_commit(SpmLedger *ledger, GError **error);
 GPtrArray *spm_ledger_holdings(SpmLedger *ledger);
 
 /* The most a new reservation on @bits could get (see Accounting above). */
-guint64 spm_ledger_free(SpmLedger *ledger, const SpmHostInventory *inv, SpmNodeBits bits);
+guint64 spm_ledger_available(SpmLedger *ledger, const SpmHostInventory *inv, SpmNodeBits bits);
 
 /*
  * Choose host nodes for @n devices of @sizes bytes that have no nodeset:

@@ -251,7 +251,7 @@ test_reserve_refuse(Fixture *f, gconstpointer data)
     l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
     g_assert_no_error(err);
     g_assert_cmpuint(spm_ledger_holdings(l)->len, ==, 2);
-    g_assert_cmpuint(spm_ledger_free(l, f->inv, 2), ==, 64 * GiB);
+    g_assert_cmpuint(spm_ledger_available(l, f->inv, 2), ==, 64 * GiB);
     g_clear_pointer(&l, spm_ledger_close);
 
     /* release frees the share */
@@ -281,9 +281,9 @@ test_node_sets(Fixture *f, gconstpointer data)
     g_assert_true(reserve1(f, "u1", "vm1", "ua-a", "2-3", 100 * GiB, NULL, &err));
     g_assert_no_error(err);
     l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
-    g_assert_cmpuint(spm_ledger_free(l, f->inv, 1), ==, 28 * GiB); /* node 2 */
-    g_assert_cmpuint(spm_ledger_free(l, f->inv, 2), ==, 28 * GiB); /* node 3 */
-    g_assert_cmpuint(spm_ledger_free(l, f->inv, 3), ==, 28 * GiB); /* 2-3 */
+    g_assert_cmpuint(spm_ledger_available(l, f->inv, 1), ==, 28 * GiB); /* node 2 */
+    g_assert_cmpuint(spm_ledger_available(l, f->inv, 2), ==, 28 * GiB); /* node 3 */
+    g_assert_cmpuint(spm_ledger_available(l, f->inv, 3), ==, 28 * GiB); /* 2-3 */
     g_clear_pointer(&l, spm_ledger_close);
 
     /* 20 GiB on node 2 fits; then 20 GiB on node 3 does not (8 left in all) */
@@ -469,7 +469,7 @@ test_lock(Fixture *f, gconstpointer data)
         g_autoptr(SpmLedger) l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
 
         g_assert_cmpuint(spm_ledger_holdings(l)->len, ==, 6);
-        g_assert_cmpuint(spm_ledger_free(l, f->inv, 1), ==, 4 * GiB);
+        g_assert_cmpuint(spm_ledger_available(l, f->inv, 1), ==, 4 * GiB);
     }
 }
 
