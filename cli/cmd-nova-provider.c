@@ -1,6 +1,6 @@
 /*
  * cmd-nova-provider.c: virt-spm nova provider-config -- a Placement
- * provider file (SPEC.md section 6) for this host's HBM inventory.
+ * provider file (docs/nova.md) for this host's HBM inventory.
  *
  * nova-compute reads *.yaml files from [compute] provider_config_location
  * (/etc/nova/provider_config/) when it starts and adds their custom

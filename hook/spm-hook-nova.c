@@ -77,7 +77,7 @@ spm_hook_nova_is_wrapper(const char *emulator, const char *wrapper)
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* The plan as virt-spmd's audit reads it: SPEC.md section 9 plus the stand-in. */
+/* The plan as virt-spmd's audit reads it: docs/xml.md plus the stand-in. */
 static char *
 spm_hook_nova_plan_json(const SpmPlan *plan, GError **error)
 {

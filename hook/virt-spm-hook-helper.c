@@ -33,7 +33,7 @@
 #include "spm-memdir.h"
 #include "spm-xml.h"
 
-/* The hook hands events over; it never waits for the audit (SPEC: bounded). */
+/* The hook hands events over and never waits for the audit: the notification is bounded. */
 #define SPM_HOOK_NOTIFY_TIMEOUT_MS 200
 
 static gboolean

@@ -61,7 +61,7 @@ spm_nova_argv_edits(const SpmDomainDef *def,
         /*
          * libvirt gave the RAM to the machine (-machine memory-backend=pc.ram)
          * and wrote no -numa: the two exclude each other, so node 0 takes
-         * that backend instead (SPEC.md section 6, observed with QEMU 10.2).
+         * that backend instead (docs/nova.md, observed with QEMU 10.2).
          */
         guint vcpus = def->vcpus ? def->vcpus : 1;
         g_autofree char *cell = vcpus > 1

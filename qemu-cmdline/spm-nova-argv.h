@@ -1,6 +1,6 @@
 /*
  * spm-nova-argv.h: the argument edits the emulator wrapper makes for a Nova
- * guest with SPM memory (SPEC.md section 6).
+ * guest with SPM memory (docs/nova.md).
  *
  * Nova defines and starts a guest at once, with no <maxMemory>, no
  * <qemu:commandline> and, without hw:numa_nodes, no NUMA.  The hook plans

@@ -2,7 +2,7 @@
  * spm-plan-format.c: a plan as JSON (for programs) and as a table (people).
  *
  * JSON (spm_plan_to_json), keys always in this order; the first five are
- * SPEC.md section 9's contract, the rest are additions:
+ * the contract of docs/xml.md ("The plan as JSON"), the rest are additions:
  *
  *   {"machine": "q35",
  *    "device_memory": {"base": N, "size": N},     (0, 0 without a region)

@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* The JSON object of SPEC.md section 9 (keys fixed; more may be added). */
+/* The JSON object of docs/xml.md (keys fixed; more may be added). */
 char *spm_plan_to_json(const SpmPlan *plan, gboolean pretty);
 
 /* A readable table of the region, devices, nodes and warnings. */

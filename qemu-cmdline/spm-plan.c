@@ -25,7 +25,7 @@
 #define SPM_QEMU_MAX_PHYS_BITS  52
 #define SPM_DEFAULT_PHYS_BITS   40
 #define SPM_DEFAULT_HOST_BITS   46
-/* OVMF passes E820 Soft Reserved from this release on (SPEC section 4) */
+/* OVMF passes E820 Soft Reserved from this release on (docs/guest-view.md) */
 #define SPM_OVMF_SOFT_RESERVED_YEAR  2026
 #define SPM_OVMF_SOFT_RESERVED_MONTH 8
 
@@ -611,7 +611,7 @@ spm_qemu_kind(SpmMemModel model)
  * The -device list as QEMU gets it: ours key=value, libvirt's JSON.  With a
  * stand-in (pc-dimm on a QEMU without an SPM device), our key=value pc-dimms
  * would take the lowest free slots before libvirt's DIMMs ask for theirs
- * ("slot 0 is busy", SPEC section 3), so they get the highest slots.
+ * ("slot 0 is busy", docs/qemu.md), so they get the highest slots.
  */
 static SpmQemuMemDev *
 spm_plan_qemu_devs(const SpmPlan *plan, GPtrArray *devs)

@@ -3,7 +3,7 @@
  *
  * The planner decides: the guest NUMA nodes of SPM devices, an explicit
  * guest-physical address for every SPM device (with a guard gap so that
- * the guest never merges two of them, SPEC.md section 4), the backend of
+ * the guest never merges two of them, docs/guest-view.md), the backend of
  * each device, the maxMemory and slots the domain needs, and the warnings
  * about what would silently go wrong in the guest.  It then runs the QEMU
  * model (spm-qemu-layout.h) over the whole command line, libvirt's own

@@ -2,8 +2,8 @@
 # Quick start, step 2: the whole test suite, twice: a normal build, and one
 # with AddressSanitizer and UndefinedBehaviorSanitizer; between them the
 # pure C tests once more under valgrind memcheck; then the fuzz targets.
-# Tests that need a libvirt daemon or QEMU start their own (SPEC.md
-# section 5).  Ends with one line "N passed, N failed, N skipped".
+# Tests that need a libvirt daemon or QEMU start their own
+# (docs/libvirt.md).  Ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1

@@ -4,7 +4,7 @@
  * Installed as $libexecdir/virt-spm/bin/qemu-system-x86_64 and found first
  * in libvirtd's/virtqemud's PATH (a systemd drop-in), so libvirt runs it
  * for every domain without <emulator>, Nova's included, and for its
- * capability probes.  Nova defines and starts at once (SPEC.md section 6):
+ * capability probes.  Nova defines and starts at once (docs/nova.md):
  * nothing can change the XML in between, so the hook plans the guest at
  * prepare begin and stores an edit list for its UUID
  * (qemu-cmdline/spm-nova-argv.h); this wrapper applies it and executes the

@@ -1,6 +1,6 @@
 /*
  * spm-nova.h: OpenStack Nova's domain metadata and virt-spm's own "spm:"
- * flavor extra specs (SPEC.md section 6).
+ * flavor extra specs (docs/nova.md).
  *
  * Nova knows nothing of SPM.  An operator describes a flavor's SPM memory
  * in a namespace of virt-spm's own, which Nova's validation lets through:

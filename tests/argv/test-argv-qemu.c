@@ -2,7 +2,7 @@
  * test-argv-qemu.c: the arguments of a hand-built plan, run by real QEMU.
  *
  * QEMU 7.2 has no spm-memory, so the plan is built with the "pc-dimm"
- * stand-in (same placement code, SPEC.md section 8).  QEMU is started
+ * stand-in (same placement code, docs/testing.md).  QEMU is started
  * paused (-S) with a QMP socket; the test then asks QEMU where it put each
  * device (query-memory-devices) and reads back the backend properties
  * (qom-get), among them a mem-path with commas that must arrive intact.

@@ -1,5 +1,5 @@
 /*
- * spm-test-libvirt.c: a real libvirtd for the tests (SPEC.md section 5).
+ * spm-test-libvirt.c: a real libvirtd for the tests (docs/libvirt.md).
  */
 #include "spm-test-libvirt.h"
 

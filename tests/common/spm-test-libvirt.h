@@ -1,5 +1,5 @@
 /*
- * spm-test-libvirt.h: a real libvirtd for the tests (SPEC.md section 5).
+ * spm-test-libvirt.h: a real libvirtd for the tests (docs/libvirt.md).
  *
  * The daemon is shared with every other test running on the machine: the
  * harness never stops or restarts it, only starts it when its socket does
@@ -49,7 +49,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 char *spm_test_libvirt_skip_reason(void);
 
 /*
- * Append to @conf_path the settings of SPEC.md section 5 that it lacks
+ * Append to @conf_path the settings of docs/libvirt.md that it lacks
  * (security_driver = "none", stdio_handler = "file", cgroup_controllers =
  * [ ], user = "root", group = "root").  A setting already there with
  * another value is an error: it belongs to someone else.  *appended (may

@@ -149,7 +149,7 @@ def start_libvirtd():
 
 
 def ensure_libvirtd():
-    """SPEC.md section 5: configure qemu.conf once, start libvirtd if it is not running."""
+    """docs/libvirt.md: configure qemu.conf once, start libvirtd if it is not running."""
     if os.geteuid() != 0:
         skip("needs root (libvirtd, qemu:///system)")
     for tool in ("virsh", "libvirtd", "qemu-system-x86_64"):

@@ -4,7 +4,7 @@
  * The guest's init (the shared test guest, see scripts/build-spm-qemu.sh)
  * prints /proc/iomem, the kernel's SRAT/NUMA lines, the NUMA nodes and the
  * dax devices between "=== IOMEM" and "=== END" on its serial console,
- * then powers off.  SPEC.md section 4: with a firmware that passes E820
+ * then powers off.  docs/guest-view.md: with a firmware that passes E820
  * Soft Reserved, every SPM device is exactly one "Soft Reserved" range,
  * and the SRAT gives it its node.
  */

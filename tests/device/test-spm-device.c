@@ -64,7 +64,7 @@
 #define MiB RQ_MiB
 #define GiB RQ_GiB
 
-/* The firmware scripts/build-spm-qemu.sh fetches (SPEC.md section 4). */
+/* The firmware scripts/build-spm-qemu.sh fetches (docs/guest-view.md). */
 #define DEV_OVMF_VERSION "edk2-2026.08"
 #define DEV_GUEST_CMDLINE "console=ttyS0 panic=-1"
 /* A TCG boot takes 7-10 s alone; the machine is shared. */

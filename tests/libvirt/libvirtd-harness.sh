@@ -1,5 +1,5 @@
 #!/bin/bash
-# libvirtd-harness.sh: a real libvirtd for tests (SPEC.md section 5).
+# libvirtd-harness.sh: a real libvirtd for tests (docs/libvirt.md).
 #
 #   libvirtd-harness.sh up                 configure qemu.conf, start libvirtd if needed
 #   libvirtd-harness.sh install NAME FILE  install FILE as hook qemu.d/NAME, restart libvirtd

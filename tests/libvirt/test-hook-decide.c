@@ -445,7 +445,7 @@ test_start_libvirt_version(void)
     g_assert_cmpint(newer.action, ==, SPM_HOOK_ALLOW);
     /*
      * A pc-dimm stand-in is a memory device libvirt 9.0 knows: the start
-     * works (SPEC section 8 tests run exactly that), so it is not refused.
+     * works (docs/testing.md tests run exactly that), so it is not refused.
      */
     decide_text("prepare", "begin", mixed_standin, 9000000, NULL, &standin);
     g_assert_cmpint(standin.action, ==, SPM_HOOK_ALLOW);

@@ -1,6 +1,6 @@
 /*
  * test-libvirt-real.c: virt-spm define/dumpxml/edit and the qemu hook
- * against a real libvirtd and a real QEMU (SPEC.md sections 5 and 8).
+ * against a real libvirtd and a real QEMU (docs/libvirt.md, docs/testing.md).
  *
  * The hook is installed for the duration of the run (libvirtd-harness.sh)
  * as a small wrapper that points the built front end at the built helper

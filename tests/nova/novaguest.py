@@ -1,4 +1,4 @@
-"""Nova's own code writes, defines and starts the test guests (SPEC.md section 6).
+"""Nova's own code writes, defines and starts the test guests (docs/nova.md).
 
 The domain XML comes from nova.virt.libvirt.config (Debian's python3-nova
 26.2.2), built with the config objects and values Nova's libvirt driver

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Nova guests with SPM memory, end to end (docs/nova.md, SPEC.md section 6).
+"""Nova guests with SPM memory, end to end (docs/nova.md, docs/nova.md).
 
 Nova's own code (Debian's python3-nova, imported with /usr/bin/python3)
 writes the domain XML and defines and starts it (Guest.create + launch),

@@ -335,7 +335,7 @@ test_resolve(void)
     g_rmdir(dir);
 }
 
-/* The wrapper's edit list of a Nova guest without NUMA (SPEC.md section 6). */
+/* The wrapper's edit list of a Nova guest without NUMA (docs/nova.md). */
 static void
 test_edits(void)
 {

@@ -186,7 +186,7 @@ rq_raw_args(const RqDomain *d)
     }
     /* the SPM devices as pc-dimm, key=value, at the end like <qemu:commandline>,
      * on the highest slots as the planner does (a key=value pc-dimm without
-     * a slot takes slot 0 before libvirt's JSON DIMMs, SPEC.md section 3) */
+     * a slot takes slot 0 before libvirt's JSON DIMMs, docs/qemu.md) */
     for (guint i = 0; i < RQ_MAX_DEVS && d->devs[i].kind; i++) {
         const RqDev *m = &d->devs[i];
         char buf[32];

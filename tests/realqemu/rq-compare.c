@@ -132,7 +132,7 @@ rq_compare_devices(JsonNode *ret, const SpmPlan *plan, GError **error)
 }
 
 /*
- * SPEC.md section 4: two SPM devices back to back merge into one Soft
+ * docs/guest-view.md: two SPM devices back to back merge into one Soft
  * Reserved range in the guest, so no SPM device may end where another
  * begins (QEMU's addresses, already compared with the plan's).
  */

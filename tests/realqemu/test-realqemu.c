@@ -3,7 +3,7 @@
  * real libvirtd, address for address.
  *
  * For every generated domain (rq-domain.h) the test plans it with the
- * pc-dimm stand-in (QEMU 7.2 has no spm-memory, SPEC.md section 8), and:
+ * pc-dimm stand-in (QEMU 7.2 has no spm-memory, docs/testing.md), and:
  *
  *   /realqemu/qemu/NAME     builds the command line libvirt would build
  *       for the domain's own part (machine, -m, NUMA cells, libvirt's DIMMs
@@ -430,7 +430,7 @@ static virConnectPtr rq_conn;
 /*
  * The shared connection, opened (and libvirtd started) on first use and
  * opened again when the daemon went away: other tests restart libvirtd
- * (hook tests must, SPEC.md section 5).  NULL with *skip or *error set.
+ * (hook tests must, docs/libvirt.md).  NULL with *skip or *error set.
  */
 static virConnectPtr
 rq_libvirt(char **skip, GError **error)
