@@ -6,6 +6,7 @@
 #include "spm-convert.h"
 #include "spm-memdir.h"
 #include "spm-error.h"
+#include "spm-json-guard.h"
 #include "spm-ledger-domain.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"
@@ -35,26 +36,69 @@ spm_hook_xml_mentions_spm(const char *xml, gsize len)
     return memmem(xml, len, SPM_XMLNS, strlen(SPM_XMLNS)) != NULL;
 }
 
-/* The driver of one -device value: "pc-dimm,id=x" or {"driver":"pc-dimm",...}. */
-static char *
-spm_hook_device_driver(const char *value)
-{
-    if (value[0] == '{') {
-        g_autoptr(JsonParser) parser = json_parser_new();
-        JsonNode *root;
-        JsonObject *obj;
+/* The most of a -device value a refusal quotes: it comes from domain XML. */
+#define SPM_HOOK_SHOWN_VALUE 64
 
-        if (!json_parser_load_from_data(parser, value, -1, NULL))
-            return NULL;
-        root = json_parser_get_root(parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-            return NULL;
-        obj = json_node_get_object(root);
-        if (!json_object_has_member(obj, "driver"))
-            return NULL;
-        return g_strdup(json_object_get_string_member(obj, "driver"));
+/* QEMU's device type names: "pc-dimm", "sp-mem", "ICH9-LPC", "vmbus-bridge" */
+static gboolean
+spm_hook_is_device_name(const char *name)
+{
+    gsize len = strlen(name);
+
+    if (len == 0 || len > 64)
+        return FALSE;
+    for (const char *p = name; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-_.", *p))
+            return FALSE;
     }
-    return g_strndup(value, strcspn(value, ","));
+    return TRUE;
+}
+
+/*
+ * The driver of one -device value: "pc-dimm,id=x", "driver=pc-dimm,..." or
+ * {"driver":"pc-dimm",...}.  A value that names no device is an error that
+ * quotes it bounded and escaped; it is never passed on as a driver name.
+ */
+static char *
+spm_hook_device_driver(const char *value, GError **error)
+{
+    g_autofree char *shown = spm_error_printable(value, SPM_HOOK_SHOWN_VALUE);
+    g_autofree char *driver = NULL;
+
+    if (value[0] == '{') {
+        g_autoptr(GError) local = NULL;
+        /* the guard first: json-glib recurses once per level */
+        g_autoptr(JsonNode) root = spm_json_guard_parse(value, strlen(value), SPM_JSON_MAX_DEPTH,
+                                                        &local);
+        JsonNode *dn;
+
+        if (!root) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "-device value '%s' in <qemu:commandline> is not JSON virt-spm reads: %s",
+                        shown, local->message);
+            return NULL;
+        }
+        if (!JSON_NODE_HOLDS_OBJECT(root) ||
+            !(dn = json_object_get_member(json_node_get_object(root), "driver")) ||
+            !JSON_NODE_HOLDS_VALUE(dn) || json_node_get_value_type(dn) != G_TYPE_STRING) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                        "-device value '%s' in <qemu:commandline> has no \"driver\" string",
+                        shown);
+            return NULL;
+        }
+        driver = g_strdup(json_node_get_string(dn));
+    } else {
+        driver = g_strndup(value, strcspn(value, ","));
+        if (g_str_has_prefix(driver, "driver="))
+            memmove(driver, driver + strlen("driver="), strlen(driver) - strlen("driver=") + 1);
+    }
+    if (!spm_hook_is_device_name(driver)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "-device value '%s' in <qemu:commandline> does not start with a device name",
+                    shown);
+        return NULL;
+    }
+    return g_steal_pointer(&driver);
 }
 
 static gboolean
@@ -66,7 +110,7 @@ spm_hook_is_qemu_element(xmlNodePtr node, const char *name)
 
 /* The distinct drivers of the -device arguments in <qemu:commandline>. */
 static GPtrArray *
-spm_hook_generated_drivers(xmlNodePtr root)
+spm_hook_generated_drivers(xmlNodePtr root, GError **error)
 {
     g_autoptr(GPtrArray) drivers = g_ptr_array_new_with_free_func(g_free);
     gboolean next_is_device = FALSE;
@@ -80,8 +124,9 @@ spm_hook_generated_drivers(xmlNodePtr root)
 
             if (!spm_hook_is_qemu_element(arg, "arg") || !(value = spm_xml_prop(arg, "value")))
                 continue;
-            if (next_is_device && (driver = spm_hook_device_driver(value)) && *driver &&
-                !g_ptr_array_find_with_equal_func(drivers, driver, g_str_equal, NULL))
+            if (next_is_device && !(driver = spm_hook_device_driver(value, error)))
+                return NULL;
+            if (driver && !g_ptr_array_find_with_equal_func(drivers, driver, g_str_equal, NULL))
                 g_ptr_array_add(drivers, g_steal_pointer(&driver));
             next_is_device = g_str_equal(value, "-device");
         }
@@ -192,7 +237,10 @@ spm_hook_decide_start(xmlDocPtr doc,
         return;
     }
 
-    drivers = spm_hook_generated_drivers(xmlDocGetRootElement(doc));
+    if (!(drivers = spm_hook_generated_drivers(xmlDocGetRootElement(doc), &error))) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s", name, error->message);
+        return;
+    }
     if (drivers->len == 0) {
         spm_hook_refuse(decision,
                         "refusing to start domain '%s': its SPM metadata has no generated "

@@ -429,6 +429,76 @@ test_start_stale(void)
                    "virt-spm generated are missing or were edited");
 }
 
+/* @xml with "-device @value" added at the end of <qemu:commandline> */
+static char *
+add_device_arg(const char *xml, const char *value)
+{
+    const char *end = strstr(xml, "</qemu:commandline>");
+
+    g_assert_nonnull(end);
+    return g_strdup_printf("%.*s<qemu:arg value='-device'/><qemu:arg value='%s'/>%s",
+                           (int)(end - xml), xml, value, end);
+}
+
+/*
+ * -device values come from domain XML: a JSON one goes through the guard
+ * (300k levels crashed the root hook helper in json-glib), and one that
+ * does not start with a device name is refused with the value bounded and
+ * quoted, never used as a driver name.
+ */
+static void
+test_start_hostile_device(void)
+{
+    g_autofree char *ok = converted("user-spm.xml", "pc-dimm", NULL);
+    GString *deep = g_string_new("{\"driver\": \"pc-dimm\", \"x\": ");
+    GString *long_name = g_string_new(NULL);
+    g_autofree char *nested = NULL;
+    g_autofree char *hidden = NULL;
+    g_autofree char *named = NULL;
+    g_autofree char *garbage = NULL;
+    g_auto(SpmHookDecision) a = { 0 };
+    g_auto(SpmHookDecision) b = { 0 };
+    g_auto(SpmHookDecision) c = { 0 };
+    g_auto(SpmHookDecision) d = { 0 };
+    guint probes = 0;
+
+    for (guint i = 0; i < 300000; i++)
+        g_string_append_c(deep, '[');
+    for (guint i = 0; i < 300000; i++)
+        g_string_append_c(deep, ']');
+    g_string_append_c(deep, '}');
+    nested = add_device_arg(ok, deep->str);
+    decide_text("prepare", "begin", nested, 9000000, &probes, &a);
+    assert_refused(&a, "refusing to start domain 'spm-user': -device value '{\"driver\": \"pc-dimm\"");
+    g_assert_nonnull(strstr(a.message, "nested deeper than"));
+    g_assert_cmpuint(strlen(a.message), <, 400);
+    g_assert_cmpuint(probes, ==, 0);
+
+    /* nesting behind '"' (json-glib's single-quoted string) */
+    hidden = add_device_arg(ok, "{&quot;driver&quot;: &quot;pc-dimm&quot;, &quot;a&quot;: &apos;&quot;&apos;, "
+                                "&quot;b&quot;: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "
+                                "&quot;c&quot;: &apos;&quot;&apos;}");
+    decide_text("prepare", "begin", hidden, 9000000, NULL, &b);
+    assert_refused(&b, "nested deeper than");
+
+    /* not JSON, not a device name: bounded, quoted, escaped; never probed */
+    for (guint i = 0; i < 100000; i++)
+        g_string_append(long_name, "x&#10;");
+    named = add_device_arg(ok, long_name->str);
+    probes = 0;
+    decide_text("prepare", "begin", named, 9000000, &probes, &c);
+    assert_refused(&c, "refusing to start domain 'spm-user': -device value 'x\\nx\\nx");
+    g_assert_nonnull(strstr(c.message, "does not start with a device name"));
+    g_assert_cmpuint(strlen(c.message), <, 400);
+    g_assert_cmpuint(probes, ==, 0);
+
+    garbage = add_device_arg(ok, "{not json");
+    decide_text("prepare", "begin", garbage, 9000000, NULL, &d);
+    assert_refused(&d, "-device value '{not json' in <qemu:commandline> is not JSON");
+    g_string_free(deep, TRUE);
+    g_string_free(long_name, TRUE);
+}
+
 /* ---- the probe on real QEMU and on fake binaries ---- */
 
 static char *
@@ -622,6 +692,7 @@ main(int argc, char **argv)
     g_test_add_func("/hook/start/current", test_start_current);
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);
+    g_test_add_func("/hook/start/hostile-device", test_start_hostile_device);
     g_test_add_func("/hook/binary/events-bounded", test_binary_events_bounded);
     g_test_add_func("/probe/real-qemu", test_probe_real_qemu);
     g_test_add_func("/probe/cache", test_probe_cache);
