@@ -215,6 +215,16 @@ spm_nova_check_keys(GHashTable *keys, guint ndevices, GError **error)
         if (spm_nova_split_device_key(name, &index, &field)) {
             gboolean known = FALSE;
 
+            /*
+             * The devices are looked up as "%u.size": "01.size" would be
+             * accepted here and never read, and "1.size" beside it would
+             * pass as no conflict.  One spelling per index.
+             */
+            if (name[0] == '0' && name[1] != '.')
+                return spm_nova_error(error, key, "device index '%.*s' is not written in its "
+                                      "canonical form (spm:%" G_GUINT64_FORMAT ".%s)",
+                                      (int)(field - 1 - name), name, index, field);
+
             for (gsize i = 0; i < G_N_ELEMENTS(spm_nova_device_keys); i++)
                 known = known || g_str_equal(field, spm_nova_device_keys[i]);
             if (!known)

@@ -108,6 +108,14 @@ test_invalid(void)
         { { "spm:profile", "../etc/passwd", NULL }, "spm:profile: '../etc/passwd' is not a profile name" },
         { { "spm:size", "1GiB", "spm:size", "2GiB", NULL }, "spm:size: given twice" },
         { { "spm:size", "18446744073709551615GiB", NULL }, "spm:size: " },
+        /* one spelling per device index: "%u" is what the lookup asks for */
+        { { "spm:size", "1GiB", "spm:01.size", "2GiB", NULL },
+          "spm:01.size: device index '01' is not written in its canonical form (spm:1.size)" },
+        { { "spm:devices", "2", "spm:size", "1GiB", "spm:01.host_nodes", "3", NULL },
+          "spm:01.host_nodes: device index '01' is not" },
+        { { "spm:size", "1GiB", "spm:1.size", "1GiB", "spm:01.size", "2GiB", NULL },
+          "spm:01.size: device index '01' is not" },
+        { { "spm:size", "1GiB", "spm:00.size", "2GiB", NULL }, "spm:00.size: device index '00' is not" },
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
