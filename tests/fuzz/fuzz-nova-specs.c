@@ -2,10 +2,11 @@
 /*
  * fuzz-nova-specs.c: a flavor's extra specs through the spm: parser
  * (xmlschema/spm-nova.c).  Input: one "key=value" a line, as Nova keeps
- * them.  What must hold: a clean one-line refusal, or a request whose
- * canonical properties name every per-device key the flavor gave (a key
- * the parser accepted and then never read, as spm:01.size was, is the
- * failure) and parse again to the same devices.
+ * them.  What must hold: a clean one-line refusal, or a request that
+ * reads every per-device key the flavor gave (a key accepted and then
+ * never read, as spm:01.size was, is the
+ * failure: every accepted spm:N.size and spm:N.host_nodes is what device
+ * N has) and whose canonical properties parse again to the same devices.
  */
 #include "fuzz-common.h"
 
@@ -28,17 +29,34 @@ spm_fuzz_specs(const char *text)
     return specs;
 }
 
-/* "spm:N.field" with N all digits */
+/* "spm:N.field" with N all digits: N and field */
 static gboolean
-spm_fuzz_is_device_key(const char *key)
+spm_fuzz_device_key(const char *key, guint64 *index, const char **field)
 {
     const char *p = key + strlen("spm:");
+    const char *digits = p;
 
     if (!g_str_has_prefix(key, "spm:") || !g_ascii_isdigit(*p))
         return FALSE;
     while (g_ascii_isdigit(*p))
         p++;
-    return *p == '.';
+    if (*p != '.' || p - digits > 9)
+        return FALSE;
+    *index = g_ascii_strtoull(digits, NULL, 10);
+    *field = p + 1;
+    return TRUE;
+}
+
+/* The size @value means on its own, as spm:size; 0 when refused. */
+static guint64
+spm_fuzz_size_of(const char *value)
+{
+    g_autoptr(GPtrArray) one = spm_nova_specs_new();
+    g_autoptr(SpmNovaRequest) req = NULL;
+
+    spm_nova_specs_add(one, "spm:size", value);
+    req = spm_nova_request_parse(one, NULL);
+    return req && req->devices->len ? ((SpmMemDevice *)req->devices->pdata[0])->size : 0;
 }
 
 int
@@ -62,20 +80,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (req->profile || req->devices->len == 0)
         return 0;
-    props = spm_nova_request_properties(req);
     for (guint i = 0; i < specs->len; i++) {
         const SpmNovaSpec *spec = specs->pdata[i];
-        gboolean named = FALSE;
+        const SpmMemDevice *dev;
+        const char *field;
+        guint64 index;
 
-        if (!spm_fuzz_is_device_key(spec->key))
+        if (!spm_fuzz_device_key(spec->key, &index, &field))
             continue;
-        for (guint p = 0; props[p] && !named; p++) {
-            gsize n = strlen(spec->key);
-
-            named = strncmp(props[p], spec->key, n) == 0 && props[p][n] == '=';
-        }
-        SPM_FUZZ_CHECK(named, "'%s' was accepted and is not in the request", spec->key);
+        SPM_FUZZ_CHECK(index < req->devices->len, "'%s' accepted beyond the devices", spec->key);
+        dev = req->devices->pdata[index];
+        if (g_str_equal(field, "size"))
+            SPM_FUZZ_CHECK(dev->size == spm_fuzz_size_of(spec->value),
+                           "'%s=%s' accepted, device %" G_GUINT64_FORMAT " has another size",
+                           spec->key, spec->value, index);
+        else if (g_str_equal(field, "host_nodes"))
+            SPM_FUZZ_CHECK(g_strcmp0(dev->source.nodemask, spec->value) == 0,
+                           "'%s=%s' accepted, device %" G_GUINT64_FORMAT " has other nodes",
+                           spec->key, spec->value, index);
     }
+    props = spm_nova_request_properties(req);
     /* the canonical form reads back as the same devices */
     again_specs = spm_nova_specs_new();
     for (guint p = 0; props[p]; p++) {
