@@ -22,13 +22,19 @@ spm_fuzz_depth(JsonNode *node, guint limit)
     if (JSON_NODE_HOLDS_OBJECT(node)) {
         g_autoptr(GList) members = json_object_get_values(json_node_get_object(node));
 
-        for (GList *l = members; l; l = l->next)
-            deepest = MAX(deepest, spm_fuzz_depth(l->data, limit));
+        for (GList *l = members; l; l = l->next) {
+            guint d = spm_fuzz_depth(l->data, limit);   /* once: MAX() would call it twice */
+
+            deepest = MAX(deepest, d);
+        }
     } else if (JSON_NODE_HOLDS_ARRAY(node)) {
         JsonArray *a = json_node_get_array(node);
 
-        for (guint i = 0; i < json_array_get_length(a); i++)
-            deepest = MAX(deepest, spm_fuzz_depth(json_array_get_element(a, i), limit));
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            guint d = spm_fuzz_depth(json_array_get_element(a, i), limit);
+
+            deepest = MAX(deepest, d);
+        }
     } else {
         return 0;
     }
