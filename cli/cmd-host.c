@@ -35,12 +35,15 @@ spm_host_print_table(JsonObject *o)
                 JsonObject *ho = json_array_get_object_element(holders, h);
                 g_autofree char *size = spm_units_format(json_object_get_int_member(ho, "bytes"));
                 const char *set = json_object_get_string_member(ho, "nodeset");
+                /* the ledger is a file: its names reach the terminal escaped */
+                g_autofree char *domain = spm_error_printable(json_object_get_string_member(ho, "domain"), 0);
+                g_autofree char *device = spm_error_printable(json_object_get_string_member(ho, "device"), 0);
+                g_autofree char *shown_set = spm_error_printable(set, 0);
 
                 g_string_append_printf(who, "%s%s/%s %s", who->len ? ", " : "",
-                                       json_object_get_string_member(ho, "domain"),
-                                       json_object_get_string_member(ho, "device"), size);
+                                       domain, device, size);
                 if (strpbrk(set, ",-"))
-                    g_string_append_printf(who, " (shared by nodes %s)", set);
+                    g_string_append_printf(who, " (shared by nodes %s)", shown_set);
             }
             printf("%-5" G_GINT64_FORMAT " %12s %12s %12s  %s\n",
                    json_object_get_int_member(node, "id"), cap, res, fr,

@@ -42,6 +42,9 @@ spm_error_printable(const char *text, gsize max)
             g_string_append(out, "\\t");
         else if (c < 0x20 || c == 0x7f)
             g_string_append_printf(out, "\\x%02x", c);
+        else if (c == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f)
+            /* U+0080..U+009F: C1 controls (CSI is U+009B) that terminals obey */
+            g_string_append_printf(out, "\\u%04x", (guchar)*++p);
         else
             g_string_append_c(out, (char)c);
     }

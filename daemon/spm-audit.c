@@ -104,6 +104,33 @@ spm_json_member_str(JsonObject *obj, const char *key, guint index, gboolean requ
     return TRUE;
 }
 
+/*
+ * devices[i].backend: `virt-spm plan --json` prints the backend as an
+ * object whose "id" is the QOM id; a plan written by hand may give the id
+ * as a string.  Either, or none.
+ */
+static gboolean
+spm_json_member_backend(JsonObject *d, guint index, const char **out, GError **error)
+{
+    JsonNode *n = json_object_get_member(d, "backend");
+    const char *where = "backend";
+
+    *out = NULL;
+    if (!n)
+        return TRUE;
+    if (JSON_NODE_HOLDS_OBJECT(n)) {
+        n = json_object_get_member(json_node_get_object(n), "id");
+        where = "backend.id";
+    }
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "plan: devices[%u].%s is missing or not a string", index, where);
+        return FALSE;
+    }
+    *out = json_node_get_string(n);
+    return TRUE;
+}
+
 SpmAuditPlan *
 spm_audit_plan_from_json(const char *text, gsize len, GError **error)
 {
@@ -158,7 +185,7 @@ spm_audit_plan_from_json(const char *text, gsize len, GError **error)
         d = json_node_get_object(e);
         if (!spm_json_member_str(d, "id", i, TRUE, &id, error) ||
             !spm_json_member_str(d, "model", i, TRUE, &model, error) ||
-            !spm_json_member_str(d, "backend", i, FALSE, &backend, error) ||
+            !spm_json_member_backend(d, i, &backend, error) ||
             !spm_json_member_uint(d, "addr", i, G_MAXINT64, &addr, error) ||
             !spm_json_member_uint(d, "size", i, G_MAXINT64, &size, error))
             return NULL;

@@ -6,6 +6,15 @@
  * with SO_PEERCRED: root, or the one uid given with --allow-uid (tests).
  * Requests are one JSON line each, at most SPM_CONTROL_MAX_REQUEST bytes;
  * a connection handles its requests one after the other.
+ *
+ * The accept loop is this file's own, not GSocketService's: GLib's service
+ * logs and retries at once when accept(2) fails, so at the descriptor
+ * limit it spins and floods the log.  Here a failed accept pauses the loop
+ * (one log line per episode) until a client leaves or a back-off timer
+ * fires; at [daemon] max_clients connections the loop pauses too (new
+ * clients wait in the listen backlog), and a client that sends no complete
+ * request, or does not read its reply, within [daemon] client_idle_ms is
+ * dropped, so idle connections cannot hold the slots.
  */
 #include <errno.h>
 #include <string.h>
@@ -26,26 +35,88 @@
 #include "spm-json-guard.h"
 
 #define SPM_CONTROL_MAX_REQUEST (64 * 1024)
+#define SPM_CONTROL_DEFAULT_MAX_CLIENTS 64
+#define SPM_CONTROL_DEFAULT_IDLE_MS 30000
+/* after a failed accept: first pause, doubled up to the maximum */
+#define SPM_CONTROL_BACKOFF_MIN_MS 50
+#define SPM_CONTROL_BACKOFF_MAX_MS 2000
+
+/* The accept loop; kept on d->service (g_object_set_data) so that
+ * spm-daemon.h does not change. */
+typedef struct {
+    SpmDaemon *d;
+    GSocketListener *listener;  /* d->service, never started as a service */
+    GCancellable *accepting;    /* the accept in flight, if any */
+    guint backoff_source;       /* paused after a failed accept */
+    guint backoff_ms;
+    guint64 failures;           /* failed accepts of the current episode */
+    guint clients;
+    guint max_clients;
+    guint idle_ms;
+} SpmControl;
 
 typedef struct {
     SpmDaemon *d;
+    SpmControl *ctl;
     GSocketConnection *conn;
+    GCancellable *cancel;       /* cancelled when the client is dropped as idle */
+    guint idle_source;
     GByteArray *buf;
     guint8 chunk[4096];
     char *reply;
 } SpmControlClient;
 
+static void spm_control_accept_next(SpmControl *ctl);
+
 static void spm_control_read(SpmControlClient *c);
 static void spm_control_process(SpmControlClient *c);
 
+/* Called only when no read or write of @c is in flight. */
 static void
 spm_control_client_free(SpmControlClient *c)
 {
+    SpmControl *ctl = c->ctl;
+
+    g_clear_handle_id(&c->idle_source, g_source_remove);
     g_io_stream_close(G_IO_STREAM(c->conn), NULL, NULL);
     g_object_unref(c->conn);
+    g_object_unref(c->cancel);
     g_byte_array_unref(c->buf);
     g_free(c->reply);
     g_free(c);
+
+    /* a descriptor and a slot are free: accept at once, not after the
+     * back-off */
+    ctl->clients--;
+    g_clear_handle_id(&ctl->backoff_source, g_source_remove);
+    spm_control_accept_next(ctl);
+}
+
+static gboolean
+spm_control_idle(gpointer data)
+{
+    SpmControlClient *c = data;
+
+    c->idle_source = 0;
+    /* the read or write in flight fails with G_IO_ERROR_CANCELLED and
+     * its callback frees the client */
+    g_cancellable_cancel(c->cancel);
+    return G_SOURCE_REMOVE;
+}
+
+/* The client has client_idle_ms from now to send a request or read a reply. */
+static void
+spm_control_arm(SpmControlClient *c)
+{
+    g_clear_handle_id(&c->idle_source, g_source_remove);
+    c->idle_source = g_timeout_add(c->ctl->idle_ms, spm_control_idle, c);
+}
+
+/* The daemon works on a request (an audit may take long): not idle. */
+static void
+spm_control_disarm(SpmControlClient *c)
+{
+    g_clear_handle_id(&c->idle_source, g_source_remove);
 }
 
 static void
@@ -58,6 +129,7 @@ spm_control_written(GObject *source, GAsyncResult *res, gpointer data)
         return;
     }
     g_clear_pointer(&c->reply, g_free);
+    spm_control_arm(c);
     spm_control_process(c);     /* the next request, if one is buffered */
 }
 
@@ -69,8 +141,9 @@ spm_control_reply(SpmControlClient *c, JsonNode *node)
 
     json_node_unref(node);
     c->reply = g_strconcat(text, "\n", NULL);
+    spm_control_arm(c);         /* a client that does not read its reply */
     g_output_stream_write_all_async(g_io_stream_get_output_stream(G_IO_STREAM(c->conn)),
-                                    c->reply, strlen(c->reply), G_PRIORITY_DEFAULT, NULL,
+                                    c->reply, strlen(c->reply), G_PRIORITY_DEFAULT, c->cancel,
                                     spm_control_written, c);
 }
 
@@ -194,6 +267,7 @@ spm_control_handle(SpmControlClient *c, const char *line, gsize len)
     JsonObject *o;
     const char *command;
 
+    spm_control_disarm(c);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
         spm_control_reply(c, spm_control_error("request is not a JSON object"));
         return;
@@ -287,15 +361,14 @@ static void
 spm_control_read(SpmControlClient *c)
 {
     g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(c->conn)),
-                              c->chunk, sizeof(c->chunk), G_PRIORITY_DEFAULT, NULL,
+                              c->chunk, sizeof(c->chunk), G_PRIORITY_DEFAULT, c->cancel,
                               spm_control_read_done, c);
 }
 
-static gboolean
-spm_control_incoming(GSocketService *service, GSocketConnection *conn,
-                     GObject *source, gpointer data)
+static void
+spm_control_incoming(SpmControl *ctl, GSocketConnection *conn)
 {
-    SpmDaemon *d = data;
+    SpmDaemon *d = ctl->d;
     g_autoptr(GError) error = NULL;
     g_autoptr(GCredentials) cred = g_socket_get_credentials(g_socket_connection_get_socket(conn), &error);
     uid_t uid = cred ? g_credentials_get_unix_user(cred, NULL) : (uid_t) -1;
@@ -305,15 +378,103 @@ spm_control_incoming(GSocketService *service, GSocketConnection *conn,
         const char *deny = "{\"ok\":false,\"error\":\"permission denied: root only\"}\n";
 
         spm_daemon_log(LOG_WARNING, "control socket: refused a client with uid %ld", (long) uid);
-        g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
-                                  deny, strlen(deny), NULL, NULL, NULL);
-        return TRUE;
+        /* non-blocking: a refused client cannot hold the accept loop */
+        g_socket_set_blocking(g_socket_connection_get_socket(conn), FALSE);
+        g_socket_send(g_socket_connection_get_socket(conn), deny, strlen(deny), NULL, NULL);
+        g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+        return;
     }
     c = g_new0(SpmControlClient, 1);
     c->d = d;
+    c->ctl = ctl;
     c->conn = g_object_ref(conn);
+    c->cancel = g_cancellable_new();
     c->buf = g_byte_array_new();
+    ctl->clients++;
+    spm_control_arm(c);
     spm_control_read(c);
+}
+
+static gboolean
+spm_control_backoff_done(gpointer data)
+{
+    SpmControl *ctl = data;
+
+    ctl->backoff_source = 0;
+    spm_control_accept_next(ctl);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+spm_control_accepted(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SpmControl *ctl = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocketConnection) conn =
+        g_socket_listener_accept_finish(G_SOCKET_LISTENER(source), res, NULL, &error);
+
+    g_clear_object(&ctl->accepting);
+    if (!conn) {
+        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            return;
+        /*
+         * EMFILE, ENFILE, ENOBUFS: the connection stays in the backlog and
+         * the socket stays readable, so accepting again at once would spin.
+         * Pause; a client that leaves frees a descriptor and ends the pause.
+         */
+        if (ctl->failures++ == 0)
+            spm_daemon_log(LOG_WARNING, "control socket: cannot accept a client: %s; "
+                           "accepting again when a client leaves or in at most %u ms",
+                           error->message, SPM_CONTROL_BACKOFF_MAX_MS);
+        ctl->backoff_ms = ctl->backoff_ms ? MIN(ctl->backoff_ms * 2, SPM_CONTROL_BACKOFF_MAX_MS)
+                                          : SPM_CONTROL_BACKOFF_MIN_MS;
+        ctl->backoff_source = g_timeout_add(ctl->backoff_ms, spm_control_backoff_done, ctl);
+        return;
+    }
+    if (ctl->failures > 0)
+        spm_daemon_log(LOG_INFO, "control socket: accepting again (%" G_GUINT64_FORMAT
+                       " failed accepts)", ctl->failures);
+    ctl->failures = 0;
+    ctl->backoff_ms = 0;
+    spm_control_incoming(ctl, conn);
+    spm_control_accept_next(ctl);
+}
+
+/* One accept in flight at a time, none while paused or full. */
+static void
+spm_control_accept_next(SpmControl *ctl)
+{
+    if (ctl->accepting || ctl->backoff_source || ctl->clients >= ctl->max_clients)
+        return;
+    ctl->accepting = g_cancellable_new();
+    g_socket_listener_accept_async(ctl->listener, ctl->accepting, spm_control_accepted, ctl);
+}
+
+static void
+spm_control_free(gpointer data)
+{
+    SpmControl *ctl = data;
+
+    g_clear_handle_id(&ctl->backoff_source, g_source_remove);
+    g_free(ctl);
+}
+
+static gboolean
+spm_control_get_uint(GKeyFile *kf, const char *key, guint *out, guint min, guint max,
+                     GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    gint64 v;
+
+    if (!kf || !g_key_file_has_key(kf, "daemon", key, NULL))
+        return TRUE;
+    v = g_key_file_get_int64(kf, "daemon", key, &local);
+    if (local || v < min || v > max) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "[daemon] %s: expected an integer from %u to %u", key, min, max);
+        return FALSE;
+    }
+    *out = v;
     return TRUE;
 }
 
@@ -321,9 +482,25 @@ gboolean
 spm_daemon_control_start(SpmDaemon *d, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    int n = sd_listen_fds(TRUE);
+    GKeyFile *kf = d->config ? d->config->keyfile : NULL;
+    SpmControl *ctl = g_new0(SpmControl, 1);
+    int n;
 
+    ctl->d = d;
+    ctl->max_clients = SPM_CONTROL_DEFAULT_MAX_CLIENTS;
+    ctl->idle_ms = SPM_CONTROL_DEFAULT_IDLE_MS;
+    if (!spm_control_get_uint(kf, "max_clients", &ctl->max_clients, 1, 4096, error) ||
+        !spm_control_get_uint(kf, "client_idle_ms", &ctl->idle_ms, 100, 3600000, error)) {
+        g_free(ctl);
+        return FALSE;
+    }
+    n = sd_listen_fds(TRUE);
     d->service = g_socket_service_new();
+    /* a service is created active: stopped before it has a socket, it
+     * never accepts on its own (see the top of this file) */
+    g_socket_service_stop(d->service);
+    ctl->listener = G_SOCKET_LISTENER(d->service);
+    g_object_set_data_full(G_OBJECT(d->service), "spm-control", ctl, spm_control_free);
     /* GLib's default of 10 refuses connections (EAGAIN) when a burst of
      * clients (hooks of many starting guests, monitoring) arrives at once */
     g_socket_listener_set_backlog(G_SOCKET_LISTENER(d->service), SOMAXCONN);
@@ -368,7 +545,6 @@ spm_daemon_control_start(SpmDaemon *d, GError **error)
             return FALSE;
         }
     }
-    g_signal_connect(d->service, "incoming", G_CALLBACK(spm_control_incoming), d);
-    g_socket_service_start(d->service);
+    spm_control_accept_next(ctl);
     return TRUE;
 }

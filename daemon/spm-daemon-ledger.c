@@ -240,7 +240,9 @@ spm_daemon_ledger_status(SpmDaemon *d)
     if (inv && (ledger = spm_ledger_open(NULL, SPM_LEDGER_READ, &error)))
         node = spm_ledger_to_json(ledger, inv);
     if (!node) {
-        node = json_node_init_object(json_node_alloc(), json_object_new());
+        /* json_node_init_object() would take a reference of its own */
+        node = json_node_new(JSON_NODE_OBJECT);
+        json_node_take_object(node, json_object_new());
         json_object_set_string_member(json_node_get_object(node), "error", error->message);
     }
     o = json_node_get_object(node);

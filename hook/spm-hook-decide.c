@@ -7,6 +7,7 @@
 #include "spm-convert.h"
 #include "spm-memdir.h"
 #include "spm-error.h"
+#include "spm-json-guard.h"
 #include "spm-ledger-domain.h"
 #include "spm-xml.h"
 #include "spm-xml-node.h"

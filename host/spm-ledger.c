@@ -2,8 +2,10 @@
  * spm-ledger.c: the host HBM ledger (spm-ledger.h says what and why)
  */
 #include "spm-ledger.h"
+#include "spm-checked.h"
 #include "spm-env.h"
 #include "spm-error.h"
+#include "spm-json-guard.h"
 #include "spm-safe-dir.h"
 #include "spm-units.h"
 #include "spm-build-config.h"
@@ -164,17 +166,19 @@ spm_ledger_member_string(JsonObject *obj, const char *name)
 static gboolean
 spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
 {
-    g_autoptr(JsonParser) parser = json_parser_new_immutable();
     g_autoptr(GError) local = NULL;
-    JsonNode *root;
+    g_autoptr(JsonNode) root = NULL;
     JsonObject *obj;
     JsonNode *hn;
     JsonArray *holdings;
+    guint64 total = 0;          /* every sum of reservations fits in gint64 */
 
-    if (!json_parser_load_from_data(parser, text, len, &local))
+    /* Anyone who can write the ledger directory can write this file: the
+     * guard keeps json-glib from recursing a million levels (a crash at
+     * every start of virt-spmd, whose repair is to read it again). */
+    if (!(root = spm_json_guard_parse(text, len, SPM_JSON_MAX_DEPTH, &local)))
         return spm_ledger_corrupt(error, ledger->path, "%s", local->message);
-    root = json_parser_get_root(parser);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+    if (!JSON_NODE_HOLDS_OBJECT(root))
         return spm_ledger_corrupt(error, ledger->path, "not a JSON object");
     obj = json_node_get_object(root);
     if (!json_object_has_member(obj, "version") ||
@@ -193,6 +197,7 @@ spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
         JsonNode *dn;
         JsonArray *devices;
         const char *uuid, *domain;
+        g_autofree char *shown = NULL;
 
         if (!JSON_NODE_HOLDS_OBJECT(en))
             return spm_ledger_corrupt(error, ledger->path, "holding %u is not an object", i);
@@ -203,6 +208,8 @@ spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
         if (!uuid || !*uuid || !domain || !dn || !JSON_NODE_HOLDS_ARRAY(dn))
             return spm_ledger_corrupt(error, ledger->path,
                                       "holding %u lacks uuid, domain or devices", i);
+        /* the name goes into one-line errors: escaped, bounded */
+        shown = spm_error_printable(domain, 64);
         h = spm_ledger_holding_new(uuid, domain);
         if (json_object_has_member(ho, "reserved_at")) {
             JsonNode *tn = json_object_get_member(ho, "reserved_at");
@@ -221,7 +228,7 @@ spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
 
             if (!JSON_NODE_HOLDS_OBJECT(rn))
                 return spm_ledger_corrupt(error, ledger->path,
-                                          "device %u of '%s' is not an object", j, domain);
+                                          "device %u of '%s' is not an object", j, shown);
             ro = json_node_get_object(rn);
             device = spm_ledger_member_string(ro, "device");
             nodeset = spm_ledger_member_string(ro, "nodeset");
@@ -230,7 +237,12 @@ spm_ledger_parse(SpmLedger *ledger, const char *text, gsize len, GError **error)
                 json_node_get_value_type(bn) != G_TYPE_INT64 || json_node_get_int(bn) < 0)
                 return spm_ledger_corrupt(error, ledger->path,
                                           "device %u of '%s' lacks device, nodeset or bytes",
-                                          j, domain);
+                                          j, shown);
+            if (!spm_checked_add(total, (guint64)json_node_get_int(bn), &total) ||
+                total > G_MAXINT64)
+                return spm_ledger_corrupt(error, ledger->path,
+                                          "the reservations add up to more than %" G_GINT64_FORMAT
+                                          " bytes at device %u of '%s'", G_MAXINT64, j, shown);
             spm_ledger_holding_add(h, device, nodeset, (guint64)json_node_get_int(bn));
         }
         g_ptr_array_add(ledger->holdings, g_steal_pointer(&h));
@@ -289,8 +301,15 @@ spm_ledger_open(const char *dir, SpmLedgerMode mode, GError **error)
         ledger->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     } else {
         ledger->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (ledger->lock_fd < 0 && errno == ENOENT)
-            return g_steal_pointer(&ledger); /* never written: empty */
+        if (ledger->lock_fd < 0 && errno == ENOENT) {
+            /* No lock file: nobody writes now (a writer creates it first),
+             * but a ledger.json may still be there (the lock removed by
+             * hand, a copied directory): read it unlocked, never show an
+             * empty ledger in its place. */
+            if (!spm_ledger_read(ledger, error))
+                return NULL;
+            return g_steal_pointer(&ledger);
+        }
     }
     if (ledger->lock_fd < 0) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "HBM ledger lock '%s': %s",
@@ -852,15 +871,17 @@ spm_ledger_to_json(SpmLedger *ledger, const SpmHostInventory *inv)
 
                 if (!(bits & (1u << i)))
                     continue;
-                if (bits == (1u << i))
-                    reserved += r->bytes;
+                /* ledgers are read with their total checked; saturate all
+                 * the same (holdings added in this process) */
+                if (bits == (1u << i) && !spm_checked_add(reserved, r->bytes, &reserved))
+                    reserved = G_MAXUINT64;
                 spm_ledger_build_request(b, hd, r);
             }
         }
         json_builder_end_array(b);
         /* reserved: confined to this node; shared ones show in holders */
         json_builder_set_member_name(b, "reserved");
-        json_builder_add_int_value(b, (gint64)reserved);
+        json_builder_add_int_value(b, (gint64)MIN(reserved, (guint64)G_MAXINT64));
         json_builder_set_member_name(b, "free");
         json_builder_add_int_value(b, (gint64)spm_ledger_slack_free(&s, 1u << i));
         json_builder_end_object(b);

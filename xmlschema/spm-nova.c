@@ -8,6 +8,7 @@
 #include "spm-xml.h"
 #include "spm-xml-node.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SPM_GiB (G_GUINT64_CONSTANT(1) << 30)
@@ -193,38 +194,63 @@ spm_nova_lookup(GHashTable *keys, const char *name)
     return g_hash_table_lookup(keys, name);
 }
 
+static int
+spm_nova_cmp_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Every key on its own first (known, one spelling per device index), then
+ * against the others (the device exists), each pass in the keys' sorted
+ * order: the first error a flavor gets does not depend on a hash table's
+ * order, and the Python validators (nova/virt_spm_nova) find the same one.
+ */
 static gboolean
 spm_nova_check_keys(GHashTable *keys, guint ndevices, GError **error)
 {
-    GHashTableIter it;
-    gpointer k;
+    guint n = 0;
+    g_autofree const char **names = (const char **)g_hash_table_get_keys_as_array(keys, &n);
 
-    g_hash_table_iter_init(&it, keys);
-    while (g_hash_table_iter_next(&it, &k, NULL)) {
-        const char *name = k;
+    qsort(names, n, sizeof(*names), spm_nova_cmp_names);
+    for (guint i = 0; i < n; i++) {
+        const char *name = names[i];
         g_autofree char *key = g_strconcat(SPM_NOVA_SPEC_PREFIX, name, NULL);
         const char *field;
         guint64 index;
+        gboolean known = FALSE;
 
         if (spm_nova_known_global(name))
             continue;
-        if (spm_nova_split_device_key(name, &index, &field)) {
-            gboolean known = FALSE;
+        if (!spm_nova_split_device_key(name, &index, &field))
+            return spm_nova_error(error, key, "unknown extra spec (spm:devices, spm:size, "
+                                  "spm:N.size, spm:N.host_nodes, spm:pagesize, spm:access, "
+                                  "spm:profile)");
+        /*
+         * The devices are looked up as "%u.size": "01.size" would be
+         * accepted here and never read, and "1.size" beside it would pass
+         * as no conflict.  One spelling per index.
+         */
+        if (name[0] == '0' && name[1] != '.')
+            return spm_nova_error(error, key, "device index '%.*s' is not written in its "
+                                  "canonical form (spm:%" G_GUINT64_FORMAT ".%s)",
+                                  (int)(field - 1 - name), name, index, field);
+        for (gsize k = 0; k < G_N_ELEMENTS(spm_nova_device_keys); k++)
+            known = known || g_str_equal(field, spm_nova_device_keys[k]);
+        if (!known)
+            return spm_nova_error(error, key, "unknown extra spec (per device: "
+                                  "spm:N.size, spm:N.host_nodes)");
+    }
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *key = g_strconcat(SPM_NOVA_SPEC_PREFIX, names[i], NULL);
+        const char *field;
+        guint64 index;
 
-            for (gsize i = 0; i < G_N_ELEMENTS(spm_nova_device_keys); i++)
-                known = known || g_str_equal(field, spm_nova_device_keys[i]);
-            if (!known)
-                return spm_nova_error(error, key, "unknown extra spec (per device: "
-                                      "spm:N.size, spm:N.host_nodes)");
-            if (index >= ndevices)
-                return spm_nova_error(error, key, "device %" G_GUINT64_FORMAT " does not "
-                                      "exist (spm:devices=%u: devices 0 to %u)",
-                                      index, ndevices, ndevices - 1);
-            continue;
-        }
-        return spm_nova_error(error, key, "unknown extra spec (spm:devices, spm:size, "
-                              "spm:N.size, spm:N.host_nodes, spm:pagesize, spm:access, "
-                              "spm:profile)");
+        if (!spm_nova_known_global(names[i]) &&
+            spm_nova_split_device_key(names[i], &index, &field) && index >= ndevices)
+            return spm_nova_error(error, key, "device %" G_GUINT64_FORMAT " does not "
+                                  "exist (spm:devices=%u: devices 0 to %u)",
+                                  index, ndevices, ndevices - 1);
     }
     return TRUE;
 }

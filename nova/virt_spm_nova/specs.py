@@ -135,6 +135,11 @@ def _unknown(key, name):
     if split is None and name not in GLOBAL_KEYS:
         _fail(key, "unknown extra spec (spm:devices, spm:size, spm:N.size, spm:N.host_nodes, "
                    "spm:pagesize, spm:access, spm:profile)")
+    # the devices are looked up as "%u.size": "01.size" would never be read,
+    # and "1.size" beside it would pass as no conflict.  One spelling per index.
+    if split is not None and name[0] == "0" and name[1] != ".":
+        _fail(key, "device index '%s' is not written in its canonical form (spm:%d.%s)"
+              % (name.partition(".")[0], split[0], split[1]))
     if split is not None and split[1] not in DEVICE_KEYS:
         _fail(key, "unknown extra spec (per device: spm:N.size, spm:N.host_nodes)")
     return split
@@ -200,8 +205,10 @@ def check_specs(items):
         _check_profile(keys["profile"])
         return None
     ndevices = parse_devices(keys["devices"]) if "devices" in keys else 1
-    for short in keys:
-        split = _unknown(PREFIX + short, short)
+    # each key on its own first, then against the others, as the C parser
+    # does, so that the first error does not depend on the keys' order
+    splits = [(short, _unknown(PREFIX + short, short)) for short in sorted(keys)]
+    for short, split in splits:
         if split is not None and split[0] >= ndevices:
             _fail(PREFIX + short, "device %d does not exist (spm:devices=%d: devices 0 to %d)"
                   % (split[0], ndevices, ndevices - 1))

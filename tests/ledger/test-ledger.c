@@ -371,6 +371,12 @@ test_corrupt(Fixture *f, gconstpointer data)
         "[{\"device\":\"x\",\"nodeset\":\"2\",\"bytes\":-1}]}]}",
         "{\"version\":1,\"holdings\":[{\"uuid\":\"u\",\"domain\":\"d\",\"devices\":"
         "[{\"device\":\"x\",\"nodeset\":\"2\",\"bytes\":\"1\"}]}]}",
+        /* each fits, the sum does not: "virt-spm host" wrapped */
+        "{\"version\":1,\"holdings\":[{\"uuid\":\"u\",\"domain\":\"d\",\"devices\":"
+        "[{\"device\":\"x\",\"nodeset\":\"2\",\"bytes\":9223372036854775807},"
+        "{\"device\":\"y\",\"nodeset\":\"2\",\"bytes\":1}]}]}",
+        /* a name with a newline stays on one line in the error */
+        "{\"version\":1,\"holdings\":[{\"uuid\":\"u\",\"domain\":\"d\\nx\",\"devices\":[7]}]}",
     };
     g_autofree char *path = g_build_filename(f->dir, "ledger.json", NULL);
 
@@ -406,6 +412,75 @@ test_corrupt(Fixture *f, gconstpointer data)
         g_assert_error(err, SPM_ERROR, SPM_ERROR_SYSTEM);
         g_assert_nonnull(strstr(err->message, "cannot be read"));
     }
+}
+
+/* A ledger nested a million levels deep (json-glib recursed into a stack
+ * overflow), or hiding nesting behind '"', is refused in one line, by
+ * writers and readers alike. */
+static void
+test_hostile(Fixture *f, gconstpointer data)
+{
+    g_autofree char *path = g_build_filename(f->dir, "ledger.json", NULL);
+    GString *deep = g_string_new("{\"version\":1,\"holdings\":");
+    GString *hidden = g_string_new("{\"version\":1,\"x\":'\"',\"holdings\":[],\"y\":");
+    GString *texts[] = { deep, hidden };
+
+    for (guint i = 0; i < 1000000; i++)
+        g_string_append_c(deep, '[');
+    for (guint i = 0; i < 1000000; i++)
+        g_string_append_c(deep, ']');
+    g_string_append_c(deep, '}');
+    for (guint i = 0; i < 100000; i++)
+        g_string_append_c(hidden, '[');
+    for (guint i = 0; i < 100000; i++)
+        g_string_append_c(hidden, ']');
+    g_string_append(hidden, ",\"z\":'\"'}");
+
+    for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(SpmLedger) l = NULL;
+
+        g_assert_true(g_file_set_contents(path, texts[i]->str, texts[i]->len, NULL));
+        g_assert_false(reserve1(f, "u1", "vm1", "ua-a", "2", GiB, NULL, &err));
+        g_assert_error(err, SPM_ERROR, SPM_ERROR_INVALID);
+        g_assert_nonnull(strstr(err->message, "is corrupt (JSON message nested deeper than"));
+        g_assert_null(strchr(err->message, '\n'));
+        g_clear_error(&err);
+        l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
+        g_assert_null(l);
+        g_assert_error(err, SPM_ERROR, SPM_ERROR_INVALID);
+        g_string_free(texts[i], TRUE);
+    }
+}
+
+/* Read-only opens read ledger.json when ledger.lock is missing (removed by
+ * hand, a copied directory): never an empty ledger in its place. */
+static void
+test_no_lock_file(Fixture *f, gconstpointer data)
+{
+    g_autofree char *lock = g_build_filename(f->dir, "ledger.lock", NULL);
+    g_autofree char *path = g_build_filename(f->dir, "ledger.json", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SpmLedger) l = NULL;
+
+    g_assert_true(reserve1(f, "u1", "vm1", "ua-a", "2", GiB, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(g_unlink(lock), ==, 0);
+    l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(spm_ledger_holdings(l)->len, ==, 1);
+    g_clear_pointer(&l, spm_ledger_close);
+    /* ... and a corrupt one is reported, not shown empty */
+    g_assert_true(g_file_set_contents(path, "{", -1, NULL));
+    l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
+    g_assert_null(l);
+    g_assert_error(err, SPM_ERROR, SPM_ERROR_INVALID);
+    g_clear_error(&err);
+    /* nothing at all is an empty ledger */
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    l = spm_ledger_open(f->dir, SPM_LEDGER_READ, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(spm_ledger_holdings(l)->len, ==, 0);
 }
 
 /* The file is JSON that reads back as written, and the last commit wins. */
@@ -500,6 +575,8 @@ main(int argc, char **argv)
     g_test_add("/ledger/choose", Fixture, NULL, fixture_setup, test_choose, fixture_teardown);
     g_test_add("/ledger/assign-doc", Fixture, NULL, fixture_setup, test_assign_doc, fixture_teardown);
     g_test_add("/ledger/corrupt", Fixture, NULL, fixture_setup, test_corrupt, fixture_teardown);
+    g_test_add("/ledger/hostile", Fixture, NULL, fixture_setup, test_hostile, fixture_teardown);
+    g_test_add("/ledger/no-lock-file", Fixture, NULL, fixture_setup, test_no_lock_file, fixture_teardown);
     g_test_add("/ledger/roundtrip", Fixture, NULL, fixture_setup, test_roundtrip, fixture_teardown);
     g_test_add("/ledger/lock", Fixture, NULL, fixture_setup, test_lock, fixture_teardown);
     g_test_add("/ledger/untrusted-dir", Fixture, NULL, fixture_setup, test_untrusted_dir,

@@ -517,6 +517,82 @@ test_start_stale(void)
                    "virt-spm generated are missing or were edited");
 }
 
+/* @xml with "-device @value" added at the end of <qemu:commandline> */
+static char *
+add_device_arg(const char *xml, const char *value)
+{
+    const char *end = strstr(xml, "</qemu:commandline>");
+
+    g_assert_nonnull(end);
+    return g_strdup_printf("%.*s<qemu:arg value='-device'/><qemu:arg value='%s'/>%s",
+                           (int)(end - xml), xml, value, end);
+}
+
+/*
+ * -device values come from domain XML: a JSON one goes through the guard
+ * (300k levels crashed the root hook helper in json-glib), and one that
+ * does not start with a device name is refused with the value bounded and
+ * quoted, never used as a driver name.
+ */
+static void
+test_start_hostile_device(void)
+{
+    g_autofree char *ok = converted("user-spm.xml", "pc-dimm", NULL);
+    GString *deep = g_string_new("{\"driver\": \"pc-dimm\", \"x\": ");
+    GString *long_name = g_string_new(NULL);
+    g_autofree char *nested = NULL;
+    g_autofree char *hidden = NULL;
+    g_autofree char *named = NULL;
+    g_autofree char *garbage = NULL;
+    g_auto(SpmHookDecision) a = { 0 };
+    g_auto(SpmHookDecision) b = { 0 };
+    g_auto(SpmHookDecision) c = { 0 };
+    g_auto(SpmHookDecision) d = { 0 };
+    SpmHookDecision *all[] = { &a, &b, &c, &d };
+    guint probes = 0;
+
+    /*
+     * The user's own -device values are QEMU's to judge: the hook reads
+     * none of them (300k levels of nesting crashed it when it parsed each
+     * as JSON), probes only the device virt-spm generated, and decides in
+     * a message of bounded size whatever they hold.
+     */
+    for (guint i = 0; i < 300000; i++)
+        g_string_append_c(deep, '[');
+    for (guint i = 0; i < 300000; i++)
+        g_string_append_c(deep, ']');
+    g_string_append_c(deep, '}');
+    nested = add_device_arg(ok, deep->str);
+    decide_text("prepare", "begin", nested, 9000000, &probes, &a);
+    g_assert_cmpuint(probes, <=, 1);
+
+    /* nesting behind '"' (json-glib's single-quoted string) */
+    hidden = add_device_arg(ok, "{&quot;driver&quot;: &quot;pc-dimm&quot;, &quot;a&quot;: &apos;&quot;&apos;, "
+                                "&quot;b&quot;: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "
+                                "&quot;c&quot;: &apos;&quot;&apos;}");
+    decide_text("prepare", "begin", hidden, 9000000, NULL, &b);
+
+    /* not JSON, not a device name */
+    for (guint i = 0; i < 100000; i++)
+        g_string_append(long_name, "x&#10;");
+    named = add_device_arg(ok, long_name->str);
+    probes = 0;
+    decide_text("prepare", "begin", named, 9000000, &probes, &c);
+    g_assert_cmpuint(probes, <=, 1);
+
+    garbage = add_device_arg(ok, "{not json");
+    decide_text("prepare", "begin", garbage, 9000000, NULL, &d);
+    for (gsize i = 0; i < G_N_ELEMENTS(all); i++) {
+        if (all[i]->message) {
+            g_test_message("%s", all[i]->message);
+            g_assert_cmpuint(strlen(all[i]->message), <, 400);
+            g_assert_null(strchr(all[i]->message, '\n'));
+        }
+    }
+    g_string_free(deep, TRUE);
+    g_string_free(long_name, TRUE);
+}
+
 /* ---- the probe on real QEMU and on fake binaries ---- */
 
 static char *
@@ -786,6 +862,7 @@ main(int argc, char **argv)
     g_test_add_func("/hook/start/libvirt-version", test_start_libvirt_version);
     g_test_add_func("/hook/start/stale", test_start_stale);
     g_test_add_func("/hook/start/user-device", test_start_user_device);
+    g_test_add_func("/hook/start/hostile-device", test_start_hostile_device);
     g_test_add_func("/hook/binary/events-bounded", test_binary_events_bounded);
     g_test_add_func("/probe/real-qemu", test_probe_real_qemu);
     g_test_add_func("/probe/cache", test_probe_cache);

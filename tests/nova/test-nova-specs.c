@@ -153,6 +153,14 @@ static const struct {
     { { "spm:size", "1GiB", "spm:size", "2GiB", NULL }, "spm:size: given twice", FALSE },
     { { "spm:devices", "2", "spm:size", "9223372036854775808B", NULL },
       "spm:1.size: the sizes of the devices overflow 64 bits", FALSE },
+    /* one spelling per device index: "%u" is what the lookup asks for */
+    { { "spm:size", "1GiB", "spm:01.size", "2GiB", NULL },
+      "spm:01.size: device index '01' is not written in its canonical form (spm:1.size)", TRUE },
+    { { "spm:devices", "2", "spm:size", "1GiB", "spm:01.host_nodes", "3", NULL },
+      "spm:01.host_nodes: device index '01' is not", TRUE },
+    { { "spm:size", "1GiB", "spm:1.size", "1GiB", "spm:01.size", "2GiB", NULL },
+      "spm:01.size: device index '01' is not", TRUE },
+    { { "spm:size", "1GiB", "spm:00.size", "2GiB", NULL }, "spm:00.size: device index '00' is not", TRUE },
 };
 
 static void

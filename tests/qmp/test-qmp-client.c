@@ -28,7 +28,29 @@ typedef enum {
     PEER_DRIP,          /* the reply one byte every 50 ms: slower than the deadline */
     PEER_EVENT_FLOOD,   /* events without end, never the reply */
     PEER_CLOSE_AFTER_GREETING, /* greets, then closes before qmp_capabilities */
+    PEER_HIDDEN_NESTED_GREETING, /* deep nesting behind '"' in the greeting */
+    PEER_HIDDEN_NESTED, /* deep nesting behind '"' in a reply */
 } PeerMode;
+
+/* A million levels of nesting between two '"': json-glib 1.6 reads them
+ * as single-quoted strings, a scan that knows only "..." as a long string
+ * that hides the brackets. */
+#define HIDDEN_LEVELS 1000000
+
+static char *
+hidden_nesting(const char *head, const char *tail)
+{
+    GString *r = g_string_new(head);
+
+    g_string_append(r, "'\"', \"deep\": ");
+    for (int i = 0; i < HIDDEN_LEVELS; i++)
+        g_string_append_c(r, '[');
+    for (int i = 0; i < HIDDEN_LEVELS; i++)
+        g_string_append_c(r, ']');
+    g_string_append(r, ", \"end\": '\"'");
+    g_string_append(r, tail);
+    return g_string_free(r, FALSE);
+}
 
 typedef struct {
     PeerMode mode;
@@ -101,6 +123,13 @@ peer_thread(gpointer data)
         g_free(peer_read_line(s));
         return NULL;
     }
+    if (peer->mode == PEER_HIDDEN_NESTED_GREETING) {
+        g_autofree char *greeting = hidden_nesting("{\"QMP\": {\"version\": ", "}}\n");
+
+        peer_send(s, greeting, strlen(greeting));
+        g_free(peer_read_line(s));
+        return NULL;
+    }
     peer_send(s, GREETING, strlen(GREETING));
     if (peer->mode == PEER_CLOSE_AFTER_GREETING)
         return NULL;
@@ -158,6 +187,12 @@ peer_thread(gpointer data)
                 g_string_append_c(r, ']');
             g_string_append_printf(r, ", \"id\": \"%s\"}\n", id);
             reply = g_string_free(r, FALSE);
+            break;
+        }
+        case PEER_HIDDEN_NESTED: {
+            g_autofree char *tail = g_strdup_printf(", \"id\": \"%s\"}\n", id);
+
+            reply = hidden_nesting("{\"return\": ", tail);
             break;
         }
         case PEER_DRIP:
@@ -343,6 +378,22 @@ static void test_peer_truncated(void) { expect_failure(PEER_TRUNCATED, FALSE, SP
 static void test_peer_silent(void) { expect_failure(PEER_SILENT, TRUE, SPM_ERROR_TIMEOUT, NULL); }
 static void test_peer_no_id(void) { expect_failure(PEER_NO_ID, FALSE, SPM_ERROR_QMP, "without a string id"); }
 static void test_peer_nested(void) { expect_failure(PEER_NESTED, FALSE, SPM_ERROR_QMP, "nested"); }
+static void test_peer_hidden_nested(void) { expect_failure(PEER_HIDDEN_NESTED, FALSE, SPM_ERROR_QMP, "nested"); }
+
+static void
+test_peer_hidden_nested_greeting(void)
+{
+    Peer *peer = peer_start(PEER_HIDDEN_NESTED_GREETING);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SpmQmp) qmp = spm_qmp_open_sync(peer->path, 5000, &error);
+
+    g_assert_null(qmp);
+    g_test_message("%s", error ? error->message : "(none)");
+    g_assert_error(error, SPM_ERROR, SPM_ERROR_QMP);
+    g_assert_nonnull(strstr(error->message, "nested"));
+    peer_stop(peer);
+}
+
 static void test_peer_wrapped_int(void) { expect_failure(PEER_WRAPPED_INT, FALSE, SPM_ERROR_QMP, "out of range"); }
 /* The deadline covers the whole reply, not each read: a peer that keeps
  * the socket busy (bytes, or events) cannot hold a command past it. */
@@ -487,6 +538,8 @@ main(int argc, char **argv)
     g_test_add_func("/qmp/client/peer-silent", test_peer_silent);
     g_test_add_func("/qmp/client/peer-no-id", test_peer_no_id);
     g_test_add_func("/qmp/client/peer-nested", test_peer_nested);
+    g_test_add_func("/qmp/client/peer-hidden-nested", test_peer_hidden_nested);
+    g_test_add_func("/qmp/client/peer-hidden-nested-greeting", test_peer_hidden_nested_greeting);
     g_test_add_func("/qmp/client/peer-wrapped-int", test_peer_wrapped_int);
     g_test_add_func("/qmp/client/peer-drip", test_peer_drip);
     g_test_add_func("/qmp/client/peer-event-flood", test_peer_event_flood);

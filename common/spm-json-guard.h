@@ -1,11 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-json-guard.h: parse JSON from a peer we do not trust (QMP, clients).
  *
  * json-glib recurses on nesting and silently wraps integers beyond 64 bits
  * (18446744073709551616 reads as -1, 2^64 + 2^32 as 4294967296), which
  * would let a hostile or broken peer forge a plausible address.  The guard
- * scans the text first: too deep, an integer outside gint64 or bytes that
- * are not UTF-8 make the whole message an error, never a partial value.
+ * scans the text first: too deep, an integer outside gint64, bytes that
+ * are not UTF-8 or a token outside RFC 8259 JSON (json-glib 1.6's
+ * single-quoted strings excepted: spm-json-guard.c says why) make the
+ * whole message an error, never a partial value.
  */
 #pragma once
 
