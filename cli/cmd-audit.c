@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-audit.c: virt-spm audit and virt-spm status.
  *

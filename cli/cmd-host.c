@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-host.c: virt-spm host -- the host's HBM nodes and who holds what.
  *

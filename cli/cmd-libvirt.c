@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-libvirt.c: virt-spm define, dumpxml and edit, through the libvirt API.
  *

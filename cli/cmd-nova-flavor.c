@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-nova-flavor.c: `virt-spm nova flavor`: the flavor properties that
  * give a Nova guest SPM memory, checked offline with the rules the hook

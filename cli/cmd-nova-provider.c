@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-nova-provider.c: virt-spm nova provider-config -- a Placement
  * provider file (docs/nova.md) for this host's HBM inventory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-nova.c: `virt-spm nova SUBCOMMAND`: the OpenStack Nova commands
  * (docs/nova.md).  Each sub-command lives in a file of its own

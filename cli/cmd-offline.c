@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-offline.c: validate, plan, convert, argv: the commands that work on a
  * file and need no libvirt connection.

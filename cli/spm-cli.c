@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-cli.c: global options, usage and dispatch of virt-spm(1)
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-cli.h: what virt-spm and its libvirt half share: global options,
  * usage, dispatch.

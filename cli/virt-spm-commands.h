@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virt-spm-commands.h: the sub-commands of virt-spm(1).
  *

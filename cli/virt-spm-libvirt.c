@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virt-spm-libvirt.c: the half of virt-spm(1) that links libvirt: define,
  * dumpxml, edit, audit, status.  virt-spm executes it with its own

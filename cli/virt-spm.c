@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virt-spm.c: the command-line tool.  The offline commands run here; the
  * ones that need libvirt or the daemon run in virt-spm-libvirt (spm-cli.h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-checked.h: 64-bit arithmetic on sizes and addresses that come from
  * user input, with overflow reported instead of wrapped.

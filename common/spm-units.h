@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-units.h: libvirt's scaled integers (<size unit='GiB'>64</size>)
  */

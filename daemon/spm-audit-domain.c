@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-audit-domain.c: plan + QMP for a libvirt domain or a bare QEMU
  */

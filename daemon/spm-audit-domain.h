@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-audit-domain.h: audit one guest, from where its plan and its QEMU are.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-audit-nova.c: the stored plan of a Nova guest
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-audit-nova.h: the plan of a Nova guest, for the audit.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-audit.c: the comparison of a plan with query-memory-devices
  */

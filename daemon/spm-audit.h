@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-audit.h: compare what QEMU reports with what was planned.
  *

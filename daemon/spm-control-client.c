@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-control-client.c: one request, one reply line, within a deadline.
  *

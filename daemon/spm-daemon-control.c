@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-daemon-control.c: the control socket of virt-spmd (spm-control.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-daemon-ledger.c: virt-spmd keeps the host HBM ledger equal to the
  * running domains.

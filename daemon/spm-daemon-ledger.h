@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-daemon-ledger.h: virt-spmd's side of the host HBM ledger
  * (spm-daemon-ledger.c says why and when).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-daemon-libvirt.c: the libvirt side of virt-spmd.
  *

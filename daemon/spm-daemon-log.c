@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-daemon-log.c: journal records with structured fields, or stderr.
  *

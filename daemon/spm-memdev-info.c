@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-memdev-info.c: strict reader of query-memory-devices
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-memdev-info.h: QEMU's query-memory-devices reply as plain data.
  *

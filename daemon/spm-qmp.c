@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-qmp.c: QMP over a UNIX socket (see spm-qmp.h)
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-qmp.h: a QMP client (QEMU Machine Protocol) on GIO and json-glib.
  *

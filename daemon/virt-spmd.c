@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virt-spmd.c: the daemon that audits every started SPM guest over QMP.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-emulator-probe.h: does a QEMU binary have a device, and which SPM
  * device revision is it?

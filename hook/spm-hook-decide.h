@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hook-decide.h: what the libvirt qemu hook does with one call.
  *

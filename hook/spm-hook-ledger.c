@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hook-ledger.c: reserve and release host HBM on the start path
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hook-ledger.h: the hook's side of the host HBM ledger -- reserve at
  * prepare begin, release at stopped/release end, journal every refusal.

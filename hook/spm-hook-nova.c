@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hook-nova.c: the qemu hook's work for Nova guests
  */

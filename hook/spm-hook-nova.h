@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hook-nova.h: the qemu hook's work for Nova guests (docs/nova.md).
  *

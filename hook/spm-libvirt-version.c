@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-libvirt-version.c: the libvirt daemon's version from its binary
  */

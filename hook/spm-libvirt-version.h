@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-libvirt-version.h: the version of the libvirt daemon that runs the
  * hook, without loading libvirt.

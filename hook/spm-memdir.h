@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-memdir.h: the per-domain directories of file-backed SPM devices.
  *

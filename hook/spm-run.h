@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-run.h: run a helper program and read what it prints, within a
  * deadline -- for the hook, which must never hang libvirt's start.

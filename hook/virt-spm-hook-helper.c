@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hook-main.c: virt-spm-hook-helper, the libvirt qemu hook's work for
  * domains with SPM metadata (the front end virt-spm-hook.c passes them on).

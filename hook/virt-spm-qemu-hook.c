@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virt-spm-hook.c: the libvirt qemu hook, installed as
  * /etc/libvirt/hooks/qemu.d/virt-spm.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-config.h: virt-spm.conf (GKeyFile) and the host facts the planner needs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-host-inventory.c: [host] spm_nodes, sysfs capacities, nodesets
  */

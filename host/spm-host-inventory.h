@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-host-inventory.h: which host NUMA nodes hold accelerator memory (HBM)
  * that virt-spm may hand out, and how much of each.

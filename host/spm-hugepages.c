@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hugepages.c: huge page and memory directory facts, the pool check
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-hugepages.h: host facts about huge pages and libvirt's memory
  * directories, and the check that the pools hold what a domain needs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-ledger-domain.c: domains to ledger requests; automatic node choice
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-ledger-domain.h: from a domain (its plan, its XML) to ledger
  * requests, and the automatic choice of host nodes written into a

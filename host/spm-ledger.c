@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-ledger.c: the host HBM ledger (spm-ledger.h says what and why)
  */

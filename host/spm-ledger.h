@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-ledger.h: the host HBM ledger -- which running domain holds how many
  * bytes of which host NUMA nodes (spm-host-inventory.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-libvirt-conn.c: the one libvirt layer of virt-spm, for the command
  * line and the daemon alike: opening a connection and finding a domain the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-libvirt-conn.h: opening a libvirt connection and finding a domain,
  * the way virsh does, with libvirt's errors as one-line GErrors

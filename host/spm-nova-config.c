@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-nova-config.c: flavors, profiles and plan files of Nova guests
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-nova-config.h: where a Nova guest's spm: extra specs come from, and
  * where its plan is kept (docs/nova.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-argv.c: the QEMU arguments of a plan's SPM devices and SPM nodes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-argv.h: the QEMU arguments virt-spm adds to a domain.
  *

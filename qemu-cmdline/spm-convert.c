@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-convert.c: a user's domain XML to the form libvirt accepts, and back.
  *

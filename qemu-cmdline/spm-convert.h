@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-convert.h: a user's domain XML to the form libvirt accepts, and back.
  *

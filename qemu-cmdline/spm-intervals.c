@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-intervals.c: disjoint ranges in a balanced tree (GTree) keyed by
  * start address.  Because the ranges are disjoint, their ends are ordered

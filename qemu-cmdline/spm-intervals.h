@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-intervals.h: a set of disjoint address ranges, ordered, with
  * O(log n) insertion and "first range not entirely below X" lookups.

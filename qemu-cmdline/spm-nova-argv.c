@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-nova-argv.c: the wrapper's edit list for a Nova guest with SPM memory
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-nova-argv.h: the argument edits the emulator wrapper makes for a Nova
  * guest with SPM memory (docs/nova.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-plan-backend.c: device ids and memory backends, as libvirt does them.
  *

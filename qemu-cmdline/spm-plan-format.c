@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-plan-format.c: a plan as JSON (for programs) and as a table (people).
  *

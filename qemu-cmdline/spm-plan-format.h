@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-plan-format.h: a plan for people (table) and programs (JSON).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-plan-private.h: pieces of the planner shared between its files.
  * Not an interface: only spm-plan*.c include it.

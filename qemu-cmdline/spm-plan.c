@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-plan.c: the planner, from a domain definition to what QEMU will do.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-qemu-layout.c: a model of what QEMU (7.2 .. 11.1, x86 pc/q35) does
  * with a memory configuration.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-qemu-layout.h: what QEMU itself does with a memory configuration.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # build-in-sid-root.sh ROOT [SRC [BUILDDIR]]
 #
 # Builds virt-spm inside the sid root ROOT (scripts/setup-sid-root.sh), with

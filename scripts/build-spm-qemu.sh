@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # build-spm-qemu.sh PATCH [DIR [GUEST_INIT]]
 #
 # The real-device test tier's QEMU (docs/testing.md): QEMU 10.2.2 from

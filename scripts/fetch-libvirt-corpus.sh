@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The corpus of real libvirt domain XMLs for tests/corpus: the test data of
 # Debian's libvirt source package (the version installed here, so that
 # virt-xml-validate's schema matches), unpacked once into a cache.  libvirt's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Install the Debian 12 packages of scripts/packages.txt (needs root).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # record-spmem-fixtures.sh [ROOT [OUT [GUEST_DIR]]]
 #
 # Re-records tests/fixtures/qemu-spmem/ (OUT) from the QEMU 11.1 of the sid

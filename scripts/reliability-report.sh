@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Rerun what docs/reliability.md reports and print its figures: the libvirt
 # corpus, the fuzzers, valgrind, the faults (hook, QMP peers, daemon), the
 # control-socket load and a burst of guests.  Needs root and libvirtd for

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Fuzz every target of tests/fuzz (docs/fuzzing.md).
 # A separate build, build-fuzz: clang, libFuzzer, ASan + UBSan.  Each run is
 # a meson test of the suite 'fuzz', so scripts/run-tests.sh counts them.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Quick start, step 2: the whole test suite, twice: a normal build, and one
 # with AddressSanitizer and UndefinedBehaviorSanitizer; between them the
 # pure C tests once more under valgrind memcheck; then the fuzz targets.

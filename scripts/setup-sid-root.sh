@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # setup-sid-root.sh [--nova] [DIR]
 #
 # The current stack for the sp-mem tier (docs/testing.md, "The sid root"):

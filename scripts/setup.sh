@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Quick start, step 1: install what virt-spm needs, build it, and run it on
 # the example domain (plan, then the libvirt-ready XML).
 set -euo pipefail

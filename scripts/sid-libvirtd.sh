@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # sid-libvirtd.sh ROOT up|down|uri
 #
 # libvirt 12.8's libvirtd inside the sid root made by scripts/setup-sid-root.sh

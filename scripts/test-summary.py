@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Print one closing line 'N passed, N failed, N skipped' over meson test logs."""
 import json
 import sys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virt-spm-qemu.c: the emulator wrapper for Nova guests with SPM memory.
  *

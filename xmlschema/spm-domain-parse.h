@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-domain-parse.h: libvirt domain XML to SpmDomainDef.
  *

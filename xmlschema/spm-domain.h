@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-domain.h: the parts of a libvirt domain definition that virt-spm
  * needs, as plain data.

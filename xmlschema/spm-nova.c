@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-nova.c: Nova's domain metadata and the spm: flavor extra specs
  */

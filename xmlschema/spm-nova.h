@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-nova.h: OpenStack Nova's domain metadata and virt-spm's own "spm:"
  * flavor extra specs (docs/nova.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-schema.c: RelaxNG validation of the SPM parts of a domain
  *

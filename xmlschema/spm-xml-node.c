@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-xml-node.c: reading elements, attributes and text of a parsed
  * document, namespace-aware, for the domain parser and the schema check.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-xml-node.h: small namespace-aware accessors for parsed XML
  * (internal to xmlschema/).

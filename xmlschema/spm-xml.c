@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-xml.c: hardened reading of untrusted XML, and libvirt-like output
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-xml.h: hardened reading of untrusted XML, and the names virt-spm uses.
  *

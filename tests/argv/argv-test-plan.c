@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * argv-test-plan.c: hand-built plans for tests (see argv-test-plan.h)
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * argv-test-plan.h: hand-built SpmPlan structs for the argv and format
  * tests, independent of the planner (spm_plan_build).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-argv-qemu.c: the arguments of a hand-built plan, run by real QEMU.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-argv.c: the QEMU arguments of hand-built plans, word for word, and
  * proof that no value can add a property (read back with a parser that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-plan-format.c: the plan as JSON (parsed back with json-glib, every
  * key and value checked, key order included) and as a table.

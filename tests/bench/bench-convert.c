@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bench-convert.c: how fast plan and convert are, next to the tools a user
  * would compare them with.  Prints figures; asserts nothing about time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-test-libvirt.h: a real libvirtd for the tests (docs/libvirt.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-test-programs.h: where the tests find virt-spm's programs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-test-qemu.c: run a real QEMU from a test and talk QMP to it.
  * See spm-test-qemu.h for the why of the file-descriptor monitor.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spm-test-qemu.h: run a real QEMU from a test and talk QMP to it.
  *

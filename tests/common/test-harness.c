@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-harness.c: the shared test harness itself, so that a broken
  * harness cannot make the real-QEMU tests pass: QEMU failing to start is

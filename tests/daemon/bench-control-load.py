@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd control socket under load: SPM_BENCH_REQUESTS (default 10000)
 requests from SPM_BENCH_CLIENTS (default 50) concurrent clients, one
 connection per request as virt-spm and the hook do: 85% status, 5% forced

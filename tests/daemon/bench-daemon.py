@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd benchmark: idle RSS, STARTED event -> verdict latency, and two
 bursts of domains started together (none may be missed), each torn down
 before the next, with the daemon's anonymous memory before, with the guests

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Helpers of the virt-spmd tests: deadlines instead of sleeps, libvirt setup."""
 import contextlib
 import fcntl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-audit-domain-xml.c: the plan of a running libvirt domain, from its
  * live XML (what libvirt added at start removed) - no libvirt needed.

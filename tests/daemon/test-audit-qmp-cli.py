@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spm audit --qmp PATH --plan FILE against a real QEMU 7.2 (no libvirt)."""
 import json
 import os

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-audit.c: the audit comparison on hand-built plans against the real
  * query-memory-devices replies of the fixtures.

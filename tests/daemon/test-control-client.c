@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-control-client.c: spm_control_notify/request against scripted
  * servers: a good reply, an error reply, a server that never answers (the

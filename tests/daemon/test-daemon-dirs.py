@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd's own directories: root binds, unlinks and writes there by
 name, so they must be its own and closed to others.
 

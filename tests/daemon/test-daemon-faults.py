@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd under faults, with a real libvirtd and QEMU (docs/reliability.md).
 
 1. virt-spmd SIGKILLed again and again while audits rewrite its state file:

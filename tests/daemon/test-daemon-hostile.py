@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd and virt-spm audit against hostile local input, without libvirt
 or QEMU: a QMP peer that hides nesting behind '"' (greeting, reply), the
 plan that `virt-spm plan --json` prints given to `audit --qmp`; control requests

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd end to end with a real libvirtd and real QEMU 7.2 (pc-dimm standing in).
 
 correct domain -> match; stand-in placed elsewhere -> mismatch naming the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd on the default state directory, as installed: what libvirt
 forgets, the daemon forgets (issue 11), and each start is audited once.
 

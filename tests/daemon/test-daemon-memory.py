@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd's memory stays flat (issue 11).
 
 A daemon that knows 50 SPM domains (two running, with pc-dimm standing in,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spmd and systemd, without systemd running: the unit's security rating,
 sd_notify READY/STATUS/WATCHDOG on a NOTIFY_SOCKET of our own, socket
 activation with systemd-socket-activate, the 0600 socket and the SO_PEERCRED

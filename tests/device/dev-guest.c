@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * dev-guest.c: what the test guest printed, against what was planned.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-dev-guest: the guest-view check of the real-device tier on what
  * real guests printed (the *.guest.txt files of tests/fixtures/qemu-spm), so it runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-spm-device.c: the real-device tier, on either revision of the SPM
  * device (docs/testing.md):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-audit-json.c: the JSON virt-spm reads from files and from virt-spmd:
  * an audit plan (`virt-spm audit --plan FILE`, `virt-spm plan --json`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz-common.c: the fixed policy of the fuzz targets. */
 #include "fuzz-common.h"
 

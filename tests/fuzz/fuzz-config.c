@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-config.c: virt-spm.conf through GKeyFile and virt-spm's reading of
  * its [plan], [host], [test] and [daemon] groups.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-convert.c: convert, convert again, reverse, on hostile domain XML.
  *

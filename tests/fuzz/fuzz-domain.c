@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-domain.c: hostile domain XML through the reader, the domain parser,
  * the planner, the argument builder and the plan's two printed forms.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-qmp.c: a hostile QMP peer's reply to query-memory-devices through
  * the reply parser (size and depth guards), the device reader, the audit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-replay.c: run files through a fuzz target without libFuzzer.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # One libFuzzer run of one target (meson test --suite fuzz, scripts/run-fuzz.sh).
 # Usage: run-fuzz-target.sh BINARY NAME RUNS SEED_DIR...
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-convert-check.c: spm_convert_check_current(), the hook's staleness
  * test, on converted documents: current, edited, missing arguments, no SPM,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-golden.c: XML in, plan/argv/XML out, compared with files, as
  * libvirt's qemuxmlconftest does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fx-cmdline.c: QEMU command lines -> the QEMU model's inputs (tests only).
  */

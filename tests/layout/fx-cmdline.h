@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fx-cmdline.h: a small parser for QEMU command lines as the fixtures and
  * the real-QEMU tests write them (one word per argument, JSON -device

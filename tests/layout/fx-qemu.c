@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fx-qemu.c: the real QEMU as an oracle (tests only).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fx-qemu.h: run the real qemu-system-x86_64 (TCG, -S) on a memory
  * configuration and read back what it did: `info mtree` (RAM split,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-layout-fixtures: every fixture in $SPM_FIXTURES_DIR, through the
  * QEMU model.

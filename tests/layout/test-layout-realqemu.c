@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-layout-realqemu: the QEMU model against the real QEMU of this
  * machine (Debian 12: 7.2, TCG).  QEMU 7.2 has no spm-memory, but pc-dimm,

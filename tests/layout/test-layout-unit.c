@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-layout-unit: the QEMU model by hand, for what the fixtures do not
  * cover (pc machine, RAM splits, slots, AMD relocation, phys-bits,

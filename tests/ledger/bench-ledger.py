@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Benchmarks of the host HBM ledger (figures, not pass/fail):
 
  1. the hook's whole `prepare begin` for an SPM domain that reserves HBM

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The hook journals each refusal with its structured fields.
 
 No journald runs on a CI machine, so this test is journald: in a private

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-hook-ledger.c: what the hook's decision hands to the ledger -- the
  * holding of prepare begin (from the plan), the release of stopped/release

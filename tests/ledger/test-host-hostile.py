@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spm host reads ledger.json, a file: names with terminal escapes are
 printed escaped, reservations that add up past 2^63 and a ledger nested a
 million levels deep are refused in one line (no wrapped column, no crash)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The host HBM ledger with a real libvirtd, real QEMU 7.2 (pc-dimm standing
 in for spm-memory), the real hook and virt-spmd.
 

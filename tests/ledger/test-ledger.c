@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-ledger.c: the host inventory and the HBM ledger, without libvirt:
  * [host] spm_nodes parsing, a fake sysfs tree with several nodes, the

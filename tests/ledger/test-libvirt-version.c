@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-libvirt-version.c: the hook's libvirt version from the daemon's
  * binary (`BINARY --version`), cached by path, size and mtime.

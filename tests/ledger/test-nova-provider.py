@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """virt-spm nova provider-config against Nova's own loader.
 
 Debian's python3-nova (Nova 26.2.2) provides

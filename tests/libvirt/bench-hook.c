@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bench-hook.c: what the installed hook adds to the start of a domain
  * without SPM.  libvirtd runs it once per lifecycle step with the domain

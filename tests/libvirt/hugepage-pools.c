@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hugepage-pools.c: huge page pools and hugetlbfs mounts for the real
  * libvirt tests

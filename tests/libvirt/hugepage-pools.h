@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hugepage-pools.h: huge page pools and hugetlbfs mounts for the real
  * libvirt tests, set up for one run and put back as they were.

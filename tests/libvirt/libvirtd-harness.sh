@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libvirtd-harness.sh: a real libvirtd for tests (docs/libvirt.md).
 #
 #   libvirtd-harness.sh up                 configure qemu.conf, start libvirtd if needed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-hook-decide.c: the hook's decision on recorded inputs
  * (tests/libvirt/data/), and the emulator probe on real and fake binaries.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The libvirt hook when virt-spmd is down, hung or slow (docs/reliability.md).
 
 The hook runs as libvirt runs it (argv NAME OP SUBOP -, the domain XML that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The hook front end reads all of its standard input, whatever its size.
 
 libvirt writes the whole domain XML into the hook's stdin before it waits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-hugepages.c: libvirt's qemu.conf and hugetlbfs mounts as virt-spm
  * reads them, the huge page pool check on fake sysfs trees, and the

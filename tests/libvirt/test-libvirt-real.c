@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-libvirt-real.c: virt-spm define/dumpxml/edit and the qemu hook
  * against a real libvirtd and a real QEMU (docs/libvirt.md, docs/testing.md).

@@ -3,7 +3,9 @@
 """The tree's own rules, checked on the source tree (TAP):
 - only common/spm-env.c reads the environment (every knob in spm-env.h);
 - every knob of spm-env.c is listed in docs/testing.md;
-- every directory with a meson.build is named in docs/architecture.md."""
+- every directory with a meson.build is named in docs/architecture.md;
+- an SPDX-License-Identifier line heads every C, Python and shell source;
+- nothing cites an outside spec file the repository does not have: the facts are in docs/."""
 import os
 import re
 import subprocess
@@ -51,6 +53,19 @@ dirs = sorted({os.path.dirname(f) for f in files if os.path.basename(f) == "meso
 unnamed = [d for d in dirs if d + "/" not in arch]
 check(dirs and not unnamed, "docs/architecture.md names every folder with a meson.build: %s"
       % (unnamed or "yes"))
+
+skip = ("tests/fixtures/", "tests/data/", "tests/corpus/", "tests/fuzz/corpus/", "debian/")
+sources = [f for f in files if not f.startswith(skip) and
+           (f.endswith((".c", ".h", ".py", ".sh")) or f == ".ci/run" or
+            (f.startswith("scripts/") and not f.endswith(".txt")))]
+unlicensed = [f for f in sources
+              if "SPDX-License-Identifier:" not in open(os.path.join(SRC, f), errors="replace").read(400)]
+check(sources and not unlicensed, "an SPDX line heads every source file: %s" % (unlicensed or "yes"))
+
+spec = "SPEC" + ".md"       # not written out, or this file would cite it
+citing = [f for f in files if not f.startswith("tests/fixtures/") and os.path.isfile(os.path.join(SRC, f))
+          and spec in open(os.path.join(SRC, f), errors="replace").read()]
+check(not citing, "no file cites %s: %s" % (spec, citing or "yes"))
 
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bench-wrapper.c: what the emulator wrapper adds to QEMU's start.
  *

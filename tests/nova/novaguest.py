@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Nova's own code writes, defines and starts the test guests (docs/nova.md).
 
 The domain XML comes from nova.virt.libvirt.config (Debian's python3-nova

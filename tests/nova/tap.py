@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """TAP-style results for the tests of tests/nova: one line per check, the
 plan at the end, exit 1 when any check failed."""
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`virt-spm nova flavor`: the openstack command line it prints, the offline
 check of a flavor's properties, and its exit codes (0, 1 invalid, 2 usage)."""
 import os

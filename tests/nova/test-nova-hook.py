@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The qemu hook's Nova path without libvirt: the front end and the helper
 run as libvirt runs them (NAME OP SUBOP - and the domain XML on stdin), on
 Nova domain XML as libvirt hands it over (<emulator> filled in).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Nova guests with SPM memory, end to end (docs/nova.md, docs/nova.md).
 
 Nova's own code (Debian's python3-nova, imported with /usr/bin/python3)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-nova-specs.c: the spm: flavor vocabulary (the table the Python
  * validators are held to), Nova's metadata of both generations, profiles

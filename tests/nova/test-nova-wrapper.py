@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The emulator wrapper (wrapper/virt-spm-qemu.c) against a fake QEMU.
 
 The fake records the argv it got, byte for byte.  Probes and guests

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`meson install` from source keeps an operator's virt-spm.conf.
 
 Installs this build tree twice into a DESTDIR: the first time the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Debian package, as an operator rolls it out (docs/packaging.md).
 
 From a fresh `git clone` of this tree: dpkg-buildpackage, lintian (no error,

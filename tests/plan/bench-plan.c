@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bench-plan: microseconds per spm_plan_build() for an 8-device and a
  * 1,000-device domain (planning must stay O(n log n)).  Prints figures,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * plan-test-util.h: hand-built domains for the planner tests and benchmark
  * (the XML reader is not needed to test the planner).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-plan-realqemu: plans checked against the real QEMU 7.2 (TCG).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-plan: the planner, one test per decision and per error, plus the
  * fixtures' configurations re-expressed as domains (the addresses must be

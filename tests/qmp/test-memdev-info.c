@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-memdev-info.c: the query-memory-devices reader on the real fixture
  * replies (exact values) and on malformed and hostile replies.

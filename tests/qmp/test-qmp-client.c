@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-qmp-client.c: the QMP client against scripted hostile peers and
  * against a real QEMU 7.2.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rq-args.h: QEMU command lines for the real-QEMU tests.
  *

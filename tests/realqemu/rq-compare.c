@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rq-compare.c: what QEMU and libvirt report, against the plan.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rq-compare.h: what QEMU and libvirt report, against the plan.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rq-domain.c: generated domains for the real-QEMU tests.
  */

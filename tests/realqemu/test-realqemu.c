@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-realqemu.c: the planner's predictions against real QEMU 7.2 and a
  * real libvirtd, address for address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-domain-parse.c: libvirt domain XML to SpmDomainDef
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-schema.c: xmlschema/spm.rng and spm_domain_validate_schema()
  */

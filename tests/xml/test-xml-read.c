@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-xml-read.c: the hardened XML reader and the formatter
  *
