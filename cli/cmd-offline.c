@@ -101,6 +101,11 @@ spm_print_warnings(const SpmGlobalOptions *global, const SpmPlan *plan)
         fprintf(stderr, "warning: %s\n", (const char *)g_ptr_array_index(plan->warnings, i));
 }
 
+/* --stand-in DRIVER (hidden): the tests generate a device Debian's QEMU has. */
+#define SPM_OFFLINE_STAND_IN_ENTRY(var) \
+    { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &(var), \
+      "testing: generate DRIVER instead of the SPM device", "DRIVER" }
+
 gboolean
 spm_cmd_validate(int argc, char **argv, const SpmGlobalOptions *global, int *st, GError **error)
 {
@@ -131,7 +136,7 @@ spm_cmd_plan(int argc, char **argv, const SpmGlobalOptions *global, int *st, GEr
     g_autofree char *stand_in = NULL;
     GOptionEntry entries[] = {
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the plan as JSON", NULL },
-        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of the SPM device", "DRIVER" },
+        SPM_OFFLINE_STAND_IN_ENTRY(stand_in),
         { NULL }
     };
     g_autofree char *out = NULL;
@@ -155,7 +160,7 @@ spm_cmd_convert(int argc, char **argv, const SpmGlobalOptions *global, int *st, 
     g_autofree char *stand_in = NULL;
     GOptionEntry entries[] = {
         { "reverse", 'r', 0, G_OPTION_ARG_NONE, &reverse, "give back the user's form of a converted domain", NULL },
-        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of the SPM device", "DRIVER" },
+        SPM_OFFLINE_STAND_IN_ENTRY(stand_in),
         { NULL }
     };
     g_autofree char *out = NULL;
@@ -192,7 +197,7 @@ spm_cmd_argv(int argc, char **argv, const SpmGlobalOptions *global, int *st, GEr
     g_auto(SpmOffline) o = { 0 };
     g_autofree char *stand_in = NULL;
     GOptionEntry entries[] = {
-        { "stand-in", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &stand_in, "testing: generate DRIVER instead of the SPM device", "DRIVER" },
+        SPM_OFFLINE_STAND_IN_ENTRY(stand_in),
         { NULL }
     };
     g_auto(GStrv) args = NULL;
