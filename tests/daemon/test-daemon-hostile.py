@@ -26,18 +26,14 @@ DEAD_URI = "qemu+unix:///system?socket=/nonexistent/virt-spm-test/libvirt-sock"
 HIDDEN = b"'\"', \"deep\": " + b"[" * 12 + b"1" + b"]" * 12 + b", \"end\": '\"'"
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "common"))
+from fakesysfs import fake_sysfs as common_fake_sysfs  # noqa: E402
+
+
 def fake_sysfs(root):
     """Node 0 with CPUs, node 1 memory-only (16 GiB): an inventory, so that
     status reads the ledger."""
-    base = os.path.join(root, "devices", "system", "node")
-    for n in range(2):
-        os.makedirs(os.path.join(base, "node%d" % n))
-        with open(os.path.join(base, "node%d" % n, "meminfo"), "w") as f:
-            f.write("Node %d MemTotal:       16777216 kB\nNode %d MemFree:  1 kB\n" % (n, n))
-    with open(os.path.join(base, "has_memory"), "w") as f:
-        f.write("0-1\n")
-    with open(os.path.join(base, "has_cpu"), "w") as f:
-        f.write("0\n")
+    common_fake_sysfs(root, [16, 16], '0')
 
 
 class Daemon:
@@ -169,10 +165,13 @@ def check_audit_qmp(work):
     xml = os.path.join(t.SOURCE, "tests", "data", "spm-single.xml")
     with open(plan_path, "w") as f:
         f.write(t.run(t.VIRT_SPM, "plan", "--json", xml).stdout)
-    dev = json.load(open(plan_path))["devices"][0]
+    plan = json.load(open(plan_path))
+    dev = plan["devices"][0]
     assert isinstance(dev["backend"], dict), dev
-    found = json.dumps([{"type": "spm-memory", "data": {
-        "memdev": "/objects/" + dev["backend"]["id"], "memaddr": dev["addr"], "size": dev["size"],
+    # the QMP kind and address key of the revision planned for
+    addr_key = {"sp-mem": "addr", "spm-memory": "memaddr"}[plan["device"]]
+    found = json.dumps([{"type": plan["device"], "data": {
+        "memdev": "/objects/" + dev["backend"]["id"], addr_key: dev["addr"], "size": dev["size"],
         "node": dev["node"], "id": dev["id"]}}]).encode()
     r = audit_qmp(work, "match", GREETING, lambda i: b'{"return": %s, "id": "%s"}' % (found, i), plan_path)
     assert r.returncode == 0 and "match (1 devices checked)" in r.stdout, (r.returncode, r.stdout, r.stderr)

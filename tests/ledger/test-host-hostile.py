@@ -14,16 +14,13 @@ BUILD = os.environ.get("SPM_BUILD_ROOT", "")
 VIRT_SPM = os.path.join(BUILD, "cli", "virt-spm")
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "common"))
+from fakesysfs import fake_sysfs as common_fake_sysfs  # noqa: E402
+
+
 def fake_sysfs(root):
-    base = os.path.join(root, "devices", "system", "node")
-    for n in range(2):
-        os.makedirs(os.path.join(base, "node%d" % n))
-        with open(os.path.join(base, "node%d" % n, "meminfo"), "w") as f:
-            f.write("Node %d MemTotal:       16777216 kB\nNode %d MemFree:  1 kB\n" % (n, n))
-    with open(os.path.join(base, "has_memory"), "w") as f:
-        f.write("0-1\n")
-    with open(os.path.join(base, "has_cpu"), "w") as f:
-        f.write("0\n")
+    """Node 0 with CPUs, node 1 memory-only (16 GiB)."""
+    common_fake_sysfs(root, [16, 16], '0')
 
 
 def holding(domain, *sizes):

@@ -28,18 +28,13 @@ except ImportError as e:
     sys.exit(77)
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "common"))
+from fakesysfs import fake_sysfs as common_fake_sysfs  # noqa: E402
+
+
 def fake_sysfs(root):
     """Nodes 0-1 with CPUs and 16 GiB, 2-3 memory-only with 64 GiB."""
-    base = os.path.join(root, "devices", "system", "node")
-    for n in range(4):
-        os.makedirs(os.path.join(base, "node%d" % n))
-        kib = (16 if n < 2 else 64) * 1024 * 1024
-        with open(os.path.join(base, "node%d" % n, "meminfo"), "w") as f:
-            f.write("Node %d MemTotal:       %d kB\nNode %d MemFree:  1 kB\n" % (n, kib, n))
-    with open(os.path.join(base, "has_memory"), "w") as f:
-        f.write("0-3\n")
-    with open(os.path.join(base, "has_cpu"), "w") as f:
-        f.write("0-1\n")
+    common_fake_sysfs(root, [16, 16, 64, 64], '0-1')
 
 
 def run(*args, env):
