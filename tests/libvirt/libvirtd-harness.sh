@@ -120,8 +120,29 @@ locked() {
     "$@"
 }
 
+# A test killed before its cleanup leaves its hook behind, and that hook
+# then refuses every start of every later test.  Test hooks are named
+# virt-spm-test-...-PID: drop those whose test process is gone.  True when
+# one was dropped (the daemon must re-read its hooks).
+drop_stale_hooks() {
+    local f pid dropped=1
+    for f in "$HOOK_DIR"/virt-spm-test-*; do
+        [ -e "$f" ] || continue
+        pid=${f##*-}
+        case $pid in ''|*[!0-9]*) continue ;; esac
+        if pid_gone "$pid"; then
+            echo "libvirtd-harness: removing $f: its test (pid $pid) is gone" >&2
+            rm -f "$f"
+            dropped=0
+        fi
+    done
+    return $dropped
+}
+
 cmd_up() {
-    if configure; then
+    local stale=1
+    drop_stale_hooks && stale=0
+    if configure || [ $stale = 0 ]; then
         restart_daemon
     else
         start_daemon
@@ -133,6 +154,7 @@ cmd_install() {
     [ -f "$file" ] || die "no hook file '$file'"
     mkdir -p "$HOOK_DIR"
     install -m 0755 "$file" "$HOOK_DIR/$name"
+    drop_stale_hooks || true
     configure || true
     restart_daemon
 }
