@@ -8,18 +8,42 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-/* Owned by root or by us, and only they may change its entries. */
+/*
+ * A group that may write in a directory above ours: root's, and Debian's
+ * "staff", which owns /usr/local and /var/local (mode 2775) so that its
+ * members can install local software; a member can already replace what
+ * root runs from /usr/local/sbin, so trusting it with /var/local gives
+ * nothing away.  Never for the directory itself, only above it.
+ */
 static gboolean
-spm_safe_dir_trusted(const struct stat *st, gboolean allow_sticky)
+spm_safe_dir_trusted_group(gid_t gid)
+{
+    struct group *staff;
+
+    if (gid == 0)
+        return TRUE;
+    staff = getgrnam("staff");
+    return staff && staff->gr_gid == gid;
+}
+
+/*
+ * Owned by root or by us, and only they may change its entries (above the
+ * directory itself, @above: a trusted group too).
+ */
+static gboolean
+spm_safe_dir_trusted(const struct stat *st, gboolean allow_sticky, gboolean above)
 {
     if (st->st_uid != 0 && st->st_uid != geteuid())
         return FALSE;
     if (!(st->st_mode & (S_IWGRP | S_IWOTH)))
+        return TRUE;
+    if (above && !(st->st_mode & S_IWOTH) && spm_safe_dir_trusted_group(st->st_gid))
         return TRUE;
     return allow_sticky && (st->st_mode & S_ISVTX);
 }
@@ -53,7 +77,7 @@ spm_safe_dir_check_chain(int fd, const char *path, gboolean sticky_ok, GError **
                         path, g_strerror(saved));
             return FALSE;
         }
-        if (!spm_safe_dir_trusted(&st, !first || sticky_ok)) {
+        if (!spm_safe_dir_trusted(&st, !first || sticky_ok, !first)) {
             close(cur);
             if (first)
                 g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM,

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +106,31 @@ test_trusted(void)
         g_assert_nonnull(strstr(error->message, "is owned by uid 65534, not by uid 0"));
         g_clear_error(&error);
         g_assert_cmpint(chown(dir, 0, 0), ==, 0);
+    }
+
+    if (geteuid() == 0 && getgrnam("staff")) {
+        gid_t staff = getgrnam("staff")->gr_gid;
+
+        /* above: Debian's /var/local, root:staff 2775, is trusted ... */
+        g_assert_cmpint(chown(up, 0, staff), ==, 0);
+        g_assert_cmpint(g_chmod(up, 02775), ==, 0);
+        g_assert_true(spm_safe_dir_ensure(dir, SPM_SAFE_DIR_TRUSTED, 0755, &error));
+        g_assert_no_error(error);
+        /* ... another group that may write there is not ... */
+        g_assert_cmpint(chown(up, 0, 65534), ==, 0);
+        g_assert_false(spm_safe_dir_ensure(dir, SPM_SAFE_DIR_TRUSTED, 0755, &error));
+        g_assert_nonnull(strstr(error->message, "others could replace"));
+        g_clear_error(&error);
+        /* ... and the directory itself may not be staff's to write in */
+        g_assert_cmpint(chown(up, 0, 0), ==, 0);
+        g_assert_cmpint(g_chmod(up, 0755), ==, 0);
+        g_assert_cmpint(chown(dir, 0, staff), ==, 0);
+        g_assert_cmpint(g_chmod(dir, 0775), ==, 0);
+        g_assert_false(spm_safe_dir_ensure(dir, SPM_SAFE_DIR_TRUSTED, 0755, &error));
+        g_assert_nonnull(strstr(error->message, "has mode 0775"));
+        g_clear_error(&error);
+        g_assert_cmpint(chown(dir, 0, 0), ==, 0);
+        g_assert_cmpint(g_chmod(dir, 0755), ==, 0);
     }
 }
 
