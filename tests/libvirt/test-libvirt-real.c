@@ -12,6 +12,12 @@
  * checked instead.  With $SPM_TEST_PREFIX the installed programs are
  * tested instead of the build tree's (spm-test-programs.h).  Needs root:
  * exit 77 otherwise.
+ *
+ * `test-libvirt-real sid` runs the same cases against the libvirt 12.8 of
+ * the Debian sid root ($SPM_SID_ROOT; exit 77 without it), whose QEMU 11.1
+ * has sp-mem: the hook is the one built inside the root, the programs run
+ * by hand are the host's on the root's socket (docs/testing.md, "The
+ * libvirt tier on libvirt 12.8").
  */
 #include <errno.h>
 #include <fcntl.h>
