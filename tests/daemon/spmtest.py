@@ -34,6 +34,45 @@ def socket_of(uri):
 
 
 LIBVIRT_SOCK = socket_of(URI)
+# The root that libvirtd runs in ("" for the host's): the paths it writes
+# (its pid files, its domains' state) are under it (daemon_path).
+ROOT = ""
+
+
+def daemon_path(path):
+    """@path, written by the libvirtd under test, as the test sees it."""
+    return ROOT + path
+
+
+def use_sid_root():
+    """Point the helpers at the libvirt 12.8 of the Debian sid root
+    ($SPM_SID_ROOT, docs/testing.md), brought up (idempotently) by
+    scripts/sid-libvirtd.sh ROOT up; skip with one line without it.  The
+    harness variables are set for the programs the test runs."""
+    global URI, HOSTS_LIBVIRTD, LIBVIRT_SOCK, ROOT
+    if os.geteuid() != 0:
+        skip("needs root (chroot, the sid root's libvirtd)")
+    root = os.environ.get("SPM_SID_ROOT")
+    if not root:
+        skip("SPM_SID_ROOT is not set (scripts/setup-sid-root.sh makes the root)")
+    root = os.path.realpath(root)
+    if not os.access(os.path.join(root, "usr", "sbin", "libvirtd"), os.X_OK):
+        skip("no libvirtd in the sid root %s (scripts/setup-sid-root.sh)" % root)
+    script = os.path.join(SOURCE, "scripts", "sid-libvirtd.sh")
+    p = run(script, root, "up", check=False)
+    if p.returncode == SKIP:
+        skip(p.stderr.strip())
+    assert p.returncode == 0, "%s %s up: %s" % (script, root, p.stderr)
+    URI = p.stdout.strip()
+    HOSTS_LIBVIRTD = False
+    LIBVIRT_SOCK = socket_of(URI)
+    ROOT = root
+    os.environ["SPM_TEST_LIBVIRT_URI"] = URI
+    # the virt-spm commands the test runs without -c (audit --direct) too
+    os.environ["LIBVIRT_DEFAULT_URI"] = URI
+    os.environ["SPM_TEST_LIBVIRTD_PIDFILE"] = os.path.join(root, "run", "libvirtd.pid")
+    os.environ["SPM_TEST_LIBVIRTD_START"] = "%s %s up" % (script, root)
+    os.environ["SPM_TEST_HOOK_DIR"] = os.path.join(root, "etc", "libvirt", "hooks", "qemu.d")
 QEMU_CONF_LINES = ['security_driver = "none"', 'stdio_handler = "file"',
                    'cgroup_controllers = [ ]', 'user = "root"', 'group = "root"']
 
@@ -179,10 +218,30 @@ def alive(pid):
         return False
 
 
+def restart_other_libvirtd():
+    """restart_libvirtd() for a libvirtd that is not the host's: the one of
+    $SPM_TEST_LIBVIRTD_PIDFILE, started again by $SPM_TEST_LIBVIRTD_START
+    (never the host's, which pgrep would find)."""
+    pidfile = os.environ.get("SPM_TEST_LIBVIRTD_PIDFILE", "")
+    start = os.environ.get("SPM_TEST_LIBVIRTD_START", "").split()
+    assert pidfile and start, ("restarting the libvirtd of %s needs SPM_TEST_LIBVIRTD_PIDFILE "
+                               "and SPM_TEST_LIBVIRTD_START" % URI)
+    with open(pidfile) as f:
+        pid = int(f.read().strip())
+    if alive(pid):
+        os.kill(pid, signal.SIGTERM)
+    wait_for("libvirtd (%d) to stop" % pid, lambda: not alive(pid), 60)
+    run(*start)
+    wait_for("libvirtd", libvirt_alive, 60, 0.1)
+
+
 def restart_libvirtd():
     """Stop the running libvirtd and start a new one; running guests survive.
     Another test may restart it at the same time: wait for the processes we
     stopped, start one only if none runs, then wait until it answers."""
+    if not HOSTS_LIBVIRTD:
+        restart_other_libvirtd()
+        return
     pids = [p for p in libvirtd_pids() if alive(p)]
     for pid in pids:
         try:

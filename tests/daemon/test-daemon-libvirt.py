@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""virt-spmd end to end with a real libvirtd and real QEMU 7.2 (pc-dimm standing in).
+"""virt-spmd end to end with a real libvirtd and real QEMU 7.2 (pc-dimm standing in);
+with --sid under the sid root's libvirt 12.8 and QEMU 11.1 (the stand-in kept).
 
 correct domain -> match; stand-in placed elsewhere -> mismatch naming the
 device; virt-spm audit/status; daemon killed and restarted -> one re-audit
@@ -20,6 +21,9 @@ GiB = 1 << 30
 
 
 def main():
+    # --sid: the sid root's libvirt 12.8 and QEMU 11.1 (docs/testing.md)
+    if "--sid" in sys.argv[1:]:
+        t.use_sid_root()
     t.ensure_libvirtd()
     work, config = t.workspace("spmd-test-", "audit_timeout_ms = 2000\n")
     src = t.GUEST_XML
@@ -138,7 +142,7 @@ def main():
 
         # 6. a QEMU whose monitor hangs: an error verdict at audit_timeout_ms,
         # the daemon keeps answering, and audits again once QEMU is back
-        qpid = int(open("/run/libvirt/qemu/%s.pid" % good).read().strip())
+        qpid = int(open(t.daemon_path("/run/libvirt/qemu/%s.pid" % good)).read().strip())
         os.kill(qpid, signal.SIGSTOP)
         try:
             p = daemon.audit(good)

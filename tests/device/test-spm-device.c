@@ -57,6 +57,7 @@
 #include "spm-xml.h"
 #include "spm-test-libvirt.h"
 #include "spm-test-qemu.h"
+#include "spm-test-sid-root.h"
 #include "rq-args.h"
 #include "rq-compare.h"
 #include "rq-domain.h"
@@ -142,10 +143,7 @@ static char *dev_uri;           /* that libvirtd's URI, once the libvirt mode se
 static char *
 dev_in_root(const char *path)
 {
-    gsize n = strlen(dev_root);
-
-    g_assert_true(strncmp(path, dev_root, n) == 0 && (n == 0 || path[n] == '/'));
-    return g_strdup(path + n);
+    return spm_test_sid_in_root(dev_root, path);
 }
 
 static gboolean
@@ -489,8 +487,7 @@ dev_harness(const char *what, const char *name, const char *file)
 static char *
 dev_hook_build(void)
 {
-    return *dev_root ? g_build_filename("/var/build/virt-spm-tests", dev_src, NULL)
-                     : g_strdup(dev_build);
+    return *dev_root ? spm_test_sid_hook_build(dev_src) : g_strdup(dev_build);
 }
 
 /* The hook as libvirt runs it, with this run's configuration and socket. */
@@ -520,24 +517,6 @@ dev_install_hook(void)
     return dev_harness("install", dev_hook_name, wrapper) == 0;
 }
 
-/* Run @argv; its stdout in *out (may be NULL); its exit status, -1 when it could not run. */
-static int
-dev_run(const char *const *argv, char **out)
-{
-    g_autofree char *err_text = NULL;
-    g_autoptr(GError) err = NULL;
-    int status = 0;
-
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, &err_text,
-                      &status, &err)) {
-        fprintf(stderr, "# %s: %s\n", argv[0], err->message);
-        return -1;
-    }
-    if (err_text && *err_text)
-        fprintf(stderr, "# %s", err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /*
  * A libvirtd in a root (the sid root's libvirt 12.8): up (idempotent), the
  * hook built inside the root, the harness pointed at that daemon (its URI,
@@ -548,43 +527,11 @@ dev_run(const char *const *argv, char **out)
 static char *
 dev_root_setup(gboolean *failed)
 {
-    g_autofree char *sid = g_build_filename(dev_src, "scripts", "sid-libvirtd.sh", NULL);
-    g_autofree char *builder = g_build_filename(dev_src, "scripts", "build-in-sid-root.sh", NULL);
-    g_autofree char *build = dev_hook_build();
-    g_autofree char *uri = NULL;
-    g_autofree char *built = NULL;     /* (the builder prints the build directory) */
-    g_autofree char *hooks = g_build_filename(dev_root, "etc", "libvirt", "hooks", "qemu.d", NULL);
-    g_autofree char *pidfile = g_build_filename(dev_root, "run", "libvirtd.pid", NULL);
-    g_autofree char *start = g_strdup_printf("%s %s up", sid, dev_root);
-    const char *up[] = { sid, dev_root, "up", NULL };
-    const char *make[] = { builder, dev_root, dev_src, build, NULL };
     const char *guest[] = { dev_kernel, dev_initrd };
-    gint64 t0 = g_get_monotonic_time();
-    int rc;
+    char *why = spm_test_sid_root_setup(dev_src, dev_root, failed);
 
-    *failed = FALSE;
-    if ((rc = dev_run(up, &uri)) == 77)
-        return g_strdup_printf("no libvirtd in the root %s (scripts/setup-sid-root.sh)", dev_root);
-    if (rc != 0) {
-        *failed = TRUE;
-        return g_strdup_printf("%s %s up failed", sid, dev_root);
-    }
-    g_strstrip(uri);
-    printf("# libvirtd of %s answers on %s (%.1f s)\n", dev_root, uri,
-           (g_get_monotonic_time() - t0) / 1e6);
-    t0 = g_get_monotonic_time();
-    if ((rc = dev_run(make, &built)) != 0) {
-        *failed = rc != 77;
-        return g_strdup_printf("%s could not build the hook inside %s", builder, dev_root);
-    }
-    printf("# virt-spm built inside the root in %s (%.1f s)\n", build,
-           (g_get_monotonic_time() - t0) / 1e6);
-
-    g_setenv(SPM_TEST_LIBVIRT_URI_ENV, uri, TRUE);
-    g_setenv("SPM_TEST_HOOK_DIR", hooks, TRUE);
-    g_setenv("SPM_TEST_LIBVIRTD_PIDFILE", pidfile, TRUE);
-    g_setenv("SPM_TEST_LIBVIRTD_START", start, TRUE);
-
+    if (why)
+        return why;
     for (guint i = 0; i < G_N_ELEMENTS(guest); i++) {
         g_autofree char *base = g_path_get_basename(guest[i]);
         g_autofree char *copy = g_build_filename(dev_tmpdir, base, NULL);
