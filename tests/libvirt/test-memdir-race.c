@@ -131,13 +131,27 @@ race_stop(pid_t pid)
     g_assert_true(WIFSIGNALED(status));
 }
 
-/* D1: remove at stopped end never unlinks root's file through the link. */
+/* One side of the race: root's operation, and whether the attacker won. */
+typedef struct {
+    const char *what;                               /* "remove", "create" */
+    const char *done;                               /* "removed", "created" */
+    const char *loss;                               /* what winning did to root's file */
+    gboolean (*op)(const Race *r, GError **error);
+    gboolean (*lost)(const Race *r);
+    gboolean target_is_victim;                      /* the link points at the file, not its directory */
+} RaceSide;
+
+/*
+ * Root runs @side's operation over and over while an unprivileged process
+ * swaps the directory for a link to root's own file; until the deadline,
+ * or until root's file was harmed.
+ */
 static void
-test_remove_race(void)
+race_run(const RaceSide *side)
 {
     Race r = { 0 };
     gint64 deadline;
-    guint rounds = 0, removed = 0, refused = 0;
+    guint rounds = 0, done = 0, refused = 0;
     gboolean lost = FALSE;
     pid_t pid;
 
@@ -147,73 +161,77 @@ test_remove_race(void)
     }
     race_setup(&r);
     if ((pid = fork()) == 0)
-        race_attacker(&r, r.victim_dir);
+        race_attacker(&r, side->target_is_victim ? r.victim : r.victim_dir);
     g_assert_cmpint(pid, >, 0);
     deadline = race_deadline();
     while (g_get_monotonic_time() < deadline) {
         g_autoptr(GError) error = NULL;
 
         rounds++;
-        if (spm_memdir_remove(r.dir, &error))
-            removed++;
+        if (side->op(&r, &error))
+            done++;
         else
             refused++;
-        if (!g_file_test(r.victim, G_FILE_TEST_EXISTS)) {
+        if (side->lost(&r)) {
             lost = TRUE;
             break;
         }
     }
     race_stop(pid);
-    printf("# remove: %u rounds, %u removed, %u refused%s\n", rounds, removed, refused,
-           lost ? ": root's file was unlinked through the link" : "");
+    printf("# %s: %u rounds, %u %s, %u refused%s%s\n", side->what, rounds, done, side->done,
+           refused, lost ? ": " : "", lost ? side->loss : "");
     g_assert_false(lost);
     /* the race really ran: the directory was seen both ways */
-    g_assert_cmpuint(removed, >, 0);
+    g_assert_cmpuint(done, >, 0);
     g_assert_cmpuint(refused, >, 0);
     race_teardown(&r);
+}
+
+static gboolean
+race_remove(const Race *r, GError **error)
+{
+    return spm_memdir_remove(r->dir, error);
+}
+
+static gboolean
+race_remove_lost(const Race *r)
+{
+    return !g_file_test(r->victim, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+race_create(const Race *r, GError **error)
+{
+    return spm_memdir_create(r->dir, r->uid, r->gid, NULL, error);
+}
+
+static gboolean
+race_create_lost(const Race *r)
+{
+    GStatBuf st;
+
+    g_assert_cmpint(g_stat(r->victim, &st), ==, 0);
+    return (st.st_mode & 07777) != 0644 || st.st_uid != 0 || st.st_gid != 0;
+}
+
+/* D1: remove at stopped end never unlinks root's file through the link. */
+static void
+test_remove_race(void)
+{
+    static const RaceSide side = { "remove", "removed", "root's file was unlinked through the link",
+                                   race_remove, race_remove_lost, FALSE };
+
+    race_run(&side);
 }
 
 /* D2: create at start begin never chmods or chowns root's file through the link. */
 static void
 test_create_race(void)
 {
-    Race r = { 0 };
-    gint64 deadline;
-    guint rounds = 0, created = 0, refused = 0;
-    gboolean lost = FALSE;
-    pid_t pid;
+    static const RaceSide side = { "create", "created", "root's file was chmod-ed through the link",
+                                   race_create, race_create_lost, TRUE };
 
-    if (geteuid() != 0) {
-        g_test_skip("needs root: the race is between root and another user");
-        return;
-    }
-    race_setup(&r);
-    if ((pid = fork()) == 0)
-        race_attacker(&r, r.victim);
-    g_assert_cmpint(pid, >, 0);
-    deadline = race_deadline();
-    while (g_get_monotonic_time() < deadline) {
-        g_autoptr(GError) error = NULL;
-        GStatBuf st;
-
-        rounds++;
-        if (spm_memdir_create(r.dir, r.uid, r.gid, NULL, &error))
-            created++;
-        else
-            refused++;
-        g_assert_cmpint(g_stat(r.victim, &st), ==, 0);
-        if ((st.st_mode & 07777) != 0644 || st.st_uid != 0 || st.st_gid != 0) {
-            lost = TRUE;
-            break;
-        }
-    }
-    race_stop(pid);
-    printf("# create: %u rounds, %u created, %u refused%s\n", rounds, created, refused,
-           lost ? ": root's file was chmod-ed through the link" : "");
-    g_assert_false(lost);
-    g_assert_cmpuint(created, >, 0);
-    g_assert_cmpuint(refused, >, 0);
-    race_teardown(&r);
+    race_run(&side);
 }
 
 int
