@@ -25,7 +25,8 @@ spm_nova_real_qemu(const SpmNovaConfig *cfg)
     g_autofree char *dir = g_path_get_dirname(cfg->wrapper);
     g_autofree char *base = g_path_get_basename(cfg->wrapper);
     g_autofree char *beside = g_build_filename(dir, "..", "real", base, NULL);
-    g_auto(GStrv) path = g_strsplit(spm_env(SPM_ENV_PATH) ? spm_env(SPM_ENV_PATH) : "", ":", -1);
+    const char *search = spm_env(SPM_ENV_PATH);
+    g_auto(GStrv) path = g_strsplit(search ? search : "", ":", -1);
     GStatBuf self, st;
     gboolean have_self = g_stat(cfg->wrapper, &self) == 0;
 
