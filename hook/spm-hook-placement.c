@@ -21,14 +21,13 @@ spm_hook_placement_program(void)
     return env ? env : VIRT_SPM_LIBEXECDIR "/virt-spm-placement-allocation";
 }
 
-/* The helper's argv from [placement]; NULL with @error naming a bad key. */
-static GPtrArray *
+GPtrArray *
 spm_hook_placement_argv(GKeyFile *kf, const char *uuid, guint *timeout_s, GError **error)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *nova_conf = g_key_file_get_string(kf, SPM_PLACEMENT_GROUP, "nova_conf", NULL);
-    g_autofree char *host = g_key_file_get_string(kf, SPM_PLACEMENT_GROUP, "host", NULL);
-    g_autofree char *timeout = g_key_file_get_string(kf, SPM_PLACEMENT_GROUP, "timeout", NULL);
+    g_autofree char *nova_conf = kf ? g_key_file_get_string(kf, SPM_PLACEMENT_GROUP, "nova_conf", NULL) : NULL;
+    g_autofree char *host = kf ? g_key_file_get_string(kf, SPM_PLACEMENT_GROUP, "host", NULL) : NULL;
+    g_autofree char *timeout = kf ? g_key_file_get_string(kf, SPM_PLACEMENT_GROUP, "timeout", NULL) : NULL;
     guint64 t = SPM_PLACEMENT_DEFAULT_TIMEOUT;
 
     if (timeout && !g_ascii_string_to_unsigned(g_strstrip(timeout), 10, 1,
@@ -40,7 +39,7 @@ spm_hook_placement_argv(GKeyFile *kf, const char *uuid, guint *timeout_s, GError
     }
     *timeout_s = t;
     g_ptr_array_add(argv, g_strdup(spm_hook_placement_program()));
-    g_ptr_array_add(argv, g_strdup(uuid));
+    g_ptr_array_add(argv, g_strdup(uuid ? uuid : "--view"));
     if (host && *g_strstrip(host)) {
         g_ptr_array_add(argv, g_strdup("--host"));
         g_ptr_array_add(argv, g_strdup(host));
@@ -55,8 +54,7 @@ spm_hook_placement_argv(GKeyFile *kf, const char *uuid, guint *timeout_s, GError
     return g_steal_pointer(&argv);
 }
 
-/* The last line of @text, without "error: " (the helper's one line). */
-static char *
+char *
 spm_hook_placement_last_line(const char *text)
 {
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);

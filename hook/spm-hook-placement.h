@@ -40,4 +40,17 @@ SpmHookPlacementOutcome spm_hook_placement_bind(GKeyFile *kf,
                                                 char **warning,
                                                 GError **error);
 
+/*
+ * The command that asks Placement, from [placement] of @kf (nullable: the
+ * defaults): about instance @uuid, or with @uuid NULL for the host's view
+ * (`--view`: each HBM child's total, reserved and used GiB, `virt-spm host
+ * --placement`).  *timeout_s: the deadline to run it with.  NULL with
+ * @error naming a bad key.
+ */
+GPtrArray *spm_hook_placement_argv(GKeyFile *kf, const char *uuid, guint *timeout_s,
+                                   GError **error);
+
+/* The helper's one error line: the last line of @text, without "error: ". */
+char *spm_hook_placement_last_line(const char *text);
+
 G_END_DECLS

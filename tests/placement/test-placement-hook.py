@@ -239,6 +239,11 @@ def test_unreachable(d, h, srv):
     srv.stop()
     p = h.hook(inst, specs([1]), "prepare", "begin")
     err = p.stderr.decode()
+    v = subprocess.run([VIRT_SPM, "--config", h.conf, "host", "--placement"], capture_output=True,
+                       text=True, env=h.env, timeout=60)
+    check(v.returncode == 1 and v.stderr.startswith("error: host --placement: placement allocation: ")
+          and "unreachable" in v.stderr and v.stderr.count("\n") == 1,
+          "host --placement with Placement down: exit 1, one line: %s" % v.stderr.strip())
     check(p.returncode == 0 and err.count("\n") == 1 and
           err.startswith("virt-spm: warning: instance %s: Placement could not say" % inst) and
           "unreachable" in err and "the host's ledger chooses them" in err and h.nodesets(inst) == ["0"],
@@ -267,6 +272,41 @@ def test_unreachable(d, h, srv):
     srv.start()
     h.write_nova_conf(srv.url)
     h.api = srv.api()
+    h.free(inst)
+
+
+def test_host_view(h):
+    """`virt-spm host --placement`: Placement's view beside the ledger's, drift marked."""
+    def host(*extra):
+        return subprocess.run([VIRT_SPM, "--config", h.conf, "host", "--placement"] + list(extra),
+                              capture_output=True, text=True, env=h.env, timeout=60)
+
+    inst = str(uuid.uuid4())
+    h.allocate(inst, {1: 2})
+    h.hook(inst, specs([2]), "prepare", "begin")
+    p = host()
+    rows = {line.split()[0]: line for line in p.stdout.splitlines() if line[:1].isdigit()}
+    check(p.returncode == 0 and "PLACEMENT" in p.stdout and "2/4 GiB" in rows.get("1", "") and
+          "0/4 GiB" in rows.get("0", "") and "agrees with the ledger" in p.stdout and " !" not in p.stdout,
+          "host --placement: node 1 holds 2 of 4 GiB in both views:\n%s%s" % (p.stdout, p.stderr))
+    p = host("--json")
+    view = json.loads(p.stdout).get("placement", {}) if p.returncode == 0 else {}
+    check(view.get("nodes", {}).get("1") == {"total": 4, "reserved": 0, "used": 2},
+          "host --placement --json: Placement's view under \"placement\": %s" % view)
+    # an operator shrinks node 2's inventory behind virt-spm's back
+    rp = h.children[2]
+    inv = h.api.get("/resource_providers/%s/inventories" % rp)
+    inv["inventories"][RC].update(total=3, max_unit=3)
+    h.api.put("/resource_providers/%s/inventories" % rp, inv)
+    p = host()
+    rows = {line.split()[0]: line for line in p.stdout.splitlines() if line[:1].isdigit()}
+    check(p.returncode == 0 and "0/3 GiB !" in rows.get("2", "")
+          and "!" not in rows.get("1", "") and "1 node differs from the ledger" in p.stdout,
+          "an inventory changed in Placement is marked as drift:\n%s" % p.stdout)
+    inv = h.api.get("/resource_providers/%s/inventories" % rp)
+    inv["inventories"][RC].update(total=4, max_unit=4)
+    h.api.put("/resource_providers/%s/inventories" % rp, inv)
+    h.hook(inst, specs([2]), "stopped", "end")
     h.free(inst)
 
 
@@ -338,6 +378,7 @@ def main():
             other = Host(os.path.join(d, "cn2"), srv, "cn2", "0:4GiB")
             test_binding(h)
             test_refusals(h, other)
+            test_host_view(h)
             test_unreachable(d, h, srv)
             test_random(h)
         finally:
