@@ -29,6 +29,8 @@ from tap import check, finish  # noqa: E402
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
 VIRT_SPM = os.path.join(BUILD, "cli", "virt-spm")
+VIRT_SPMD = os.path.join(BUILD, "daemon", "virt-spmd")
+DEAD_URI = "qemu+unix:///system?socket=/nonexistent/virt-spm-test/libvirt-sock"
 FRONT = os.path.join(BUILD, "hook", "virt-spm-qemu-hook")
 HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
 WRAPPER = os.path.join(BUILD, "wrapper", "virt-spm-qemu")
@@ -361,6 +363,64 @@ def test_random(h):
           "(%d mismatches, %d refusals)" % (STEPS, mismatches, refused))
 
 
+def wait_for(what, cond, deadline=60):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.2)  # polling Placement with a deadline
+    return False
+
+
+def test_daemon(d, h):
+    """virt-spmd with [placement]: syncs at start and every sync_interval, repairing drift."""
+    rp = h.children[2]
+
+    def inv2():
+        return h.api.get("/resource_providers/%s/inventories" % rp)["inventories"][RC]
+
+    def kids():
+        return sorted(n["name"] for n in h.api.get("/resource_providers?in_tree=%s" % h.uuid)
+                      ["resource_providers"] if n["uuid"] != h.uuid)
+
+    inv = h.api.get("/resource_providers/%s/inventories" % rp)
+    inv["inventories"][RC].update(total=3, max_unit=3)
+    h.api.put("/resource_providers/%s/inventories" % rp, inv)
+    h.write_conf("0:4GiB, 1:4GiB, 2:4GiB", "nova_conf = %s\nhost = %s\nsync_interval = 1\n" %
+                 (h.nova_conf, h.name))
+    logpath = os.path.join(d, "virt-spmd.log")
+    state = os.path.join(d, "spmd-state")
+    env = dict(h.env, PATH=os.path.join(BUILD, "cli") + ":/usr/bin:/bin", VIRT_SPM_PLACEMENT_SYNC=SYNC,
+               VIRT_SPM_CONTROL_SOCKET=os.path.join(d, "spmd.sock"))
+    env.pop("NOTIFY_SOCKET", None)
+    with open(logpath, "w") as log:
+        p = subprocess.Popen([VIRT_SPMD, "--config", h.conf, "--connect", DEAD_URI, "--state-dir", state,
+                              "--socket", env["VIRT_SPM_CONTROL_SOCKET"], "--allow-uid", str(os.getuid())],
+                             stdout=log, stderr=log, env=env)
+    try:
+        repaired = "Placement sync repaired: cn1_SPM_NODE_2: set CUSTOM_SPM_HBM_GIB total 4 GiB"
+        ok = wait_for("inventory repaired", lambda: repaired in open(logpath).read())
+        text = open(logpath).read()
+        check(ok and inv2()["total"] == inv2()["max_unit"] == 4,
+              "virt-spmd repairs an inventory an operator changed in Placement: %s" %
+              [line for line in text.splitlines() if "Placement" in line])
+        # the operator takes node 0 out of [host] spm_nodes (a node taken offline)
+        h.write_conf("1:4GiB, 2:4GiB", "nova_conf = %s\nhost = %s\nsync_interval = 1\n" %
+                     (h.nova_conf, h.name))
+        removed = "removed (host node 0 is no longer in [host] spm_nodes)"
+        ok = wait_for("child removed", lambda: removed in open(logpath).read())
+        check(ok and kids() == ["cn1_SPM_NODE_1", "cn1_SPM_NODE_2"],
+              "virt-spmd removes the child of a node taken out of spm_nodes: %s" % kids())
+        h.write_conf("0:4GiB, 1:4GiB, 2:4GiB", "nova_conf = %s\nhost = %s\nsync_interval = 1\n" %
+                     (h.nova_conf, h.name))
+        ok = wait_for("child back", lambda: len(kids()) == 3)
+        check(ok and p.poll() is None, "and registers it again when it is back: %s" % kids())
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+        h.write_conf("0:4GiB, 1:4GiB, 2:4GiB")
+
+
 def main():
     if not have_placement():
         print("1..0 # SKIP python3-placement is not installed (apt-get install python3-placement)")
@@ -381,6 +441,7 @@ def main():
             test_host_view(h)
             test_unreachable(d, h, srv)
             test_random(h)
+            test_daemon(d, h)
         finally:
             srv.stop()
     finish()
