@@ -228,6 +228,23 @@ def test_refusals(h, other):
           "refused: %s" % err)
     h.free(inst)
 
+    # the pooled provider file: HBM on the compute node itself, no per-node view
+    inv = h.api.get("/resource_providers/%s/inventories" % h.uuid)
+    inv["inventories"][RC] = {"total": 12, "max_unit": 12}
+    h.api.put("/resource_providers/%s/inventories" % h.uuid, inv)
+    h.api.put("/allocations/%s" % inst,
+              {"allocations": {h.uuid: {"resources": {"VCPU": 1, RC: 2}}}, "project_id": str(uuid.uuid4()),
+               "user_id": str(uuid.uuid4()), "consumer_generation": None}, ok=(204,))
+    p = h.hook(inst, specs([1, 1]), "prepare", "begin")
+    check(p.returncode == 0 and p.stderr == b"" and h.nodesets(inst) == ["0", "0"],
+          "HBM allocated pooled on the compute node: the ledger chooses (first fit %s): %s" %
+          (h.nodesets(inst), p.stderr))
+    h.hook(inst, specs([1, 1]), "stopped", "end")
+    h.free(inst)
+    inv = h.api.get("/resource_providers/%s/inventories" % h.uuid)
+    del inv["inventories"][RC]
+    h.api.put("/resource_providers/%s/inventories" % h.uuid, inv)
+
     h.write_conf("0:4GiB, 1:4GiB, 2:4GiB", "timeout = soon\n")
     p = h.hook(inst, specs([1]), "prepare", "begin")
     ok, err = one_line_refusal(p, "[placement] timeout: 'soon' is not a number of seconds")
