@@ -165,6 +165,18 @@ def test_binding(h):
     check(p.returncode == 0 and h.nodesets(inst) is None, "stopped end releases the nodes")
     h.free(inst)
 
+    # a failed start: QEMU never runs, libvirt calls release end, Nova
+    # drops the allocation and reschedules
+    inst = str(uuid.uuid4())
+    h.allocate(inst, {0: 1})
+    p = h.hook(inst, specs([1]), "prepare", "begin")
+    held = h.nodesets(inst)
+    h.hook(inst, specs([1]), "release", "end")
+    h.free(inst)
+    check(p.returncode == 0 and held == ["0"] and h.nodesets(inst) is None and
+          h.ledger_gib() == h.placement_gib() == {0: 0, 1: 0, 2: 0},
+          "a failed start (prepare begin, release end, allocation dropped): both back to empty")
+
     inst = str(uuid.uuid4())
     h.allocate(inst, {2: 2})
     p = h.hook(inst, specs([1, 1]), "prepare", "begin")
