@@ -29,6 +29,7 @@ typedef enum {
     SPM_ENV_CONTROL_SOCKET,         /* virt-spmd's control socket */
     SPM_ENV_LIBVIRT_HELPER,         /* virt-spm's libvirt half */
     SPM_ENV_PLACEMENT_SYNC,         /* the Placement agent virt-spm nova placement-sync runs */
+    SPM_ENV_PLACEMENT_ALLOCATION,   /* what the hook asks Placement with at a Nova start */
     SPM_ENV_HOOK_HELPER,            /* the hook's helper program */
     SPM_ENV_HOOK_CACHE_DIR,         /* the hook's emulator-probe cache */
     SPM_ENV_HOOK_PROBE_TIMEOUT_MS,  /* how long an emulator probe may take */

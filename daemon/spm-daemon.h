@@ -16,6 +16,7 @@
  *   spm-daemon-scheduler.c  the audit queue and its workers
  *                                                 (spm-daemon-scheduler.h)
  *   spm-daemon-ledger.c     the host HBM ledger   (spm-daemon-ledger.h)
+ *   spm-daemon-placement.c  the Placement sync    (spm-daemon-placement.h)
  *   spm-daemon-state.c, spm-daemon-log.c          (this header)
  */
 #pragma once

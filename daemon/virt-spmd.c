@@ -16,6 +16,7 @@
 #include "spm-daemon.h"
 #include "spm-daemon-control.h"
 #include "spm-daemon-libvirt.h"
+#include "spm-daemon-placement.h"
 #include "spm-error.h"
 
 static gboolean
@@ -78,6 +79,7 @@ main(int argc, char **argv)
     g_autoptr(GOptionContext) octx = g_option_context_new("- audit SPM guests over QMP");
     g_autoptr(GError) error = NULL;
     SpmDaemon daemon = { 0 };
+    SpmDaemonPlacement *placement = NULL;
     SpmDaemon *d = &daemon;
     GKeyFile *kf;
     guint64 usec = 0;
@@ -130,6 +132,11 @@ main(int argc, char **argv)
     d->loop = g_main_loop_new(d->ctx, FALSE);
     g_queue_init(&d->queue);
 
+    /* at once, and then every [placement] sync_interval: from the main loop */
+    if (!(placement = spm_daemon_placement_start(kf, config_path, &error)) && error) {
+        spm_daemon_log(LOG_ERR, "%s", error->message);
+        return 1;
+    }
     spm_daemon_state_load(d);
     if (!spm_daemon_control_start(d, &error)) {
         spm_daemon_log(LOG_ERR, "%s", error->message);
@@ -148,6 +155,7 @@ main(int argc, char **argv)
     spm_daemon_update_status(d);
     g_main_loop_run(d->loop);
 
+    spm_daemon_placement_stop(placement);
     g_socket_service_stop(d->service);
     g_clear_object(&d->service);
     spm_daemon_disconnect(d);

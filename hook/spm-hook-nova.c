@@ -8,6 +8,7 @@
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-hook-ledger.h"
+#include "spm-hook-placement.h"
 #include "spm-host-inventory.h"
 #include "spm-ledger-domain.h"
 #include "spm-ledger.h"
@@ -211,6 +212,19 @@ spm_hook_nova_start(xmlDocPtr doc, const SpmNovaInstance *inst, const SpmHookFac
     }
     ram = def->memory;
     if (!spm_nova_request_apply(req, def, &error)) {
+        spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
+                        name, source, error->message);
+        return;
+    }
+
+    /*
+     * Placement chose a host node for each device when it scheduled the
+     * guest: the host binds them there (asked before the ledger's lock is
+     * taken; a bounded wait).  Unreachable, the ledger chooses and a
+     * warning says so.
+     */
+    if (spm_hook_placement_bind(kf, def, uuid, &decision->warning, &error) ==
+        SPM_HOOK_PLACEMENT_REFUSED) {
         spm_hook_refuse(decision, "refusing to start domain '%s': %s: %s",
                         name, source, error->message);
         return;

@@ -4,8 +4,10 @@
  *
  * Nova's domains carry no virt-spm metadata: what they get comes from
  * their flavor (spm-nova-config.h).  At prepare begin the hook plans such a
- * guest -- the ledger choosing free host nodes for devices without
- * spm:N.host_nodes, under the ledger's lock -- reserves its HBM, and stores
+ * guest -- each device on the host node Placement allocated it from
+ * (spm-hook-placement.h), or the ledger choosing free host nodes for
+ * devices without spm:N.host_nodes, under the ledger's lock -- reserves
+ * its HBM, and stores
  * the plan for its UUID, which the emulator wrapper applies to QEMU's
  * arguments (virt-spm-qemu.c).  At stopped/release end it drops the plan
  * and the reservation.  A Nova domain whose flavor asks for nothing is left

@@ -23,4 +23,16 @@ gboolean spm_run_capture(const char *const *argv,
                          char **output,
                          GError **error);
 
+/*
+ * The same with standard output and standard error apart, and the exit
+ * status (-1 when a signal ended it): for a helper that answers on
+ * standard output and explains a failure in one line on standard error.
+ */
+gboolean spm_run_capture_status(const char *const *argv,
+                                guint timeout_ms,
+                                char **output,
+                                char **errors,
+                                int *exit_status,
+                                GError **error);
+
 G_END_DECLS

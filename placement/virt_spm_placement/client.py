@@ -49,13 +49,14 @@ class Placement:
         self.where = where
 
     @classmethod
-    def from_token(cls, url, token):
+    def from_token(cls, url, token, timeout=TIMEOUT):
         auth = token_endpoint.Token(url.rstrip("/"), token)
-        sess = ks_session.Session(auth=auth, timeout=TIMEOUT)
+        sess = ks_session.Session(auth=auth, timeout=timeout)
         return cls(ks_adapter.Adapter(sess, service_type="placement"), url)
 
     @classmethod
-    def from_nova_conf(cls, paths):
+    def from_nova_conf(cls, paths, timeout=None):
+        """@timeout (seconds, nullable) bounds each request whatever nova.conf says."""
         from oslo_config import cfg
 
         conf = cfg.ConfigOpts()
@@ -77,7 +78,9 @@ class Placement:
             raise PlacementError("%s [placement]: no auth_type; give --placement-url and --token "
                                  "for a Placement without Keystone" % ", ".join(paths))
         sess = ks_loading.load_session_from_conf_options(conf, "placement", auth=auth)
-        if sess.timeout is None:
+        if timeout is not None:
+            sess.timeout = timeout
+        elif sess.timeout is None:
             sess.timeout = TIMEOUT
         adapter = ks_loading.load_adapter_from_conf_options(conf, "placement", session=sess,
                                                             auth=auth)
