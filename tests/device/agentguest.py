@@ -306,3 +306,26 @@ def observe(agent, dev):
     m = re.search(r"MemTotal:\s+(\d+) kB", meminfo)
     facts["node_memtotal_kib"] = int(m.group(1)) if m else None
     return facts
+
+
+# ---- the product's verdict ------------------------------------------------
+
+def product_guest_audit():
+    """Why virt-spm cannot audit a guest's agent directly yet, or None.
+    The form looked for mirrors `audit --qmp PATH --plan FILE`:
+    `virt-spm audit --guest --agent PATH --plan FILE --json` (issue 20)."""
+    p = subprocess.run([VIRT_SPM, "audit", "--help"], capture_output=True, text=True)
+    if "--guest" not in p.stdout or "--agent" not in p.stdout:
+        return "virt-spm audit has no --guest --agent yet (issue 20)"
+    return None
+
+
+def product_verdict(agent_path, plan_path):
+    """The state virt-spm gives the first device, and its whole answer."""
+    p = subprocess.run([VIRT_SPM, "audit", "--guest", "--agent", agent_path, "--plan", plan_path,
+                        "--json"], capture_output=True, text=True, timeout=120)
+    try:
+        v = json.loads(p.stdout)
+        return v["devices"][0]["state"], v
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None, "exit %d: %s%s" % (p.returncode, p.stdout, p.stderr)

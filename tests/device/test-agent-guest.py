@@ -4,12 +4,15 @@
 QEMU 11.1.3's sp-mem with virt-spm's plan, asked through its real
 qemu-guest-agent what it made of its HBM (docs/guest-view.md,
 docs/testing.md).  One case per firmware and guest mode; each prints what
-the guest reported and how long its boot took.
+the guest reported and how long its boot took, then checks the verdict of
+virt-spm's own guest audit against the same agent once virt-spm has one
+(until then one line says it was not checked).
 
 Needs $SPM_SID_ROOT (scripts/setup-sid-root.sh) and $SPM_AGENT_GUEST_DIR;
 skipped (77) with one line without them.  $SPM_AGENT_GUEST_JOBS (default: 2, or 1 on one core)
 boots that many guests at once."""
 import concurrent.futures
+import json
 import os
 import sys
 import tempfile
@@ -77,19 +80,19 @@ def expect_missing(f, dev):
 
 
 # name, SeaBIOS instead of OVMF, kernel options, what the guest must show
-# (None: no agent must answer)
+# (None: no agent must answer), the verdict virt-spm must give
 CASES = [
-    ("ovmf-reserved", False, "spmguest.mode=reserved", expect_reserved),
-    ("ovmf-devdax", False, "spmguest.mode=devdax", expect_devdax),
-    ("ovmf-system-ram", False, "spmguest.mode=system-ram", expect_system_ram),
-    ("ovmf-nosoftreserve", False, "efi=nosoftreserve", expect_leaked),
-    ("seabios", True, "", expect_missing),
-    ("no-agent", True, "spmguest.agent=off", None),
+    ("ovmf-reserved", False, "spmguest.mode=reserved", expect_reserved, "reserved"),
+    ("ovmf-devdax", False, "spmguest.mode=devdax", expect_devdax, "devdax"),
+    ("ovmf-system-ram", False, "spmguest.mode=system-ram", expect_system_ram, "system-ram"),
+    ("ovmf-nosoftreserve", False, "efi=nosoftreserve", expect_leaked, "leaked"),
+    ("seabios", True, "", expect_missing, "missing"),
+    ("no-agent", True, "spmguest.agent=off", None, "unknown"),
 ]
 
 
-def run_case(stack, plan, plan_args, case):
-    name, seabios, cmdline, expect = case
+def run_case(stack, plan_path, plan, plan_args, case):
+    name, seabios, cmdline, expect, verdict = case
     dev = plan["devices"][0]
     g = ag.Guest(stack, name, plan_args, seabios=seabios, cmdline=cmdline)
     lines = []
@@ -109,7 +112,17 @@ def run_case(stack, plan, plan_args, case):
             agent = g.connect_agent()
             facts = ag.observe(agent, dev)
             checks = expect(facts, dev)
+            # the agent's port takes one client: the product's turn
+            agent.close()
+            g.agent = None
         lines.append("# %s: booted in %.1f s; %s" % (name, g.boot_s, facts))
+        why = ag.product_guest_audit()
+        if why:
+            lines.append("# %s: the product's verdict (%s) not checked: %s" % (name, verdict, why))
+        else:
+            state, answer = ag.product_verdict(g.agent_path, plan_path)
+            lines.append("# %s: virt-spm says %s" % (name, answer))
+            checks.append((state == verdict, "virt-spm audit --guest says %s" % verdict))
         return lines, [(ok, "%s: %s" % (name, what)) for ok, what in checks]
     except AssertionError as e:
         return lines, [(False, "%s: %s" % (name, e))]
@@ -124,6 +137,9 @@ def main():
     with open(xml, "w") as f:
         f.write(DOMAIN)
     plan, plan_args = ag.plan_domain(xml)
+    plan_path = os.path.join(work, "plan.json")
+    with open(plan_path, "w") as f:
+        json.dump(plan, f)
     assert plan["device"] == "sp-mem" and len(plan["devices"]) == 1, plan
     dev = plan["devices"][0]
     print("# planned %s at 0x%x, %d MiB, node %d" % (dev["id"], dev["addr"], dev["size"] // MiB, dev["node"]))
@@ -132,7 +148,7 @@ def main():
     t0 = time.monotonic()
     n = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        for lines, checks in pool.map(lambda c: run_case(stack, plan, plan_args, c), CASES):
+        for lines, checks in pool.map(lambda c: run_case(stack, plan_path, plan, plan_args, c), CASES):
             for line in lines:
                 print(line)
             for ok, what in checks:
@@ -140,6 +156,7 @@ def main():
                 failed += not ok
                 print("%s %d - %s" % ("ok" if ok else "not ok", n, what))
     os.unlink(xml)
+    os.unlink(plan_path)
     os.rmdir(work)
     print("# %d guests in %.1f s (%d at a time)" % (len(CASES), time.monotonic() - t0, jobs))
     print("1..%d" % n)
