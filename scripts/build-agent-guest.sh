@@ -14,7 +14,7 @@
 #
 # The test takes DIR from $SPM_AGENT_GUEST_DIR.  A DIR built from the same
 # script and init is left alone (a second run is a no-op).  Needs apt (for
-# `apt-get download`) and busybox-static; about 30 s.
+# `apt-get download`) and busybox-static; about 10 s.
 set -euo pipefail
 
 [ $# -le 1 ] || { echo "usage: $0 [DIR]" >&2; exit 2; }
