@@ -10,7 +10,12 @@ _count = 0
 def check(cond, what):
     global _count
     _count += 1
-    print(("ok %d - " if cond else "not ok %d - ") % _count + what)
+    # A description of several lines: the first on the result line, the
+    # rest as TAP comments (meson reports bare lines as an error)
+    first, *rest = what.split("\n")
+    print(("ok %d - " if cond else "not ok %d - ") % _count + first)
+    for line in rest:
+        print("# " + line)
     if not cond:
         _failures.append(what)
     return cond
