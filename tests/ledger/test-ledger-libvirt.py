@@ -189,6 +189,10 @@ def case_fit_refuse_free(env):
         r = start(n)
         assert r.returncode == 0, r.stderr
     assert env.held() == sorted([a, b]), env.host()
+    device = "-device\0pc-dimm," if STAND_IN else "-device\0sp-mem,"
+    for n in (a, b):
+        cmdline = open("/proc/%d/cmdline" % qemu_of(n)[0]).read()
+        assert device in cmdline, "%s: QEMU has no %s: %s" % (n, device.replace("\0", " "), cmdline)
     r = start(c)
     assert_refused(env, c, r)
     line = REFUSAL.search(r.stderr).group(0)
