@@ -111,7 +111,4 @@ SpmGuestAudit *spm_guest_audit_judge(const SpmAuditPlan *plan, const SpmGuestFac
 /* One line per device: "device 'ua-hbm0': leaked (expected reserved): ..." */
 char *spm_guest_device_verdict_to_string(const SpmGuestDeviceVerdict *d);
 
-JsonNode *spm_guest_audit_to_json(const SpmGuestAudit *a);
-SpmGuestAudit *spm_guest_audit_from_json(JsonNode *node, GError **error);
-
 G_END_DECLS
