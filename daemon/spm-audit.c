@@ -66,6 +66,9 @@ spm_audit_plan_from_plan(const SpmPlan *plan, const char *stand_in_driver)
         spm_audit_plan_add(ap, d->id, spm_mem_model_to_string(d->model), d->addr, d->size,
                            d->model == SPM_MEM_MODEL_VIRTIO_PMEM ? -1 : (gint64) d->node,
                            d->backend.id);
+        if (d->def)
+            ((SpmAuditDevice *) g_ptr_array_index(ap->devices, ap->devices->len - 1))
+                ->guest_mode = d->def->guest_mode;
     }
     return ap;
 }
@@ -176,7 +179,7 @@ spm_audit_plan_from_json(const char *text, gsize len, GError **error)
     for (guint i = 0; i < json_array_get_length(arr); i++) {
         JsonNode *e = json_array_get_element(arr, i);
         JsonObject *d;
-        const char *id, *model, *backend;
+        const char *id, *model, *backend, *guest;
         guint64 addr, size, node = 0;
 
         if (!JSON_NODE_HOLDS_OBJECT(e)) {
@@ -195,6 +198,20 @@ spm_audit_plan_from_json(const char *text, gsize len, GError **error)
             return NULL;
         spm_audit_plan_add(plan, id, model, addr, size,
                            json_object_has_member(d, "node") ? (gint64) node : -1, backend);
+        if (!spm_json_member_str(d, "guest", i, FALSE, &guest, error))
+            return NULL;
+        if (guest) {
+            int m = spm_guest_mode_from_string(guest);
+
+            if (m < 0) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                            "plan: devices[%u].guest '%s' is not reserved, devdax or system-ram",
+                            i, guest);
+                return NULL;
+            }
+            ((SpmAuditDevice *) g_ptr_array_index(plan->devices, plan->devices->len - 1))
+                ->guest_mode = m;
+        }
     }
     return g_steal_pointer(&plan);
 }

@@ -26,6 +26,7 @@ typedef struct {
     guint node;
     gboolean has_node;
     char *backend;      /* object id; NULL = not known (plan JSON without it): not compared */
+    SpmGuestMode guest_mode; /* SPM devices: what the guest should make of it (guest audit) */
 } SpmAuditDevice;
 
 typedef struct {

@@ -265,6 +265,18 @@ spm_mem_target_parse(xmlNodePtr mem, xmlNodePtr target, const char *prefix,
                                node_path, "required element is missing");
     }
 
+    /* what the guest should make of it (docs/guest-view.md) */
+    if (dev->model == SPM_MEM_MODEL_SPM && (n = spm_xml_child(target, "guest"))) {
+        g_autofree char *path = g_strdup_printf("%s/target/guest@mode", prefix);
+        g_autofree char *mode = spm_xml_prop(n, "mode");
+        int m = mode ? spm_guest_mode_from_string(mode) : -1;
+
+        if (m < 0)
+            return spm_parse_error(error, SPM_ERROR_INVALID, n, path,
+                                   mode ? "'%s' is not one of reserved, devdax, system-ram"
+                                        : "required attribute is missing%s", mode ? mode : "");
+        dev->guest_mode = m;
+    }
     if ((n = spm_xml_child(spm_xml_child(target, "label"), "size"))) {
         g_autofree char *path = g_strdup_printf("%s/target/label/size", prefix);
 

@@ -30,6 +30,30 @@ spm_mem_model_from_string(const char *str)
     return -1;
 }
 
+static const char *const spm_guest_mode_names[SPM_GUEST_MODE_LAST] = {
+    [SPM_GUEST_MODE_RESERVED] = "reserved",
+    [SPM_GUEST_MODE_DEVDAX] = "devdax",
+    [SPM_GUEST_MODE_SYSTEM_RAM] = "system-ram",
+};
+
+const char *
+spm_guest_mode_to_string(SpmGuestMode mode)
+{
+    if ((guint)mode >= SPM_GUEST_MODE_LAST)
+        return "unknown";
+    return spm_guest_mode_names[mode];
+}
+
+int
+spm_guest_mode_from_string(const char *str)
+{
+    for (int i = 0; i < SPM_GUEST_MODE_LAST; i++) {
+        if (g_strcmp0(str, spm_guest_mode_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
 SpmMemDevice *
 spm_mem_device_new(SpmMemModel model)
 {

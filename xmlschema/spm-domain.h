@@ -33,6 +33,22 @@ typedef enum {
     SPM_TRISTATE_NO,
 } SpmTristate;
 
+/*
+ * memory[model='spm']/target/guest@mode: what the guest should make of the
+ * device (docs/guest-view.md); the guest audit judges what it did against
+ * it.  RESERVED, the default, asks only that the guest not use it as RAM.
+ */
+typedef enum {
+    SPM_GUEST_MODE_RESERVED = 0,
+    SPM_GUEST_MODE_DEVDAX,
+    SPM_GUEST_MODE_SYSTEM_RAM,
+    SPM_GUEST_MODE_LAST
+} SpmGuestMode;
+
+/* "reserved", "devdax", "system-ram" */
+const char *spm_guest_mode_to_string(SpmGuestMode mode);
+int spm_guest_mode_from_string(const char *str); /* -1 if unknown */
+
 /* memoryBacking/access@mode, memory@access */
 typedef enum {
     SPM_ACCESS_DEFAULT = 0,
@@ -78,6 +94,7 @@ typedef struct {
     guint64 label_size;         /* nvdimm target/label/size; 0 = none */
     guint64 block_size;         /* virtio-mem target/block */
     guint64 requested_size;     /* virtio-mem target/requested */
+    SpmGuestMode guest_mode;    /* SPM target/guest@mode */
     guint line;                 /* line in the source document, for messages */
 } SpmMemDevice;
 
