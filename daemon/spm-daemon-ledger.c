@@ -37,6 +37,7 @@
 static struct {
     gboolean busy;
     gboolean again;
+    guint recheck_source;       /* a run once the youngest kept holding is stale */
     guint64 runs;
     char *last_error;           /* of the last run; NULL = fine */
     char *last_time;
@@ -47,6 +48,7 @@ typedef struct {
     SpmConfig *config;          /* borrowed: lives as long as the daemon */
     guint dropped;
     guint running;
+    gint64 kept_fresh;          /* see spm_ledger_reconcile() */
 } SpmReconcileJob;
 
 static void
@@ -163,7 +165,8 @@ spm_reconcile_thread(GTask *task, gpointer source, gpointer data, GCancellable *
             }
         }
     }
-    spm_ledger_reconcile(ledger, running, keep, listed_since - SPM_LEDGER_GRACE_US, &job->dropped);
+    spm_ledger_reconcile(ledger, running, keep, listed_since - SPM_LEDGER_GRACE_US, &job->dropped,
+                         &job->kept_fresh);
     job->running = running->len;
     if (!spm_ledger_commit(ledger, &error)) {
         g_task_return_error(task, g_steal_pointer(&error));
@@ -173,6 +176,31 @@ spm_reconcile_thread(GTask *task, gpointer source, gpointer data, GCancellable *
 }
 
 static void spm_daemon_ledger_run(SpmDaemon *d);
+
+static gboolean
+spm_reconcile_recheck(gpointer data)
+{
+    spm_ledger_state.recheck_source = 0;
+    spm_daemon_ledger_run(data);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * A holding of a domain that does not run was kept as a start in
+ * progress: look again when its grace is over, whatever else happens
+ * (a guest killed in its first seconds sends no further event).
+ */
+static void
+spm_reconcile_schedule_recheck(SpmDaemon *d, gint64 kept_fresh)
+{
+    gint64 wait_us = kept_fresh + SPM_LEDGER_GRACE_US - g_get_real_time();
+
+    if (spm_ledger_state.recheck_source)
+        return;     /* an earlier holding's recheck comes first */
+    spm_ledger_state.recheck_source =
+        g_timeout_add_seconds(CLAMP(wait_us / G_USEC_PER_SEC + 1, 1, SPM_LEDGER_GRACE_US / G_USEC_PER_SEC + 1),
+                              spm_reconcile_recheck, d);
+}
 
 static void
 spm_reconcile_done(GObject *source, GAsyncResult *res, gpointer data)
@@ -194,6 +222,8 @@ spm_reconcile_done(GObject *source, GAsyncResult *res, gpointer data)
         spm_daemon_log(LOG_NOTICE, "HBM ledger: released %u reservations of domains that no longer run",
                        job->dropped);
     }
+    if (job->kept_fresh)
+        spm_reconcile_schedule_recheck(d, job->kept_fresh);
     if (spm_ledger_state.again) {
         spm_ledger_state.again = FALSE;
         spm_daemon_ledger_run(d);

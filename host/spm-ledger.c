@@ -737,10 +737,11 @@ spm_ledger_replace(SpmLedger *ledger, GPtrArray *holdings)
 
 void
 spm_ledger_reconcile(SpmLedger *ledger, GPtrArray *running, GHashTable *keep,
-                      gint64 stale_before, guint *dropped)
+                      gint64 stale_before, guint *dropped, gint64 *kept_fresh)
 {
     g_autoptr(GHashTable) fresh = g_hash_table_new(g_str_hash, g_str_equal);
     guint n = 0;
+    gint64 earliest = 0;
 
     for (guint i = 0; i < running->len; i++)
         g_hash_table_add(fresh, ((SpmLedgerHolding *)running->pdata[i])->uuid);
@@ -754,6 +755,8 @@ spm_ledger_reconcile(SpmLedger *ledger, GPtrArray *running, GHashTable *keep,
             if (!g_hash_table_contains(fresh, h->uuid))
                 n++;
             g_ptr_array_remove_index(ledger->holdings, i);
+        } else if (!earliest || h->reserved_at < earliest) {
+            earliest = h->reserved_at;
         }
     }
     for (guint i = 0; i < running->len; i++) {
@@ -769,6 +772,8 @@ spm_ledger_reconcile(SpmLedger *ledger, GPtrArray *running, GHashTable *keep,
     }
     if (dropped)
         *dropped = n;
+    if (kept_fresh)
+        *kept_fresh = earliest;
 }
 
 gboolean

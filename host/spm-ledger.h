@@ -121,13 +121,18 @@ void spm_ledger_replace(SpmLedger *ledger, GPtrArray *holdings);
  * other holding belongs to a domain that does not run and is dropped --
  * unless it was reserved at or after @stale_before (real time, µs): a
  * start whose prepare hook reserved after the caller listed the running
- * domains.  *@dropped (nullable) counts the holdings dropped.
+ * domains.  *@dropped (nullable) counts the holdings dropped;
+ * *@kept_fresh (nullable) is the earliest reservation time of the holdings
+ * kept only for being that recent, 0 when there is none: the caller
+ * reconciles again once it is stale, or a guest that died in its first
+ * moments would stay held until some other domain starts or stops.
  */
 void spm_ledger_reconcile(SpmLedger *ledger,
                           GPtrArray *running,
                           GHashTable *keep,
                           gint64 stale_before,
-                          guint *dropped);
+                          guint *dropped,
+                          gint64 *kept_fresh);
 
 /* Write the ledger atomically and durably.  The lock stays held. */
 gboolean spm_ledger_commit(SpmLedger *ledger, GError **error);

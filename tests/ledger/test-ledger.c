@@ -549,6 +549,38 @@ test_lock(Fixture *f, gconstpointer data)
     }
 }
 
+/*
+ * virt-spmd's reconcile: a holding of a domain that does not run is kept
+ * while it may be a start in progress, and the caller is told when the
+ * oldest such holding was made, so that it looks again once it is stale.
+ */
+static void
+test_reconcile_grace(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) running = g_ptr_array_new();
+    g_autoptr(SpmLedger) l = NULL;
+    gint64 before = g_get_real_time();
+    gint64 kept_fresh = -1;
+    guint dropped = 99;
+
+    g_assert_true(reserve1(f, "u1", "dead-young", "d0", "2", GiB, NULL, &err));
+    g_assert_no_error(err);
+    l = spm_ledger_open(f->dir, SPM_LEDGER_WRITE, &err);
+    g_assert_no_error(err);
+    /* listed before the reservation: young, kept, and reported */
+    spm_ledger_reconcile(l, running, NULL, before - 1, &dropped, &kept_fresh);
+    g_assert_cmpuint(dropped, ==, 0);
+    g_assert_cmpuint(spm_ledger_holdings(l)->len, ==, 1);
+    g_assert_cmpint(kept_fresh, >=, before);
+    g_assert_cmpint(kept_fresh, <=, g_get_real_time());
+    /* once stale it is dropped, and nothing is left to look at again */
+    spm_ledger_reconcile(l, running, NULL, g_get_real_time() + 1, &dropped, &kept_fresh);
+    g_assert_cmpuint(dropped, ==, 1);
+    g_assert_cmpuint(spm_ledger_holdings(l)->len, ==, 0);
+    g_assert_cmpint(kept_fresh, ==, 0);
+}
+
 /* Root writes the ledger: never in a directory others can write in. */
 static void
 test_untrusted_dir(Fixture *f, gconstpointer data)
@@ -580,6 +612,8 @@ main(int argc, char **argv)
     g_test_add("/ledger/no-lock-file", Fixture, NULL, fixture_setup, test_no_lock_file, fixture_teardown);
     g_test_add("/ledger/roundtrip", Fixture, NULL, fixture_setup, test_roundtrip, fixture_teardown);
     g_test_add("/ledger/lock", Fixture, NULL, fixture_setup, test_lock, fixture_teardown);
+    g_test_add("/ledger/reconcile-grace", Fixture, NULL, fixture_setup, test_reconcile_grace,
+               fixture_teardown);
     g_test_add("/ledger/untrusted-dir", Fixture, NULL, fixture_setup, test_untrusted_dir,
                fixture_teardown);
     return g_test_run();
