@@ -9,7 +9,6 @@ what CONSUMER's allocation takes of this compute node's HBM nodes
 (view.host_view).  Exit status 0 (answered), 1 (Placement could not
 answer: one line on stderr), 2 (usage).
 """
-import argparse
 import json
 import logging
 import os
@@ -19,20 +18,12 @@ import uuid
 
 from . import client
 from .allocation import host_allocation
+from .cli import Usage, _Parser
 from .client import Placement, PlacementError
 from .sync import SyncError
 from .view import host_view
 
 PROG = "placement allocation"
-
-
-class Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise Usage(message)
 
 
 def _parser():
