@@ -33,11 +33,18 @@
 
 /* A holding younger than this, of a domain not (yet) listed, is a start in progress. */
 #define SPM_LEDGER_GRACE_US (30 * G_USEC_PER_SEC)
+/*
+ * After a stopped event libvirt may still list the domain as active while
+ * it tears it down (libvirt 12.8, a QEMU found dead at libvirtd's restart):
+ * one more reconcile this much later sees it gone.
+ */
+#define SPM_LEDGER_SETTLE_S 2
 
 static struct {
     gboolean busy;
     gboolean again;
-    guint recheck_source;       /* a run once the youngest kept holding is stale */
+    guint recheck_source;       /* a run planned for later */
+    gint64 recheck_due;         /* when (monotonic) */
     guint64 runs;
     char *last_error;           /* of the last run; NULL = fine */
     char *last_time;
@@ -130,8 +137,16 @@ spm_reconcile_thread(GTask *task, gpointer source, gpointer data, GCancellable *
     }
     for (int i = 0; i < n; i++) {
         SpmLedgerHolding *h = NULL;
+        gboolean computed = spm_reconcile_domain(doms[i], &job->config->policy, &h);
 
-        if (!spm_reconcile_domain(doms[i], &job->config->policy, &h)) {
+        /*
+         * Listed while it was stopping: libvirt may list a domain as active
+         * for a moment after its stopped event.  What does not run now
+         * holds nothing (young holdings keep their grace).
+         */
+        if (virDomainIsActive(doms[i]) == 0) {
+            spm_ledger_holding_free(h);
+        } else if (!computed) {
             char uuid[VIR_UUID_STRING_BUFLEN];
 
             virDomainGetUUIDString(doms[i], uuid);
@@ -185,21 +200,19 @@ spm_reconcile_recheck(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/*
- * A holding of a domain that does not run was kept as a start in
- * progress: look again when its grace is over, whatever else happens
- * (a guest killed in its first seconds sends no further event).
- */
+/* Reconcile again in @wait_s seconds, or sooner if already asked. */
 static void
-spm_reconcile_schedule_recheck(SpmDaemon *d, gint64 kept_fresh)
+spm_reconcile_schedule_recheck(SpmDaemon *d, guint wait_s)
 {
-    gint64 wait_us = kept_fresh + SPM_LEDGER_GRACE_US - g_get_real_time();
+    gint64 due = g_get_monotonic_time() + (gint64)wait_s * G_USEC_PER_SEC;
 
-    if (spm_ledger_state.recheck_source)
-        return;     /* an earlier holding's recheck comes first */
-    spm_ledger_state.recheck_source =
-        g_timeout_add_seconds(CLAMP(wait_us / G_USEC_PER_SEC + 1, 1, SPM_LEDGER_GRACE_US / G_USEC_PER_SEC + 1),
-                              spm_reconcile_recheck, d);
+    if (spm_ledger_state.recheck_source) {
+        if (spm_ledger_state.recheck_due <= due)
+            return;
+        g_source_remove(spm_ledger_state.recheck_source);
+    }
+    spm_ledger_state.recheck_due = due;
+    spm_ledger_state.recheck_source = g_timeout_add_seconds(wait_s, spm_reconcile_recheck, d);
 }
 
 static void
@@ -222,8 +235,17 @@ spm_reconcile_done(GObject *source, GAsyncResult *res, gpointer data)
         spm_daemon_log(LOG_NOTICE, "HBM ledger: released %u reservations of domains that no longer run",
                        job->dropped);
     }
-    if (job->kept_fresh)
-        spm_reconcile_schedule_recheck(d, job->kept_fresh);
+    /*
+     * A holding of a domain that does not run was kept as a start in
+     * progress: look again when its grace is over, whatever else happens
+     * (a guest killed in its first seconds sends no further event).
+     */
+    if (job->kept_fresh) {
+        gint64 wait_us = job->kept_fresh + SPM_LEDGER_GRACE_US - g_get_real_time();
+
+        spm_reconcile_schedule_recheck(d, CLAMP(wait_us / G_USEC_PER_SEC + 1, 1,
+                                                SPM_LEDGER_GRACE_US / G_USEC_PER_SEC + 1));
+    }
     if (spm_ledger_state.again) {
         spm_ledger_state.again = FALSE;
         spm_daemon_ledger_run(d);
@@ -257,6 +279,13 @@ void
 spm_daemon_ledger_reconcile(SpmDaemon *d)
 {
     spm_daemon_ledger_run(d);
+}
+
+void
+spm_daemon_ledger_reconcile_settled(SpmDaemon *d)
+{
+    spm_daemon_ledger_run(d);
+    spm_reconcile_schedule_recheck(d, SPM_LEDGER_SETTLE_S);
 }
 
 JsonNode *

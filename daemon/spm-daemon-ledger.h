@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 
 /* Reconcile the ledger with the running domains, in the background. */
 void spm_daemon_ledger_reconcile(SpmDaemon *d);
+/* The same now and once more a moment later: after a domain stopped. */
+void spm_daemon_ledger_reconcile_settled(SpmDaemon *d);
 
 /* The ledger for `virt-spm status --json` ("ledger" member). */
 JsonNode *spm_daemon_ledger_status(SpmDaemon *d);

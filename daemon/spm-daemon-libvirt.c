@@ -142,7 +142,10 @@ spm_event_main(gpointer data)
         break;
     }
     /* a crashed QEMU's reservation goes; a start's is confirmed */
-    spm_daemon_ledger_reconcile(d);
+    if (m->event == VIR_DOMAIN_EVENT_STOPPED)
+        spm_daemon_ledger_reconcile_settled(d);
+    else
+        spm_daemon_ledger_reconcile(d);
     return G_SOURCE_REMOVE;
 }
 
