@@ -7,7 +7,7 @@
 
 #include "spm-error.h"
 #include "spm-guest-facts.h"
-#include "spm-json-guard.h"
+#include "spm-qmp.h"
 
 /* Nesting of an agent reply: {"return": [ {...} ]} needs 3. */
 #define SPM_GUEST_MAX_DEPTH 8
@@ -47,58 +47,19 @@ spm_guest_fail(GError **error, const char *command, const char *what)
     return FALSE;
 }
 
-/* The "return" member of an agent reply (owned by *root). */
+/* The "return" member of an agent reply (owned by *root: the same node). */
 static JsonNode *
 spm_guest_reply_return(const char *command, const char *text, gsize len,
                        JsonNode **root, GError **error)
 {
-    JsonObject *msg;
-    JsonNode *errnode;
-    JsonNode *ret;
-
     *root = NULL;
-    if (len > SPM_GUEST_MAX_REPLY) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP,
-                    "%s: agent reply of %" G_GSIZE_FORMAT " bytes, more than %d",
-                    command, len, SPM_GUEST_MAX_REPLY);
-        return NULL;
-    }
     if (memchr(text, '\0', len)) {
         spm_guest_fail(error, command, "contains a NUL byte");
         return NULL;
     }
-    *root = spm_json_guard_parse(text, len, SPM_GUEST_MAX_DEPTH, error);
-    if (!*root) {
-        g_prefix_error(error, "%s: agent reply: ", command);
-        return NULL;
-    }
-    if (!JSON_NODE_HOLDS_OBJECT(*root)) {
-        spm_guest_fail(error, command, "is not an object");
-        return NULL;
-    }
-    msg = json_node_get_object(*root);
-    errnode = json_object_get_member(msg, "error");
-    if (errnode) {
-        JsonObject *err = JSON_NODE_HOLDS_OBJECT(errnode) ? json_node_get_object(errnode) : NULL;
-        JsonNode *cls = err ? json_object_get_member(err, "class") : NULL;
-        JsonNode *desc = err ? json_object_get_member(err, "desc") : NULL;
-
-        if (!spm_guest_is_string(cls) || !spm_guest_is_string(desc)) {
-            spm_guest_fail(error, command, "is a malformed error");
-        } else {
-            g_autofree char *c = spm_error_printable(json_node_get_string(cls), 64);
-            g_autofree char *d = spm_error_printable(json_node_get_string(desc), 256);
-
-            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: %s: %s", command, c, d);
-        }
-        return NULL;
-    }
-    ret = json_object_get_member(msg, "return");
-    if (!ret) {
-        spm_guest_fail(error, command, "has neither 'return' nor 'error'");
-        return NULL;
-    }
-    return ret;
+    *root = spm_qmp_reply_parse_from("agent", command, text, len, SPM_GUEST_MAX_REPLY,
+                                     SPM_GUEST_MAX_DEPTH, error);
+    return *root;
 }
 
 static gint

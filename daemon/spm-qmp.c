@@ -626,9 +626,9 @@ spm_qmp_wait_event_sync(SpmQmp *qmp, const char *event, guint timeout_ms, GError
 }
 
 JsonNode *
-spm_qmp_reply_parse(const char *command, const char *text, gsize max_bytes, GError **error)
+spm_qmp_reply_parse_from(const char *peer, const char *command, const char *text, gsize len,
+                         gsize max_bytes, guint max_depth, GError **error)
 {
-    gsize len = strlen(text);
     g_autoptr(JsonNode) root = NULL;
     JsonObject *msg;
     JsonNode *errnode;
@@ -636,14 +636,16 @@ spm_qmp_reply_parse(const char *command, const char *text, gsize max_bytes, GErr
 
     if (len > max_bytes) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_QMP,
-                    "%s: QMP reply longer than %" G_GSIZE_FORMAT " bytes", command, max_bytes);
+                    "%s: %s reply longer than %" G_GSIZE_FORMAT " bytes", command, peer, max_bytes);
         return NULL;
     }
-    root = spm_json_guard_parse(text, len, SPM_JSON_MAX_DEPTH, error);
-    if (!root)
+    root = spm_json_guard_parse(text, len, max_depth, error);
+    if (!root) {
+        g_prefix_error(error, "%s: %s reply: ", command, peer);
         return NULL;
+    }
     if (!JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: QMP reply is not an object", command);
+        g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: %s reply is not an object", command, peer);
         return NULL;
     }
     msg = json_node_get_object(root);
@@ -654,7 +656,7 @@ spm_qmp_reply_parse(const char *command, const char *text, gsize max_bytes, GErr
         JsonNode *desc = err ? json_object_get_member(err, "desc") : NULL;
 
         if (!spm_json_is_string(cls) || !spm_json_is_string(desc))
-            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: malformed QMP error reply", command);
+            g_set_error(error, SPM_ERROR, SPM_ERROR_QMP, "%s: malformed %s error reply", command, peer);
         else {
             /* the peer's words: one line, and not a page of them */
             g_autofree char *c = spm_error_printable(json_node_get_string(cls), 64);
@@ -667,8 +669,15 @@ spm_qmp_reply_parse(const char *command, const char *text, gsize max_bytes, GErr
     ret = json_object_get_member(msg, "return");
     if (!ret) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_QMP,
-                    "%s: QMP reply has neither 'return' nor 'error'", command);
+                    "%s: %s reply has neither 'return' nor 'error'", command, peer);
         return NULL;
     }
     return json_node_ref(ret);
+}
+
+JsonNode *
+spm_qmp_reply_parse(const char *command, const char *text, gsize max_bytes, GError **error)
+{
+    return spm_qmp_reply_parse_from("QMP", command, text, strlen(text), max_bytes,
+                                    SPM_JSON_MAX_DEPTH, error);
 }

@@ -77,5 +77,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmQmp, spm_qmp_unref)
  */
 JsonNode *spm_qmp_reply_parse(const char *command, const char *text,
                               gsize max_bytes, GError **error);
+/*
+ * The same for any peer that speaks QMP's reply shape (qemu-guest-agent,
+ * through libvirt): @peer names it in the errors ("QMP", "agent"), @len
+ * bytes of @text are read, at most @max_depth levels of nesting.
+ */
+JsonNode *spm_qmp_reply_parse_from(const char *peer, const char *command, const char *text,
+                                   gsize len, gsize max_bytes, guint max_depth, GError **error);
 
 G_END_DECLS
