@@ -339,7 +339,10 @@ spm_guest_sysfs_int_parse(const char *text, gsize len, gint64 min, gint64 max,
     if (len && buf[len - 1] == '\n')
         buf[--len] = '\0';
     if (len == 0 || !(g_ascii_isdigit(buf[0]) || (buf[0] == '-' && g_ascii_isdigit(buf[1])))) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "sysfs value '%s' is not an integer", buf);
+        /* the guest's bytes: one printable line */
+        g_autofree char *p = spm_error_printable(buf, 32);
+
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "sysfs value '%s' is not an integer", p);
         return FALSE;
     }
     v = g_ascii_strtoll(buf, &end, 10);
