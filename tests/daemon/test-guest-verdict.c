@@ -30,6 +30,18 @@ facts_iomem(const char *text)
     return f;
 }
 
+/* Facts of the agent's memory blocks alone (no file reads), 128 MiB each */
+static SpmGuestFacts *
+facts_blocks(const SpmGuestBlock *blocks, guint n)
+{
+    SpmGuestFacts *f = spm_guest_facts_new();
+
+    f->block_size = 128 << 20;
+    f->blocks = g_array_new(FALSE, FALSE, sizeof(SpmGuestBlock));
+    g_array_append_vals(f->blocks, blocks, n);
+    return f;
+}
+
 static void
 check(SpmGuestMode mode, SpmGuestFacts *f, SpmGuestState state, gint64 node,
       SpmGuestJudgement judgement)
@@ -98,30 +110,15 @@ test_leaked_and_missing(void)
 static void
 test_blocks_only(void)
 {
-    SpmGuestFacts *f = spm_guest_facts_new();
     SpmGuestBlock b[] = { { 0, TRUE }, { 32, TRUE }, { 33, FALSE } };   /* 32 * 128 MiB = 4 GiB */
 
-    f->block_size = 128 << 20;
-    f->blocks = g_array_new(FALSE, FALSE, sizeof(SpmGuestBlock));
-    g_array_append_vals(f->blocks, b, 3);
-    check(SPM_GUEST_MODE_RESERVED, f, SPM_GUEST_SYSTEM_RAM, -1, SPM_GUEST_JUDGED_MISMATCH);
-
-    f = spm_guest_facts_new();
-    f->block_size = 128 << 20;
-    f->blocks = g_array_new(FALSE, FALSE, sizeof(SpmGuestBlock));
-    g_array_append_vals(f->blocks, b, 1);
+    check(SPM_GUEST_MODE_RESERVED, facts_blocks(b, 3), SPM_GUEST_SYSTEM_RAM, -1, SPM_GUEST_JUDGED_MISMATCH);
     /* not RAM: enough for reserved, not for devdax; RAM: not enough for system-ram */
-    check(SPM_GUEST_MODE_RESERVED, f, SPM_GUEST_RESERVED, -1, SPM_GUEST_JUDGED_MATCH);
-    f = spm_guest_facts_new();
-    f->block_size = 128 << 20;
-    f->blocks = g_array_new(FALSE, FALSE, sizeof(SpmGuestBlock));
-    g_array_append_vals(f->blocks, b, 1);
-    check(SPM_GUEST_MODE_DEVDAX, f, SPM_GUEST_RESERVED, -1, SPM_GUEST_JUDGED_UNDETERMINED);
-    f = spm_guest_facts_new();
-    f->block_size = 128 << 20;
-    f->blocks = g_array_new(FALSE, FALSE, sizeof(SpmGuestBlock));
-    g_array_append_vals(f->blocks, b, 2);
-    check(SPM_GUEST_MODE_SYSTEM_RAM, f, SPM_GUEST_SYSTEM_RAM, -1, SPM_GUEST_JUDGED_UNDETERMINED);
+    check(SPM_GUEST_MODE_RESERVED, facts_blocks(b, 1), SPM_GUEST_RESERVED, -1, SPM_GUEST_JUDGED_MATCH);
+    check(SPM_GUEST_MODE_DEVDAX, facts_blocks(b, 1), SPM_GUEST_RESERVED, -1,
+          SPM_GUEST_JUDGED_UNDETERMINED);
+    check(SPM_GUEST_MODE_SYSTEM_RAM, facts_blocks(b, 2), SPM_GUEST_SYSTEM_RAM, -1,
+          SPM_GUEST_JUDGED_UNDETERMINED);
 }
 
 static void
