@@ -20,17 +20,10 @@ def host_allocation(pl, root_name, consumer):
      pooled inventory), "elsewhere": [provider names or UUIDs] of any other
      provider the consumer holds CUSTOM_SPM_HBM_GIB of}
     """
-    from .sync import SyncError
+    from .sync import CONF_HOST_HINT, hbm_children
 
-    root = pl.provider_by_name(root_name)
-    if root is None:
-        raise SyncError("no resource provider named '%s' in Placement ([placement] host names "
-                        "the compute node)" % root_name)
-    children = {}
-    for rp in pl.tree(root["uuid"]):
-        node = model.node_of_child(root_name, rp["name"])
-        if node is not None and rp.get("parent_provider_uuid") == root["uuid"]:
-            children[rp["uuid"]] = node
+    root, by_node = hbm_children(pl, root_name, CONF_HOST_HINT)
+    children = {rp["uuid"]: node for node, rp in by_node.items()}
     allocs = pl.consumer_allocations(consumer)
     out = {"consumer": consumer, "host": root_name, "registered": bool(children),
            "allocated": bool(allocs), "nodes": {}, "root_gib": 0, "elsewhere": []}

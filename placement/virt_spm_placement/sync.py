@@ -82,22 +82,33 @@ def _foreign_holdings(pl, host):
     return out
 
 
-def sync(pl, host, root_name):
-    """Make Placement's children of @root_name match @host (`virt-spm host --json`)."""
-    report = Report()
+def hbm_children(pl, root_name, hint):
+    """The compute node's provider @root_name and its HBM children, {host node: provider};
+    SyncError naming @root_name, and @hint (how it is named), when Placement has none."""
     root = pl.provider_by_name(root_name)
     if root is None:
-        raise SyncError("no resource provider named '%s' in Placement (nova-compute registers "
-                        "the compute node first; --host names it)" % root_name)
-    if root.get("parent_provider_uuid"):
-        raise SyncError("resource provider '%s' is not a compute node's (it has a parent)" %
-                        root_name)
-    desired = model.desired_nodes(host, _foreign_holdings(pl, host))
+        raise SyncError("no resource provider named '%s' in Placement (%s)" % (root_name, hint))
     children = {}
     for rp in pl.tree(root["uuid"]):
         node = model.node_of_child(root_name, rp["name"])
         if node is not None and rp.get("parent_provider_uuid") == root["uuid"]:
             children[node] = rp
+    return root, children
+
+
+# How the hook's and `virt-spm host --placement`'s provider name is set
+CONF_HOST_HINT = "[placement] host names the compute node"
+
+
+def sync(pl, host, root_name):
+    """Make Placement's children of @root_name match @host (`virt-spm host --json`)."""
+    report = Report()
+    root, children = hbm_children(pl, root_name, "nova-compute registers the compute node "
+                                  "first; --host names it")
+    if root.get("parent_provider_uuid"):
+        raise SyncError("resource provider '%s' is not a compute node's (it has a parent)" %
+                        root_name)
+    desired = model.desired_nodes(host, _foreign_holdings(pl, host))
 
     if desired:
         pl.ensure_resource_class(model.RESOURCE_CLASS)
