@@ -316,10 +316,9 @@ spm_test_libvirt_run_lock_path(void)
 }
 
 int
-spm_test_libvirt_run_lock(GError **error)
+spm_test_lock_file(const char *path, guint deadline_s, GError **error)
 {
-    gint64 deadline = g_get_monotonic_time() + SPM_TEST_LIBVIRT_RUN_LOCK_S * G_USEC_PER_SEC;
-    g_autofree char *path = spm_test_libvirt_run_lock_path();
+    gint64 deadline = g_get_monotonic_time() + (gint64)deadline_s * G_USEC_PER_SEC;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
     if (fd < 0) {
@@ -327,10 +326,6 @@ spm_test_libvirt_run_lock(GError **error)
                     path, g_strerror(errno));
         return -1;
     }
-    /* held by the caller for longer than this run: the package test runs
-     * debian/tests/libvirt while the package's hook is installed */
-    if (g_getenv("SPM_TEST_RUN_LOCK_HELD"))
-        return fd;
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK || g_get_monotonic_time() > deadline) {
             g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot lock %s: %s",
@@ -342,4 +337,22 @@ spm_test_libvirt_run_lock(GError **error)
         g_usleep(50 * 1000);
     }
     return fd;
+}
+
+int
+spm_test_libvirt_run_lock(GError **error)
+{
+    g_autofree char *path = spm_test_libvirt_run_lock_path();
+
+    /* held by the caller for longer than this run: the package test runs
+     * debian/tests/libvirt while the package's hook is installed */
+    if (g_getenv("SPM_TEST_RUN_LOCK_HELD")) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+            g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "cannot open %s: %s",
+                        path, g_strerror(errno));
+        return fd;
+    }
+    return spm_test_lock_file(path, SPM_TEST_LIBVIRT_RUN_LOCK_S, error);
 }

@@ -85,6 +85,12 @@ void spm_test_libvirt_remove_domain(virConnectPtr conn, const char *name);
 #define SPM_TEST_LIBVIRT_RUN_LOCK "/run/lock/virt-spm-libvirt-tests.lock"
 #define SPM_TEST_LIBVIRT_RUN_LOCK_S 600
 int spm_test_libvirt_run_lock(GError **error);
+/*
+ * Take an exclusive flock on @path (made if missing), polling until
+ * @deadline_s seconds have passed.  Returns the descriptor to close, or -1
+ * with @error set.
+ */
+int spm_test_lock_file(const char *path, guint deadline_s, GError **error);
 /* The lock of the tests' libvirtd: SPM_TEST_LIBVIRT_RUN_LOCK for the host's,
  * one per URI for another. */
 char *spm_test_libvirt_run_lock_path(void);

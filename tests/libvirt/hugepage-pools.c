@@ -4,6 +4,7 @@
  * libvirt tests
  */
 #include "hugepage-pools.h"
+#include "spm-test-libvirt.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -69,9 +70,9 @@ hp_mount(const char *dir, const char *pagesize)
 
 /* A run that was killed left its mounts: its pid is gone. */
 static void
-hp_clean_stale(void)
+hp_clean_stale(const char *run_dir)
 {
-    g_autoptr(GDir) d = g_dir_open("/run", 0, NULL);
+    g_autoptr(GDir) d = g_dir_open(run_dir, 0, NULL);
     const char *name;
 
     while (d && (name = g_dir_read_name(d))) {
@@ -82,7 +83,7 @@ hp_clean_stale(void)
             !g_ascii_string_to_unsigned(name + strlen(HP_PREFIX), 10, 1, G_MAXINT, &pid, NULL) ||
             kill((pid_t)pid, 0) == 0)
             continue;
-        dir = g_build_filename("/run", name, NULL);
+        dir = g_build_filename(run_dir, name, NULL);
         for (const char *const *leaf = (const char *const[]){ "2M", "1G", NULL }; *leaf; leaf++) {
             g_autofree char *m = g_build_filename(dir, *leaf, NULL);
 
@@ -94,19 +95,23 @@ hp_clean_stale(void)
 }
 
 void
-hp_setup(HpSetup *hp, guint64 pages_2m)
+hp_setup(HpSetup *hp, guint64 pages_2m, const char *run_dir)
 {
     HpPool p2 = { 0 };
     HpPool p1 = { 0 };
+    g_autoptr(GError) error = NULL;
 
     memset(hp, 0, sizeof(*hp));
-    hp_clean_stale();
+    /* a run that cannot have the pools fails: a skip would hide the cases */
+    if ((hp->pools_lock = spm_test_lock_file(HP_POOLS_LOCK, HP_POOLS_LOCK_S, &error)) < 0)
+        g_error("huge page pools: %s", error->message);
+    hp_clean_stale(run_dir);
     if (!hp_pool_read(2048, &p2)) {
         hp->skip = g_strdup("the kernel has no 2 MiB huge page pool");
         return;
     }
     hp->start_nr_2m = p2.nr;
-    hp->dir = g_strdup_printf("/run/" HP_PREFIX "%d", (int)getpid());
+    hp->dir = g_strdup_printf("%s/" HP_PREFIX "%d", run_dir, (int)getpid());
     hp->mount_2m = g_build_filename(hp->dir, "2M", NULL);
     if (!hp_pool_set(2048, p2.nr + pages_2m)) {
         hp_pool_set(2048, p2.nr);
@@ -162,6 +167,9 @@ hp_restore_pools(HpSetup *hp)
         ok = hp_pool_set(2048, hp->start_nr_2m) && ok;
     if (hp->mount_1g || hp->skip_1g)
         ok = hp_pool_set(1048576, hp->start_nr_1g) && ok;
+    if (hp->pools_lock >= 0)
+        close(hp->pools_lock);
+    hp->pools_lock = -1;
     return ok;
 }
 
@@ -187,6 +195,7 @@ void
 hp_import(HpSetup *hp)
 {
     memset(hp, 0, sizeof(*hp));
+    hp->pools_lock = -1;        /* the parent's */
     hp->ready = g_strcmp0(g_getenv("SPM_TEST_HP_READY"), "1") == 0;
     hp->skip = hp_env("SPM_TEST_HP_SKIP");
     hp->skip_1g = hp_env("SPM_TEST_HP_SKIP_1G");

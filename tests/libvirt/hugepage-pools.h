@@ -10,6 +10,11 @@
  * tear-down unmounts before the last restart of libvirtd, and gives the
  * pools back their starting sizes; leftovers of a run that was killed
  * are cleaned at the next set-up.
+ *
+ * The pools are the host's, whichever libvirtd the run drives (the host's,
+ * or the sid root's, whose mounts go in the root's /run so that the
+ * chrooted daemon and hook see them): a run holds HP_POOLS_LOCK from
+ * set-up to restore, so that two runs never count each other's pages.
  */
 #pragma once
 
@@ -23,8 +28,11 @@ typedef struct {
     guint64 resv;
 } HpPool;
 
+#define HP_POOLS_LOCK "/run/lock/virt-spm-test-hugepage-pools.lock"
+#define HP_POOLS_LOCK_S 900
+
 typedef struct {
-    char *dir;                  /* /run/virt-spm-test-hugepages-PID */
+    char *dir;                  /* RUN_DIR/virt-spm-test-hugepages-PID */
     char *mount_2m;
     char *mount_1g;             /* NULL when the host has no 1 GiB page to give */
     char *skip_1g;              /* why, or NULL */
@@ -33,13 +41,18 @@ typedef struct {
     guint64 added_2m;
     gboolean ready;
     char *skip;                 /* why the huge page cases cannot run, or NULL */
+    int pools_lock;             /* HP_POOLS_LOCK's descriptor, or -1 */
 } HpSetup;
 
-/* Reserve @pages_2m more 2 MiB pages and 1 more 1 GiB page, mount both. */
-void hp_setup(HpSetup *hp, guint64 pages_2m);
+/*
+ * Take HP_POOLS_LOCK, reserve @pages_2m more 2 MiB pages and 1 more 1 GiB
+ * page, mount both under @run_dir ("/run", or the root's run directory).
+ */
+void hp_setup(HpSetup *hp, guint64 pages_2m, const char *run_dir);
 /* Unmount and remove the private directory (before libvirtd's last restart). */
 void hp_unmount(HpSetup *hp);
-/* Give the pools their starting sizes back; TRUE if they have them. */
+/* Give the pools their starting sizes back and drop HP_POOLS_LOCK; TRUE if
+ * they have them. */
 gboolean hp_restore_pools(HpSetup *hp);
 
 /* The host pool of @page_kb ("/sys/kernel/mm/hugepages/hugepages-NkB"). */
