@@ -115,6 +115,14 @@ spm_host_print_table(JsonObject *o, JsonObject *view)
                 printf("Placement (compute node '%s', used+reserved/total): agrees with the ledger\n",
                        host);
         }
+        for (guint i = 0; i < n; i++) {
+            JsonObject *node = json_array_get_object_element(nodes, i);
+
+            if (!json_object_get_boolean_member_with_default(node, "online", TRUE))
+                printf("warning: host node %" G_GINT64_FORMAT " has no memory online (the kernel's "
+                       "has_memory does not list it): Placement is not offered it\n",
+                       json_object_get_int_member(node, "id"));
+        }
         if (!json_object_get_boolean_member(o, "consistent"))
             printf("warning: the running domains hold more than the capacity of some nodes\n");
     }

@@ -166,6 +166,25 @@ spm_host_find_candidates(SpmHostInventory *inv)
     }
 }
 
+/* Configured nodes the kernel shows without memory (see the header). */
+static void
+spm_host_mark_offline(SpmHostInventory *inv)
+{
+    g_autofree char *mem_path = g_build_filename(inv->sysfs_root, "devices/system/node/has_memory", NULL);
+    g_autoptr(GArray) mem = NULL;
+
+    if (!g_file_test(mem_path, G_FILE_TEST_IS_REGULAR))
+        return;     /* no sysfs to ask: nothing is known offline */
+    mem = spm_host_read_list(mem_path);
+    for (guint i = 0; i < inv->nodes->len; i++) {
+        SpmHostNode *node = &g_array_index(inv->nodes, SpmHostNode, i);
+        g_autofree char *leaf = g_strdup_printf("devices/system/node/node%u", node->id);
+        g_autofree char *dir = g_build_filename(inv->sysfs_root, leaf, NULL);
+
+        node->offline = g_file_test(dir, G_FILE_TEST_IS_DIR) && !spm_host_list_has(mem, node->id);
+    }
+}
+
 static gint
 spm_host_node_cmp(gconstpointer a, gconstpointer b)
 {
@@ -260,6 +279,7 @@ spm_host_inventory_parse(const char *value, const char *sysfs_root, GError **err
             return NULL;
     }
     g_array_sort(inv->nodes, spm_host_node_cmp);
+    spm_host_mark_offline(inv);
     return g_steal_pointer(&inv);
 }
 

@@ -13,6 +13,13 @@
  * $VIRT_SPM_SYSFS_ROOT.  No `spm_nodes` key means no inventory: nothing is
  * reserved and nothing refused (virt-spm behaves as before the ledger).
  *
+ * A configured node that SYSFS/devices/system/node/nodeN shows but
+ * SYSFS/devices/system/node/has_memory does not list has had its memory
+ * taken offline (daxctl offline-memory, or memory blocks set offline): it
+ * is marked offline, and Placement is not offered it.  A node sysfs does
+ * not show at all is taken as configured (a driver still coming up, a test
+ * machine): QEMU's bind to it fails at start with the kernel's reason.
+ *
  * Node sets use libvirt's nodeset syntax ("2-3,5", "^" exclusions) and are
  * kept as bitmasks over the position of each node in the inventory (not over
  * the kernel's node ids, which may be large and sparse), so at most
@@ -34,6 +41,7 @@ typedef struct {
     guint id;                   /* kernel NUMA node id */
     guint64 capacity;           /* bytes virt-spm may hand out on it */
     gboolean from_sysfs;        /* capacity is the node's MemTotal */
+    gboolean offline;           /* the kernel has the node but no memory online on it */
 } SpmHostNode;
 
 typedef struct {

@@ -866,6 +866,8 @@ spm_ledger_to_json(SpmLedger *ledger, const SpmHostInventory *inv)
         json_builder_add_int_value(b, (gint64)node->capacity);
         json_builder_set_member_name(b, "capacity_from");
         json_builder_add_string_value(b, node->from_sysfs ? "meminfo" : "spm_nodes");
+        json_builder_set_member_name(b, "online");
+        json_builder_add_boolean_value(b, !node->offline);
         json_builder_set_member_name(b, "holders");
         json_builder_begin_array(b);
         for (guint h = 0; h < holdings->len; h++) {

@@ -55,7 +55,8 @@ def ceil_gib(nbytes):
 
 
 def desired_nodes(host, foreign):
-    """{node id: (total GiB, reserved GiB)} from `virt-spm host --json`.
+    """{node id: (total GiB, reserved GiB)} from `virt-spm host --json`,
+    for the nodes that are online.
 
     total is the node's capacity in whole GiB (a started GiB is not
     offered).  reserved is what ledger holdings that Placement does not
@@ -67,6 +68,8 @@ def desired_nodes(host, foreign):
     nodes = {}
     held = {}
     for n in host.get("nodes", []):
+        if not n.get("online", True):
+            continue    # its memory is offline: offered nowhere (offline_nodes)
         nodes[n["id"]] = n["capacity"] // GiB
         held[n["id"]] = 0
     for h in host.get("holdings", []):
@@ -77,6 +80,11 @@ def desired_nodes(host, foreign):
                 if node_id in held:
                     held[node_id] += d.get("bytes", 0)
     return {i: (total, min(ceil_gib(held[i]), total)) for i, total in nodes.items()}
+
+
+def offline_nodes(host):
+    """Ids of the configured nodes whose memory the kernel has offline."""
+    return {n["id"] for n in host.get("nodes", []) if not n.get("online", True)}
 
 
 def parse_nodeset(text):

@@ -109,6 +109,7 @@ def sync(pl, host, root_name):
         raise SyncError("resource provider '%s' is not a compute node's (it has a parent)" %
                         root_name)
     desired = model.desired_nodes(host, _foreign_holdings(pl, host))
+    offline = model.offline_nodes(host)
 
     if desired:
         pl.ensure_resource_class(model.RESOURCE_CLASS)
@@ -136,12 +137,13 @@ def sync(pl, host, root_name):
     for node, rp in sorted(children.items()):
         if node in desired and desired[node][0] > 0:
             continue
+        gone = ("host node %d has no memory online (the kernel's has_memory)" % node if node in offline
+                else "host node %d is no longer in [host] spm_nodes" % node)
         used = pl.usages(rp["uuid"]).get(model.RESOURCE_CLASS, 0)
         if used == 0:
             try:
                 pl.delete_provider(rp["uuid"])
-                report.say("%s: removed (host node %d is no longer in [host] spm_nodes)" %
-                           (rp["name"], node))
+                report.say("%s: removed (%s)" % (rp["name"], gone))
                 continue
             except Conflict:
                 pass  # an allocation arrived in between: keep it, closed
@@ -150,9 +152,8 @@ def sync(pl, host, root_name):
         before = report.changed
         _set_inventory(pl, rp, model.inventory(total, total), report, "closed:")
         if report.changed != before or used:
-            report.say("%s: host node %d is no longer in [host] spm_nodes but holds %d GiB of "
-                       "allocations: reserved = total until they are gone" %
-                       (rp["name"], node, used), False)
+            report.say("%s: %s but holds %d GiB of allocations: reserved = total until they "
+                       "are gone" % (rp["name"], gone, used), False)
     return report
 
 

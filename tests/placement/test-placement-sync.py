@@ -18,6 +18,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "nova"))
 from placement_server import PlacementServer, have_placement, TOKEN  # noqa: E402
 from tap import check, finish  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from fakesysfs import fake_sysfs  # noqa: E402
 
 BUILD = os.environ["SPM_BUILD_ROOT"]
 SOURCE = os.environ["SPM_SOURCE_ROOT"]
@@ -30,8 +32,9 @@ GiB = 1 << 30
 class Host:
     """One compute host: its virt-spm.conf, its ledger, its provider name."""
 
-    def __init__(self, d, name):
+    def __init__(self, d, name, sysfs=None):
         self.name = name
+        self.sysfs = sysfs
         self.uuid = str(uuid.uuid4())
         self.dir = os.path.join(d, name)
         self.ledger = os.path.join(self.dir, "ledger")
@@ -50,6 +53,8 @@ class Host:
 
     def sync(self, url, *extra):
         env = dict(os.environ, VIRT_SPM_LEDGER_DIR=self.ledger, VIRT_SPM_PLACEMENT_SYNC=SYNC)
+        if self.sysfs:
+            env["VIRT_SPM_SYSFS_ROOT"] = self.sysfs
         args = [VIRT_SPM, "--config", self.conf, "nova", "placement-sync", "--host", self.name]
         if url:
             args += ["--placement-url", url, "--token", TOKEN]
@@ -206,6 +211,54 @@ def test_sync(d, srv):
     check(rc == 1 and "no resource provider named 'cn-unknown'" in err and err.count("\n") == 0,
           "no compute node provider: exit 1, one line: %s" % err)
     return cn
+
+
+def test_offline(d, srv):
+    """A node whose memory the kernel took offline (gone from has_memory,
+    its node directory still there) is offered no more: its child is
+    removed, or closed while an allocation holds it, and comes back with
+    the memory."""
+    api = srv.api()
+    sysfs = os.path.join(d, "sysfs-offline")
+    fake_sysfs(sysfs, [8, 4, 4], "0")
+    has_memory = os.path.join(sysfs, "devices", "system", "node", "has_memory")
+    cn = Host(d, "cn-off", sysfs)
+    api.register_compute_node(cn.name, cn.uuid)
+    cn.set_nodes("1:4GiB, 2:4GiB")
+    cn.set_holdings([])
+    rc, out, err = cn.sync(srv.url)
+    kids = children(api, cn)
+    check(rc == 0 and sorted(kids) == ["cn-off_SPM_NODE_1", "cn-off_SPM_NODE_2"],
+          "both HBM nodes online: two children (%s %s)" % (out, err))
+    inst = str(uuid.uuid4())
+    api.put("/allocations/%s" % inst,
+            {"allocations": {kids["cn-off_SPM_NODE_1"]["uuid"]: {"resources": {"CUSTOM_SPM_HBM_GIB": 1}},
+                             cn.uuid: {"resources": {"VCPU": 1, "MEMORY_MB": 512}}},
+             "project_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()),
+             "consumer_generation": None}, ok=(204,))
+    with open(has_memory, "w") as f:
+        f.write("0\n")    # the memory of nodes 1 and 2 taken offline
+    host = subprocess.run([VIRT_SPM, "--config", cn.conf, "host"], capture_output=True, text=True,
+                          env=dict(os.environ, VIRT_SPM_LEDGER_DIR=cn.ledger, VIRT_SPM_SYSFS_ROOT=sysfs))
+    check(host.returncode == 0 and "warning: host node 2 has no memory online" in host.stdout,
+          "virt-spm host says which nodes are offline:\n%s%s" % (host.stdout, host.stderr))
+    rc, out, err = cn.sync(srv.url)
+    kids = children(api, cn)
+    n1 = kids.get("cn-off_SPM_NODE_1", {}).get("inv") or {}
+    check(rc == 0 and sorted(kids) == ["cn-off_SPM_NODE_1"] and
+          "cn-off_SPM_NODE_2: removed (host node 2 has no memory online" in out,
+          "an offline node without allocations: its child is removed (%s)" % out.replace("\n", "; "))
+    check(n1.get("reserved") == n1.get("total") == 4 and
+          "host node 1 has no memory online (the kernel's has_memory) but holds 1 GiB" in out,
+          "an offline node an allocation still holds: closed, reserved = total: %s" % n1)
+    api.delete("/allocations/%s" % inst)
+    with open(has_memory, "w") as f:
+        f.write("0-2\n")
+    rc, out, err = cn.sync(srv.url)
+    kids = children(api, cn)
+    n1 = kids.get("cn-off_SPM_NODE_1", {}).get("inv") or {}
+    check(rc == 0 and sorted(kids) == ["cn-off_SPM_NODE_1", "cn-off_SPM_NODE_2"] and n1.get("reserved") == 0,
+          "memory online again: both offered again (%s)" % out.replace("\n", "; "))
 
 
 def test_conflicts(srv, cn):
@@ -366,6 +419,7 @@ def main():
         srv.start()
         try:
             cn = test_sync(d, srv)
+            test_offline(d, srv)
             test_conflicts(srv, cn)
             test_outage(d, srv, cn)
             test_candidates(d, srv)
