@@ -169,23 +169,30 @@ def create_and_launch(xml):
 
 
 def main(argv):
-    """launch NAME FLAVOR SPECS_JSON [numa]: the XML, defined and started;
-    one JSON line on stdout: uuid, xml, nova (version), nova_extra_specs
-    (Nova's own class wrote them), error (libvirt's, or null)."""
+    """The test's way in from another Python (test-nova-libvirt.py --sid runs
+    this file with the sid root's python3); one JSON line on stdout:
+      xml NAME FLAVOR SPECS_JSON [numa]  uuid, xml, nova (the version) and
+                                         nova_extra_specs (Nova's own class
+                                         wrote <nova:extraSpecs>)
+      launch XML_FILE                    error: libvirt's, or null
+    SPECS_JSON null: a flavor without extra specs."""
     import logging
-    import libvirt
     logging.basicConfig(level=logging.CRITICAL)   # Nova's own report of a refused start
-    if len(argv) < 4 or argv[0] != "launch":
-        sys.exit("usage: novaguest.py launch NAME FLAVOR SPECS_JSON [numa]")
-    specs = json.loads(argv[3])
-    uuid, xml = domain_xml(argv[1], argv[2], specs, numa_cell=argv[4:] == ["numa"])
-    error = None
-    try:
-        create_and_launch(xml)
-    except libvirt.libvirtError as e:
-        error = str(e)
-    print(json.dumps({"uuid": uuid, "xml": xml, "nova": nova_version(),
-                      "nova_extra_specs": NOVA_WRITES_EXTRA_SPECS, "error": error}))
+    if argv[:1] == ["xml"] and len(argv) in (4, 5):
+        uuid, xml = domain_xml(argv[1], argv[2], json.loads(argv[3]), numa_cell=argv[4:] == ["numa"])
+        out = {"uuid": uuid, "xml": xml, "nova": nova_version(), "nova_extra_specs": NOVA_WRITES_EXTRA_SPECS}
+    elif argv[:1] == ["launch"] and len(argv) == 2:
+        import libvirt
+        with open(argv[1]) as f:
+            xml = f.read()
+        try:
+            create_and_launch(xml)
+            out = {"error": None}
+        except libvirt.libvirtError as e:
+            out = {"error": str(e)}
+    else:
+        sys.exit("usage: novaguest.py xml NAME FLAVOR SPECS_JSON [numa] | launch XML_FILE")
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
