@@ -55,7 +55,6 @@ EMULATOR_DIR = "/run/virt-spm-test/bin"          # SPM_TEST_EMULATOR_DIR
 WRAPPER_LINK = os.path.join(EMULATOR_DIR, "qemu-system-x86_64")
 REAL_DIR = "/run/virt-spm-test/real"             # the wrapper's DIR/../real
 PLAN_DIR = "/run/virt-spm/nova"                  # what the wrapper reads under libvirt
-RUN_LOCK = "/run/lock/virt-spm-libvirt-tests.lock"
 SPM_QEMU = os.path.expanduser("~/.cache/spm-qemu/qemu-10.2.2/build/qemu-system-x86_64")
 PREFIX = "spmtest-nova-%d-" % os.getpid()
 # the root daemon's PATH while the test runs (SPM_SID_LIBVIRTD_PATH)
@@ -574,8 +573,9 @@ def main():
     global NOVA
     need()
     spmtest.ensure_libvirtd()
-    lock = open(RUN_LOCK, "a")
-    fcntl.flock(lock, fcntl.LOCK_EX)   # one run restarting libvirtd at a time
+    # one run restarting libvirtd at a time (the root's daemon has a lock of its own)
+    lock = open(spmtest.run_lock_path(), "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     t0 = time.monotonic()
     env = Env()
     NOVA = NovaInRoot(env) if SID else NovaHere()
