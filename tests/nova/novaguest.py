@@ -168,31 +168,44 @@ def create_and_launch(xml):
     return guest
 
 
+def answer(request):
+    """One request of serve(): {"op": "xml", "name", "flavor", "specs",
+    "numa"} -> uuid, xml, nova (the version), nova_extra_specs (Nova's own
+    class wrote <nova:extraSpecs>); {"op": "launch", "xml"} -> error
+    (libvirt's, or null); {"op": "reconnect"} -> {} (libvirtd restarted)."""
+    import libvirt
+    op = request.get("op")
+    if op == "xml":
+        uuid, xml = domain_xml(request["name"], request["flavor"], request.get("specs"),
+                               numa_cell=bool(request.get("numa")))
+        return {"uuid": uuid, "xml": xml, "nova": nova_version(), "nova_extra_specs": NOVA_WRITES_EXTRA_SPECS}
+    if op == "launch":
+        try:
+            create_and_launch(request["xml"])
+            return {"error": None}
+        except libvirt.libvirtError as e:
+            return {"error": str(e)}
+    if op == "reconnect":
+        reconnect()
+        return {}
+    return {"error": "unknown op %r" % op}
+
+
+def serve(inp, out):
+    """One JSON request a line on @inp, one JSON answer a line on @out,
+    until end of input: test-nova-libvirt.py --sid runs this with the sid
+    root's python3, so that Nova is imported once, not once a case."""
+    for line in inp:
+        out.write(json.dumps(answer(json.loads(line))) + "\n")
+        out.flush()
+
+
 def main(argv):
-    """The test's way in from another Python (test-nova-libvirt.py --sid runs
-    this file with the sid root's python3); one JSON line on stdout:
-      xml NAME FLAVOR SPECS_JSON [numa]  uuid, xml, nova (the version) and
-                                         nova_extra_specs (Nova's own class
-                                         wrote <nova:extraSpecs>)
-      launch XML_FILE                    error: libvirt's, or null
-    SPECS_JSON null: a flavor without extra specs."""
     import logging
     logging.basicConfig(level=logging.CRITICAL)   # Nova's own report of a refused start
-    if argv[:1] == ["xml"] and len(argv) in (4, 5):
-        uuid, xml = domain_xml(argv[1], argv[2], json.loads(argv[3]), numa_cell=argv[4:] == ["numa"])
-        out = {"uuid": uuid, "xml": xml, "nova": nova_version(), "nova_extra_specs": NOVA_WRITES_EXTRA_SPECS}
-    elif argv[:1] == ["launch"] and len(argv) == 2:
-        import libvirt
-        with open(argv[1]) as f:
-            xml = f.read()
-        try:
-            create_and_launch(xml)
-            out = {"error": None}
-        except libvirt.libvirtError as e:
-            out = {"error": str(e)}
-    else:
-        sys.exit("usage: novaguest.py xml NAME FLAVOR SPECS_JSON [numa] | launch XML_FILE")
-    print(json.dumps(out))
+    if argv != ["serve"]:
+        sys.exit("usage: novaguest.py serve")
+    serve(sys.stdin, sys.stdout)
 
 
 if __name__ == "__main__":

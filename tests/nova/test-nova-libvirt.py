@@ -281,33 +281,43 @@ def destroy(name):
 
 class NovaInRoot:
     """novaguest.py run by the sid root's python3 (Nova 34), copied into the
-    root: its domain_xml and create_and_launch, one chroot each."""
+    root: its domain_xml and create_and_launch, asked over a pipe
+    (novaguest.py serve) so that Nova is imported once."""
 
     def __init__(self, env):
         self.dir = os.path.join(env.dir, "nova")
         os.makedirs(self.dir)
         shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "novaguest.py"), self.dir)
-        self.seen = None      # what the first call said of Nova
+        self.seen = None      # what the first answer said of Nova
+        self.proc = subprocess.Popen(
+            ["chroot", spmtest.ROOT, "/usr/bin/python3", spmtest.in_root(os.path.join(self.dir, "novaguest.py")),
+             "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "log"), "w"),
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C.UTF-8"}, text=True)
 
-    def call(self, *args):
-        p = subprocess.run(["chroot", spmtest.ROOT, "/usr/bin/python3",
-                            spmtest.in_root(os.path.join(self.dir, "novaguest.py"))] + list(args),
-                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C.UTF-8"},
-                           capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, "novaguest.py %s in the root: %s" % (args[0], p.stderr[-2000:])
-        return json.loads(p.stdout.strip().splitlines()[-1])
+    def ask(self, request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()     # Nova's own call has libvirt's timeouts
+        if not line:
+            with open(os.path.join(self.dir, "log")) as f:
+                raise AssertionError("novaguest.py serve in the root exited: " + f.read()[-2000:])
+        return json.loads(line)
 
     def domain_xml(self, name, flavor, extra_specs=None, numa_cell=False):
-        out = self.call("xml", name, flavor, json.dumps(extra_specs), *(["numa"] if numa_cell else []))
+        out = self.ask({"op": "xml", "name": name, "flavor": flavor, "specs": extra_specs, "numa": numa_cell})
         if self.seen is None:
             self.seen = out
         return out["uuid"], out["xml"]
 
     def launch(self, xml):
-        path = os.path.join(self.dir, "domain-%d.xml" % time.monotonic_ns())
-        with open(path, "w") as f:
-            f.write(xml)
-        return self.call("launch", spmtest.in_root(path))["error"]
+        return self.ask({"op": "launch", "xml": xml})["error"]
+
+    def reconnect(self):
+        self.ask({"op": "reconnect"})
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(60)
 
 
 class NovaHere:
@@ -328,6 +338,13 @@ class NovaHere:
         except libvirt.libvirtError as e:
             return str(e)
 
+    def reconnect(self):
+        import novaguest
+        novaguest.reconnect()
+
+    def close(self):
+        pass
+
 
 NOVA = None     # NovaHere or NovaInRoot
 
@@ -346,9 +363,7 @@ def launch(xml, env):
         if attempt == attempts - 1 or not (lost_path or any(t in err for t in spmtest.TRANSIENT)):
             return err
         print("# libvirtd changed under the start (%s): once more" % err[:80])
-        if not SID:
-            import novaguest
-            novaguest.reconnect()
+        NOVA.reconnect()
         wait_for("libvirtd", spmtest.libvirt_alive_quiet, 60, 0.1)
 
 
@@ -605,7 +620,11 @@ def main():
         (sid_cases if SID else host_cases)(env, want)
         print("# the cases in %.1f s" % (time.monotonic() - t0), flush=True)
     finally:
+        NOVA.close()
         env.remove()
+        if SID and env.old_path is not None:
+            check(libvirtd_path() == env.old_path, "the root's libvirtd runs with its PATH of before again (%s)"
+                  % libvirtd_path())
         fcntl.flock(lock, fcntl.LOCK_UN)
     finish()
 
