@@ -15,6 +15,14 @@
 #   down   destroy the domains it runs, stop it, unmount what up mounted
 #   uri    print its URI: qemu+unix:///system?socket=ROOT/run/libvirt/libvirt-sock
 #
+# The daemon's PATH is /usr/sbin:/usr/bin:/sbin:/bin unless
+# SPM_SID_LIBVIRTD_PATH gives another (as seen inside ROOT): the Nova test
+# puts the emulator wrapper's directory first, as SPM_TEST_LIBVIRTD_PATH
+# does for the host's daemon.  With it set, up restarts a running daemon
+# whose PATH differs (its domains keep running); without it, up leaves a
+# running daemon's PATH as it is, so a test that does not care never undoes
+# another's.  Restoring is an up with the old PATH in the variable.
+#
 # The host's own libvirtd (qemu:///system, /run/libvirt) is never touched:
 # this daemon's sockets, pid file and state are all under ROOT.  Needs root;
 # exit 77 (skip) when ROOT has no libvirtd.
@@ -28,6 +36,8 @@ uri="qemu+unix:///system?socket=$root/run/libvirt/libvirt-sock"
 pidfile=$root/run/libvirtd.pid
 daemon=/usr/local/sbin/sid-libvirtd
 DEADLINE_S=${SPM_LIBVIRTD_DEADLINE:-60}
+DEFAULT_PATH=/usr/sbin:/usr/bin:/sbin:/bin
+want_path=${SPM_SID_LIBVIRTD_PATH:-}
 
 die() { echo "sid-libvirtd: $*" >&2; exit 1; }
 
@@ -54,8 +64,12 @@ virsh_sid() {
 }
 answers() { virsh_sid uri >/dev/null 2>&1; }
 daemon_pid() { [ -s "$pidfile" ] && cat "$pidfile"; }
+# the PATH in the environment of process $1
+path_of() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^PATH=//p'; }
 # gone, or a zombie its parent has not reaped yet
 pid_gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+# a live daemon running in ROOT
+ours() { ! pid_gone "$1" && [ "$(readlink "/proc/$1/root")" = "$root" ]; }
 # poll CMD... until it succeeds or the deadline passes
 wait_for() {
     local what=$1; shift
@@ -110,16 +124,21 @@ up() {
     for m in proc sys dev dev/pts dev/shm; do
         mount_one "$m"
     done
+    local pid
+    # asked for another PATH than the running daemon's: stop it first
+    if [ -n "$want_path" ] && pid=$(daemon_pid) && ours "$pid" && [ "$(path_of "$pid")" != "$want_path" ]; then
+        kill -TERM "$pid"
+        wait_for "libvirtd ($pid) in $root to exit" pid_gone "$pid"
+    fi
     if ! answers; then
-        local pid
-        if pid=$(daemon_pid) && ! pid_gone "$pid" && [ "$(readlink "/proc/$pid/root")" = "$root" ]; then
+        if pid=$(daemon_pid) && ours "$pid"; then
             : # starting up: wait for it below
         else
             rm -f "$pidfile"
             # Started under another name, so that whatever stops the host's
             # daemon by name (pgrep -x libvirtd, pidof libvirtd) leaves it be.
             ln -sfn /usr/sbin/libvirtd "$root$daemon"
-            chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+            chroot "$root" env -i PATH="${want_path:-$DEFAULT_PATH}" HOME=/root LANG=C.UTF-8 \
                 "$daemon" -d 9>&-   # the daemon must not inherit the lock
         fi
         wait_for "libvirtd in $root to answer on $uri" answers

@@ -133,6 +133,30 @@ spm_is_self(const char *path)
            st.st_dev == self.st_dev && st.st_ino == self.st_ino;
 }
 
+/*
+ * libvirt's -m is the amount the plan is for, in MiB: libvirt 9.0 writes
+ * "-m 512", libvirt 12.8 (measured with Nova 34's XML) "-m size=524288k".
+ * Either spelling of that amount, nothing else.
+ */
+static int
+spm_m_is(const char *libvirt_m, const char *plan_mib)
+{
+    char kib[64];
+    unsigned long long mib;
+    char *end;
+
+    if (strcmp(libvirt_m, plan_mib) == 0)
+        return 1;
+    if (!*plan_mib || strspn(plan_mib, "0123456789") != strlen(plan_mib))
+        return 0;
+    errno = 0;
+    mib = strtoull(plan_mib, &end, 10);
+    if (errno || mib > ULLONG_MAX / 1024)
+        return 0;
+    snprintf(kib, sizeof(kib), "size=%lluk", mib * 1024);
+    return strcmp(libvirt_m, kib) == 0;
+}
+
 /* DIR/../real/NAME, or the next file NAME in PATH that is not us. */
 static const char *
 spm_real_qemu(const char *argv0, char *buf, size_t len)
@@ -391,7 +415,7 @@ main(int argc, char **argv)
                 spm_wrapper_refuse("its plan is for '-name %s', libvirt wrote '-name %s'", sp, v);
             have_name = 1;
         } else if (strcmp(line, SPM_NOVA_PLAN_KEY_M) == 0) {
-            if (strcmp(argv[m_at], sp) != 0)
+            if (!spm_m_is(argv[m_at], sp))
                 spm_wrapper_refuse("its plan is for '-m %s', libvirt wrote '-m %s' "
                                    "(the domain changed after the hook planned it)", sp, argv[m_at]);
             have_m = 1;

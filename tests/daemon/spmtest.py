@@ -75,6 +75,20 @@ def use_sid_root():
     os.environ["SPM_TEST_HOOK_DIR"] = os.path.join(root, "etc", "libvirt", "hooks", "qemu.d")
 
 
+def run_lock_path():
+    """The lock one libvirt test run at a time holds while it restarts the
+    daemon under test: the host's, or the other daemon's own
+    (spm_test_libvirt_run_lock_path() in tests/common/spm-test-libvirt.c,
+    whose g_str_hash of the URI this repeats), so that the root's tests and
+    the host's do not hold each other up."""
+    if HOSTS_LIBVIRTD:
+        return "/run/lock/virt-spm-libvirt-tests.lock"
+    h = 5381
+    for c in URI.encode():
+        h = (h * 33 + (c - 256 if c > 127 else c)) & 0xFFFFFFFF   # glib hashes signed chars
+    return "/run/lock/virt-spm-libvirt-tests.%08x.lock" % h
+
+
 def in_root(path):
     """@path, a host path under ROOT ("" for the host), as the root's
     libvirtd and the hooks it runs see it."""

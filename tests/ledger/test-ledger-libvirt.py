@@ -46,7 +46,6 @@ SID = "--sid" in sys.argv[1:]
 HOOK_BUILD = t.BUILD
 # the device standing in for the SPM device: QEMU 7.2 has none, 11.1 has sp-mem
 STAND_IN = None if SID else "pc-dimm"
-RUN_LOCK = "/run/lock/virt-spm-libvirt-tests.lock"
 GOOD_CONF = "[host]\nspm_nodes = 0:1280MiB\n"
 # rounds of the race: --rounds=N, else $SPM_LEDGER_RACE_ROUNDS, else 20
 ROUNDS = int(next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--rounds=")),
@@ -63,9 +62,11 @@ def ok(what):
 
 
 def take_run_lock():
-    """One libvirt test program at a time restarts libvirtd (test-libvirt-real does the same)."""
-    fd = os.open(RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    t.wait_for(RUN_LOCK, lambda: _try_lock(fd), 1200, 0.1)
+    """One libvirt test program at a time restarts libvirtd (test-libvirt-real does the same):
+    the host's lock, or the sid root daemon's own."""
+    path = t.run_lock_path()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    t.wait_for(path, lambda: _try_lock(fd), 1200, 0.1)
     return fd
 
 

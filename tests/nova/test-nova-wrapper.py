@@ -210,6 +210,14 @@ def main():
         check(p.returncode == 0 and got == [os.fsencode(a) for a in want],
               "planned guest: -m, -machine and the SPM arguments edited (%s)" % p.stderr)
 
+        # libvirt 12.8 spells the same -m "size=524288k": the same edits
+        p, got = s.run([s.wrapper] + [("size=524288k" if a == "512" else a) for a in LIBVIRT_ARGS])
+        check(p.returncode == 0 and got == [os.fsencode(a) for a in want],
+              "planned guest, libvirt 12.8's -m size=524288k: the same edits (%s)" % p.stderr)
+        for m in ("size=524289k", "size=512M", "size=524288k,slots=1", "524288k"):
+            s.refused("its plan is for '-m 512', libvirt wrote '-m %s'" % m, "-m " + m,
+                      [(m if a == "512" else a) for a in LIBVIRT_ARGS])
+
         # the plan must belong to these arguments
         bad = {
             "-m": (PLAN.replace("m 512\n", "m 1024\n"), "its plan is for '-m 1024'"),
