@@ -89,6 +89,24 @@ def run_lock_path():
     return "/run/lock/virt-spm-libvirt-tests.%08x.lock" % h
 
 
+def take_run_lock(deadline=1200):
+    """One libvirt test program at a time restarts the daemon under test
+    (test-libvirt-real does the same in C): take run_lock_path(), waiting
+    at most @deadline seconds.  Returns the descriptor; closing it (or the
+    program's exit) lets the next one go."""
+    path = run_lock_path()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+    def taken():
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+    wait_for(path, taken, deadline, 0.1)
+    return fd
+
+
 def in_root(path):
     """@path, a host path under ROOT ("" for the host), as the root's
     libvirtd and the hooks it runs see it."""

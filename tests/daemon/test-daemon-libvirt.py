@@ -25,6 +25,7 @@ def main():
     if "--sid" in sys.argv[1:]:
         t.use_sid_root()
     t.ensure_libvirtd()
+    t.take_run_lock()    # held to the exit: it restarts libvirtd, not beside another such run
     work, config = t.workspace("spmd-test-", "audit_timeout_ms = 2000\n")
     src = t.GUEST_XML
     tag = uuid.uuid4().hex[:8]

@@ -22,7 +22,6 @@ so two guests fit and a third does not.
  4. Bad input: an unknown node, a device above the capacity, a malformed
     spm_nodes, a corrupt or unreadable ledger: a clear refusal, no start.
 """
-import fcntl
 import json
 import os
 import re
@@ -59,23 +58,6 @@ def ok(what):
     global n_ok
     n_ok += 1
     print("ok %d - %s" % (n_ok, what), flush=True)
-
-
-def take_run_lock():
-    """One libvirt test program at a time restarts libvirtd (test-libvirt-real does the same):
-    the host's lock, or the sid root daemon's own."""
-    path = t.run_lock_path()
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    t.wait_for(path, lambda: _try_lock(fd), 1200, 0.1)
-    return fd
-
-
-def _try_lock(fd):
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
 
 
 class Env:
@@ -426,7 +408,7 @@ def main():
     for f in (hook_front(), hook_helper()):
         if not os.access(f, os.X_OK):
             t.skip("not built: " + f)
-    lock = take_run_lock()
+    lock = t.take_run_lock()
     env = Env()
     installed = False
     try:

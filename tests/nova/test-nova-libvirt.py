@@ -30,8 +30,6 @@ behind it with the real sp-mem device.  Nova 34 has no name-only XML: a
 flavor whose <nova:extraSpecs> has no spm: spec starts untouched even when
 flavors.d has a file of its name.
 """
-import fcntl
-import glob
 import json
 import os
 import shlex
@@ -589,8 +587,7 @@ def main():
     need()
     spmtest.ensure_libvirtd()
     # one run restarting libvirtd at a time (the root's daemon has a lock of its own)
-    lock = open(spmtest.run_lock_path(), "a")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = spmtest.take_run_lock()
     t0 = time.monotonic()
     env = Env()
     NOVA = NovaInRoot(env) if SID else NovaHere()
@@ -625,7 +622,7 @@ def main():
         if SID and env.old_path is not None:
             check(libvirtd_path() == env.old_path, "the root's libvirtd runs with its PATH of before again (%s)"
                   % libvirtd_path())
-        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
     finish()
 
 

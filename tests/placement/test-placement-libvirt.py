@@ -17,7 +17,6 @@ guest, Placement still equals it, and a placement-sync has nothing to
 repair.  SPM_PLACEMENT_LIBVIRT_STEPS (default 200) and
 SPM_PLACEMENT_LIBVIRT_SEED (17) replay a walk.
 """
-import fcntl
 import os
 import random
 import shutil
@@ -43,7 +42,6 @@ NODES = "0:4GiB, 1:4GiB, 2:4GiB"
 RUNNING_MAX = 5
 PREFIX = "spmtest-plv-%d-" % os.getpid()
 HARNESS = os.path.join(os.environ["SPM_SOURCE_ROOT"], "tests", "libvirt", "libvirtd-harness.sh")
-RUN_LOCK = "/run/lock/virt-spm-libvirt-tests.lock"
 
 
 def need():
@@ -229,8 +227,7 @@ def walk(r):
 def main():
     need()
     spmtest.ensure_libvirtd()
-    lock = open(RUN_LOCK, "a")
-    fcntl.flock(lock, fcntl.LOCK_EX)   # one run restarting libvirtd at a time
+    spmtest.take_run_lock()   # held to the exit: one run restarting libvirtd at a time
     with tempfile.TemporaryDirectory(prefix="spm-placement-libvirt-") as d:
         srv = PlacementServer(os.path.join(d, "placement"))
         srv.start()
