@@ -80,6 +80,12 @@ typedef struct {
     GPtrArray *remove_dirs;
     /* one line the helper prints and journals as a warning, whatever the action */
     char *warning;
+    /*
+     * migrate begin, ALLOW: an incoming sp-mem domain whose HBM the helper
+     * re-binds to this host's nodes and reserves before libvirt goes on
+     * (spm_hook_migrate_incoming()); it prints the XML libvirt must use.
+     */
+    gboolean incoming;
 } SpmHookDecision;
 
 void spm_hook_decision_clear(SpmHookDecision *decision);
