@@ -221,8 +221,10 @@ spm_migrate_rebind(xmlDocPtr doc, const SpmPlanPolicy *policy, SpmLedger *ledger
 
     memset(out, 0, sizeof(*out));
     /* what the source runs must be what this host plans for the same definition */
-    if (!spm_convert_check_current(doc, policy, &has_spm, &src_plan, &src_def, error))
+    if (!spm_convert_check_current(doc, policy, &has_spm, &src_plan, &src_def, error)) {
+        g_prefix_error(error, "what it runs is not this host's plan of its definition: ");
         return FALSE;
+    }
     if (!has_spm)
         return TRUE;
     src = spm_ledger_holding_from_plan(src_plan, uuid ? uuid : name, name);
