@@ -308,6 +308,16 @@ spm_hook_decide_move(xmlDocPtr doc, const char *name, gboolean migrate,
     if (recorded && !spm_device_rev_from_string(recorded, &rev))
         rev = SPM_DEVICE_SP_MEM;
     info = spm_device_rev_info(rev);
+    if (info->migratable && migrate && !info->migrates_memory && !facts->migrates_memory) {
+        /* a migration that completes with the guest's HBM zeroed is worse than none */
+        spm_hook_refuse(decision,
+                        "refusing to migrate domain '%s': QEMU's '%s' device migrates, but not "
+                        "the contents of its memory (QEMU 11.1.3 registers no RAM of it for "
+                        "migration: the guest would find zeros where its HBM was); shut it down "
+                        "and start it on the other host, or set [qemu] migrate_memory = true "
+                        "for a QEMU that carries it", name, info->driver);
+        return;
+    }
     if (info->migratable && migrate) {
         spm_hook_decide_incoming(doc, name, facts, decision);
         return;

@@ -53,6 +53,12 @@ typedef struct {
     gpointer probe_opaque;
     SpmHookHostCheckFunc check_pages; /* at prepare begin; NULL = no check */
     gpointer check_pages_opaque;
+    /*
+     * [qemu] migrate_memory: the administrator says this host's QEMU
+     * carries the SPM device's memory over a migration, which the device
+     * table does not know of it (QEMU 11.1.3's sp-mem does not).
+     */
+    gboolean migrates_memory;
 } SpmHookFacts;
 
 typedef struct {

@@ -147,6 +147,8 @@ main(int argc, char **argv)
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
     facts.check_pages = spm_hook_check_pages;
+    /* unset or malformed: false, the safe side (docs/libvirt.md, "Live migration") */
+    facts.migrates_memory = g_key_file_get_boolean(config->keyfile, "qemu", "migrate_memory", NULL);
 
     {
         gboolean nova = FALSE;

@@ -197,22 +197,30 @@ test_migrate_restore(void)
     decide_text("restore", "begin", xml, 11003000, NULL, &restore);
     assert_refused(&restore, "refusing to restore domain 'spm-hand': the 'spm-memory' device "
                    "(the v8 patch series, legacy) is not migratable");
-    /* QEMU 11.1's sp-mem migrates: the destination re-binds its HBM (test-hook-migrate) */
+    /* QEMU 11.1.3's sp-mem migrates without its memory's contents: refused */
     decide_text("migrate", "begin", spmem, 11003000, NULL, &migrate_spmem);
-    g_assert_cmpint(migrate_spmem.action, ==, SPM_HOOK_ALLOW);
-    g_assert_null(migrate_spmem.message);
-    g_assert_true(migrate_spmem.incoming);
-    g_assert_cmpstr(migrate_spmem.domain, ==, "spm-user");
-    g_assert_cmpstr(migrate_spmem.uuid, ==, "0b6c9a0e-3c1f-4a53-9d0e-2a4f0d1c0003");
-    /* a destination whose QEMU is a v8 build: refused before any page moves */
+    assert_refused(&migrate_spmem, "refusing to migrate domain 'spm-user': QEMU's 'sp-mem' device "
+                   "migrates, but not the contents of its memory");
+    g_assert_false(migrate_spmem.incoming);
+    /* a QEMU that carries it ([qemu] migrate_memory): the destination re-binds its HBM */
     {
+        SpmHookFacts facts = test_facts(11003000, NULL);
+        g_auto(SpmHookDecision) carried = { 0 };
         g_auto(GStrv) parts = g_strsplit(spmem, "<emulator>" QEMU_SPMEM "</emulator>", 2);
         g_autofree char *on_v8 = NULL;
         g_auto(SpmHookDecision) migrate_v8 = { 0 };
 
+        facts.migrates_memory = TRUE;
+        spm_hook_decide("migrate", "begin", spmem, strlen(spmem), &facts, &carried);
+        g_assert_null(carried.message);
+        g_assert_cmpint(carried.action, ==, SPM_HOOK_ALLOW);
+        g_assert_true(carried.incoming);
+        g_assert_cmpstr(carried.domain, ==, "spm-user");
+        g_assert_cmpstr(carried.uuid, ==, "0b6c9a0e-3c1f-4a53-9d0e-2a4f0d1c0003");
+        /* a destination whose QEMU is a v8 build: refused before any page moves */
         g_assert_nonnull(parts[1]);
         on_v8 = g_strjoin("<emulator>" QEMU_SPM "</emulator>", parts[0], parts[1], NULL);
-        decide_text("migrate", "begin", on_v8, 11003000, NULL, &migrate_v8);
+        spm_hook_decide("migrate", "begin", on_v8, strlen(on_v8), &facts, &migrate_v8);
         assert_refused(&migrate_v8, "refusing to migrate domain 'spm-user' to this host: it runs "
                        "the 'sp-mem' device (QEMU 11.1 and later), but emulator '" QEMU_SPM
                        "' here has 'spm-memory' (the v8 patch series, legacy)");
