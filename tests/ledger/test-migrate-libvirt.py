@@ -97,6 +97,12 @@ class Host:
                     "VIRT_SPM_LEDGER_DIR='%s/ledger' exec '%s/hook/virt-spm-qemu-hook' \"$@\"\n"
                     % (side, hook_build, mnt, mnt, mnt, mnt, hook_build))
         os.chmod(os.path.join(hooks, "virt-spm"), 0o755)
+        # after virt-spm (libvirt runs qemu.d in name order; an empty output keeps
+        # the XML before it): which calls libvirt makes, for the checks below
+        with open(os.path.join(hooks, "zz-record"), "w") as f:
+            f.write("#!/bin/sh\ncat >/dev/null\n[ \"$1\" = '%s' ] && echo \"$2 $3 $4\" >>%s/hooks.log\nexit 0\n"
+                    % (NAME, mnt))
+        os.chmod(os.path.join(hooks, "zz-record"), 0o755)
         self.conf = os.path.join(self.dir, "virt-spm.conf")
         self.write_conf(INVENTORY[side])
         self.uri = "qemu+unix:///system?socket=%s/run/libvirt/libvirt-sock" % self.dir
@@ -151,6 +157,11 @@ class Host:
     def state(self):
         p = virsh(self.uri, "domstate", NAME, check=False)
         return p.stdout.strip() if p.returncode == 0 else "absent"
+
+    def hook_calls(self, since=0):
+        path = os.path.join(self.dir, "hooks.log")
+        lines = open(path).read().splitlines() if os.path.exists(path) else []
+        return lines[since:]
 
     def qemu_log(self):
         return open(os.path.join(self.dir, "log", "qemu", NAME + ".log")).read()
@@ -218,13 +229,14 @@ def case_refused_by_default(a, b):
     assert a.state() == "running" and b.state() == "absent", (a.state(), b.state())
     assert a.holdings() == {NAME: {"ua-hbm0": "1", "ua-hbm1": "2"}}, a.holdings()
     assert b.ledger_bytes() == before_b
-    ok("refused by default, before any page moves: " + r.stderr.strip().splitlines()[0][:160])
+    ok("refused by default, before any page moves: " + r.stderr[r.stderr.index("virt-spm: "):].strip()[:150])
 
 
 def case_migrate(a, b, work, plan):
     for dev, value in PATTERNS.items():
         agent_exec(a, "devmem", hex(plan[dev]["addr"]), "32", value)
         assert agent_exec(a, "devmem", hex(plan[dev]["addr"]), "32").lower() == value
+    a0, b0 = len(a.hook_calls()), len(b.hook_calls())
     t0 = time.monotonic()
     migrate(a, b, check=True)
     took = time.monotonic() - t0
@@ -242,6 +254,12 @@ def case_migrate(a, b, work, plan):
     qmd = query_memory_devices(b)
     want = {d: ("sp-mem", p["addr"], p["size"], p["node"]) for d, p in plan.items()}
     assert qmd == want, (qmd, want)
+    t.wait_for("A's stop hooks", lambda: "release end migrated" in a.hook_calls(a0), 30)
+    calls_a, calls_b = a.hook_calls(a0), b.hook_calls(b0)
+    assert calls_b[:4] == ["migrate begin -", "prepare begin -", "start begin -", "started begin -"], calls_b
+    assert "stopped end -" in calls_a, calls_a
+    print("# hooks libvirt 12.8 ran for a completed migration: source %s, destination %s"
+          % (calls_a, calls_b), flush=True)
     verdict = b.daemon.wait_verdict(NAME)
     assert verdict["verdict"] == "match", verdict
     ok("live A -> B in %.1f s: B holds %s, A nothing; query-memory-devices on B equals the plan; "
@@ -281,6 +299,7 @@ def case_too_small(a, b, held_on_a):
 
 
 def case_cancelled(a, b, held_on_a):
+    a0, b0 = len(a.hook_calls()), len(b.hook_calls())
     proc = subprocess.Popen(["virsh", "-q", "-c", a.uri, "migrate", "--live", "--p2p", "--bandwidth", "1",
                              "--migrateuri", "unix:///mnt/shared/%s-slow.sock" % NAME, NAME, b.uri_in],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -304,6 +323,11 @@ def case_cancelled(a, b, held_on_a):
     assert a.holdings() == {NAME: held_on_a}, a.holdings()
     t.wait_for("B's incoming guest gone", lambda: b.state() == "absent", 60)
     t.wait_for("B's ledger empty", lambda: NAME not in b.holdings(), 60)
+    calls_b = b.hook_calls(b0)
+    assert "release end" in " ".join(calls_b) and "stopped end -" in calls_b, calls_b
+    assert a.hook_calls(a0) == [], a.hook_calls(a0)
+    print("# hooks libvirt 12.8 ran for a cancelled migration: source none, destination %s" % calls_b,
+          flush=True)
     # A's virt-spmd reconciled through all of it and kept the reservation
     st = a.daemon.status()
     assert st["ledger"]["holdings"] and st["ledger"]["holdings"][0]["domain"] == NAME, st["ledger"]
