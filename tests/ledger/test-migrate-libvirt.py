@@ -262,6 +262,11 @@ def case_migrate(a, b, work, plan):
           % (calls_a, calls_b), flush=True)
     verdict = b.daemon.wait_verdict(NAME)
     assert verdict["verdict"] == "match", verdict
+    # the hook's notification of the reservation is one B's virt-spmd takes
+    reply = json.loads(t.control_line(b.daemon.sock, json.dumps(
+        {"command": "event", "event": "incoming", "domain": NAME, "uuid": ""}).encode() + b"\n"))
+    assert reply == {"ok": True}, reply
+    assert b.holdings().get(NAME) == held, b.holdings()
     ok("live A -> B in %.1f s: B holds %s, A nothing; query-memory-devices on B equals the plan; "
        "B's virt-spmd: %s" % (took, held, verdict["verdict"]))
 
