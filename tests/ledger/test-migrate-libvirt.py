@@ -340,6 +340,27 @@ def case_cancelled(a, b, held_on_a):
        % (re.search(r"Memory processed:\s+[\d.]+ MiB", remaining).group(0), held_on_a))
 
 
+def case_persistent(a, b):
+    """--persistent: libvirt defines on B the source's inactive definition (the
+    migration cookie's), which no hook sees: it keeps A's nodes.  The guest
+    runs on B re-bound; its next start there is refused by B's ledger in one
+    line until the definition is edited (measured, docs/libvirt.md)."""
+    migrate(a, b, "--persistent", "--undefinesource", check=True)
+    t.wait_for("A's ledger empty", lambda: a.holdings() == {}, 60)
+    assert b.holdings().get(NAME) == {"ua-hbm0": "3", "ua-hbm1": "4"}, b.holdings()
+    inactive = virsh(b.uri, "dumpxml", "--inactive", NAME).stdout
+    nodes = sorted(set(re.findall(r"host-nodes=(\d+)", inactive)))
+    virsh(b.uri, "destroy", NAME)
+    t.wait_for("B's ledger empty", lambda: b.holdings() == {}, 60)
+    r = virsh(b.uri, "start", NAME, check=False)
+    assert r.returncode != 0 and re.search(r"virt-spm: refusing to start domain '%s': [^\n]*host node 1 "
+                                           r"is not in \[host\] spm_nodes" % NAME, r.stderr), r.stderr
+    assert b.holdings() == {}, b.holdings()
+    virsh(b.uri, "undefine", NAME)
+    ok("--persistent: B's definition keeps A's host nodes %s (the hook never sees it); its next start "
+       "on B is refused by B's ledger" % nodes)
+
+
 def main():
     if os.geteuid() != 0:
         t.skip("needs root (namespaces, chroot)")
@@ -384,6 +405,7 @@ def main():
         held = case_migrate(a, b, work, plan)
         case_too_small(a, b, held)
         case_cancelled(a, b, held)
+        case_persistent(a, b)
     finally:
         for h in (a, b):
             try:
