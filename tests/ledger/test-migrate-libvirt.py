@@ -340,6 +340,33 @@ def case_cancelled(a, b, held_on_a):
        % (re.search(r"Memory processed:\s+[\d.]+ MiB", remaining).group(0), held_on_a))
 
 
+def case_fails_after_hook(a, b, held_on_a):
+    """libvirt gives up after B's migrate begin reserved, before any QEMU runs
+    there (B already has a domain of that name): no stop hook runs on B, so
+    B's virt-spmd (told by the hook) frees the holding once its grace is over."""
+    plain = ("<domain type='qemu'><name>%s</name><uuid>%s</uuid><memory unit='MiB'>64</memory>"
+             "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>" % (NAME, uuid.uuid4()))
+    path = os.path.join(b.dir, "same-name.xml")
+    with open(path, "w") as f:
+        f.write(plain)
+    virsh(b.uri, "define", path)
+    b0 = len(b.hook_calls())
+    try:
+        r = migrate(a, b)
+        assert r.returncode != 0 and "already" in r.stderr, r.stderr
+        calls = b.hook_calls(b0)
+        assert calls == ["migrate begin -"], calls
+        assert a.state() == "running" and a.holdings() == {NAME: held_on_a}, a.holdings()
+        t0 = time.monotonic()
+        t.wait_for("B's virt-spmd to free the holding of a guest that never ran there",
+                   lambda: NAME not in b.holdings(), 90, 0.2)
+        freed = time.monotonic() - t0
+    finally:
+        virsh(b.uri, "undefine", NAME, check=False)
+    ok("libvirt failed after B's migrate begin (%s): only that hook ran on B; B's virt-spmd freed "
+       "the holding %.0f s later, the guest runs on A" % (r.stderr.strip().splitlines()[-1][:90], freed))
+
+
 def case_persistent(a, b):
     """--persistent: libvirt defines on B the source's inactive definition (the
     migration cookie's), which no hook sees: it keeps A's nodes.  The guest
@@ -405,6 +432,7 @@ def main():
         held = case_migrate(a, b, work, plan)
         case_too_small(a, b, held)
         case_cancelled(a, b, held)
+        case_fails_after_hook(a, b, held)
         case_persistent(a, b)
     finally:
         for h in (a, b):
