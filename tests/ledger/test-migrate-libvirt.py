@@ -367,6 +367,43 @@ def case_fails_after_hook(a, b, held_on_a):
        "the holding %.0f s later, the guest runs on A" % (r.stderr.strip().splitlines()[-1][:90], freed))
 
 
+def case_v8_destination(a, b, work, held_on_a, v8_qemu):
+    """B's QEMU is the legacy v8 build (spm-memory, QEMU 10.2.2): refused before
+    any page moves.  libvirt 12.8 refuses first, itself: the guest's machine
+    type (pc-q35-11.1) is not the v8 QEMU's, so B's hook never runs; the hook's
+    own check (a v8 build of a QEMU that has the machine) is hook-decide's."""
+    os.makedirs(os.path.join(work, "v8"), exist_ok=True)
+    shutil.copy(v8_qemu, os.path.join(work, "v8", "qemu-system-x86_64"))
+    marker = os.path.join(work, "shim", "v8-on-spm-migrate-b")
+    shim = os.path.join(work, "shim", "qemu")
+
+    def switch(on):
+        if on:
+            open(marker, "w").close()
+        elif os.path.exists(marker):
+            os.unlink(marker)
+        # a new emulator to libvirt's capability cache and to the hook's probe cache
+        os.utime(shim)
+        shutil.rmtree(os.path.join(b.dir, "hookcache"), ignore_errors=True)
+        os.makedirs(os.path.join(b.dir, "hookcache"))
+    switch(True)
+    try:
+        before = b.ledger_bytes()
+        b0 = len(b.hook_calls())
+        r = migrate(a, b)
+        hook_words = ("virt-spm: refusing to migrate domain '%s' to this host: it runs the 'sp-mem' device "
+                      "(QEMU 11.1 and later), but emulator '/mnt/shim/qemu' here has 'spm-memory'" % NAME)
+        libvirt_words = "Emulator '/mnt/shim/qemu' does not support machine type 'pc-q35-11.1'"
+        assert r.returncode != 0 and (hook_words in r.stderr or libvirt_words in r.stderr), r.stderr
+        why = "the hook" if hook_words in r.stderr else "libvirt itself (machine type), no hook ran on B"
+        assert why == "the hook" or b.hook_calls(b0) == [], b.hook_calls(b0)
+        assert a.state() == "running" and a.holdings() == {NAME: held_on_a}, a.holdings()
+        assert b.state() == "absent" and b.ledger_bytes() == before
+    finally:
+        switch(False)
+    ok("B's QEMU is the v8 build: refused by %s; the guest runs on A holding %s" % (why, held_on_a))
+
+
 def case_persistent(a, b):
     """--persistent: libvirt defines on B the source's inactive definition (the
     migration cookie's), which no hook sees: it keeps A's nodes.  The guest
@@ -433,6 +470,12 @@ def main():
         case_too_small(a, b, held)
         case_cancelled(a, b, held)
         case_fails_after_hook(a, b, held)
+        v8 = os.path.join(os.environ.get("SPM_QEMU_DIR", ""), "qemu-10.2.2", "build", "qemu-system-x86_64")
+        if os.environ.get("SPM_QEMU_DIR") and os.access(v8, os.X_OK):
+            case_v8_destination(a, b, work, held, v8)
+        else:
+            print("ok %d - # SKIP a v8 destination: SPM_QEMU_DIR has no v8 build" % (n_ok + 1), flush=True)
+            globals()["n_ok"] += 1
         case_persistent(a, b)
     finally:
         for h in (a, b):
