@@ -11,6 +11,8 @@
  *       from the libvirt hook; reply {"ok": true}.  The hook never waits for
  *       the audit itself.  "id" (optional) is libvirt's domain id of the run:
  *       a run is audited once, whether the hook or libvirt's event says so.
+ *       "incoming": the hook reserved HBM for an incoming migration; the
+ *       daemon reconciles the ledger (docs/ledger.md, "Migration path").
  *   {"command": "audit", "domain": NAME}
  *       audit now; reply {"ok": true, "verdict": {...}} (see docs/virt-spmd.md)
  *   {"command": "status"}

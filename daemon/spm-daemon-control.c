@@ -308,6 +308,14 @@ spm_control_handle(SpmControlClient *c, const char *line, gsize len)
                 spm_scheduler_domain_stopped(d, uuid, domain);
                 spm_daemon_domain_check(d, uuid);
             }
+        } else if (g_strcmp0(event, "incoming") == 0) {
+            /*
+             * The hook reserved HBM for an incoming migration: a migration
+             * that fails before its QEMU runs calls no stop hook here, so
+             * reconcile now; the young holding keeps its grace and is
+             * looked at again when the grace is over.
+             */
+            spm_daemon_ledger_reconcile(d);
         } else {
             g_autofree char *msg = g_strdup_printf("event: unknown event '%s'", event ? event : "");
 

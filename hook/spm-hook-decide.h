@@ -53,6 +53,12 @@ typedef struct {
     gpointer probe_opaque;
     SpmHookHostCheckFunc check_pages; /* at prepare begin; NULL = no check */
     gpointer check_pages_opaque;
+    /*
+     * [qemu] migrate_memory: the administrator says this host's QEMU
+     * carries the SPM device's memory over a migration, which the device
+     * table does not know of it (QEMU 11.1.3's sp-mem does not).
+     */
+    gboolean migrates_memory;
 } SpmHookFacts;
 
 typedef struct {
@@ -80,6 +86,12 @@ typedef struct {
     GPtrArray *remove_dirs;
     /* one line the helper prints and journals as a warning, whatever the action */
     char *warning;
+    /*
+     * migrate begin, ALLOW: an incoming sp-mem domain whose HBM the helper
+     * re-binds to this host's nodes and reserves before libvirt goes on
+     * (spm_hook_migrate_incoming()); it prints the XML libvirt must use.
+     */
+    gboolean incoming;
 } SpmHookDecision;
 
 void spm_hook_decision_clear(SpmHookDecision *decision);

@@ -358,10 +358,11 @@ spm_hook_nova_decide(const char *op,
         g_autoptr(SpmNovaRequest) req = cfg ? spm_nova_request_resolve(cfg, inst, NULL, NULL) : NULL;
 
         /*
-         * What the flavor asks for does not move yet: virt-spm keeps the
-         * guest's HBM reserved on this host (QEMU 11.1's sp-mem itself
-         * migrates; the legacy v8 spm-memory never does).  Refuse whenever
-         * it asks, or when that cannot be told.
+         * What the flavor asks for does not move yet: the stored plan and
+         * Placement's allocation stay with the source, and QEMU 11.1.3's
+         * sp-mem migrates without its memory's contents (docs/libvirt.md,
+         * "Live migration"; the legacy v8 spm-memory never migrates).
+         * Refuse whenever it asks, or when that cannot be told.
          */
         if (!req || req->devices->len > 0)
             spm_hook_refuse(decision, "refusing to %s domain '%s': its flavor '%s' asks for "

@@ -27,6 +27,7 @@
 #include "spm-hook-decide.h"
 #include "spm-hook-nova.h"
 #include "spm-hook-ledger.h"
+#include "spm-hook-migrate.h"
 #include "spm-hook-ops.h"
 #include "spm-host-inventory.h"
 #include "spm-hugepages.h"
@@ -146,6 +147,8 @@ main(int argc, char **argv)
     facts.policy = &config->policy;
     facts.probe = spm_hook_probe;
     facts.check_pages = spm_hook_check_pages;
+    /* unset or malformed: false, the safe side (docs/libvirt.md, "Live migration") */
+    facts.migrates_memory = g_key_file_get_boolean(config->keyfile, "qemu", "migrate_memory", NULL);
 
     {
         gboolean nova = FALSE;
@@ -169,6 +172,25 @@ main(int argc, char **argv)
 
     switch (decision.action) {
     case SPM_HOOK_ALLOW:
+        /* migrate begin, destination: this host's HBM nodes, reserved; libvirt reads the XML */
+        if (decision.incoming) {
+            g_autofree char *rebound = NULL;
+
+            if (!spm_hook_migrate_incoming(config, &facts, xml, len, &rebound, &error)) {
+                fprintf(stderr, "virt-spm: refusing to migrate domain '%s' to this host: %s\n",
+                        argv[1], error->message);
+                return 1;
+            }
+            if (rebound && (fputs(rebound, stdout) == EOF || fflush(stdout) != 0)) {
+                fprintf(stderr, "virt-spm: migrating domain '%s': cannot write the domain XML\n",
+                        argv[1]);
+                return 1;
+            }
+            /* virt-spmd frees it should libvirt give up before QEMU runs (no stop hook then) */
+            spm_control_notify("incoming", decision.domain ? decision.domain : argv[1],
+                               decision.uuid, -1, SPM_HOOK_NOTIFY_TIMEOUT_MS, NULL);
+            return 0;
+        }
         /* prepare begin reserves host HBM; start begin makes the directories */
         if ((decision.holding && !spm_hook_ledger_reserve(config, decision.holding, &error)) ||
             (decision.make_dirs && !spm_hook_make_dirs(&decision, &error))) {

@@ -1167,3 +1167,98 @@ spm_convert_check_current(xmlDocPtr doc,
     }
     return TRUE;
 }
+
+GPtrArray *
+spm_convert_generated_args(xmlDocPtr doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
+
+    return meta ? spm_meta_args(meta) : g_ptr_array_new_with_free_func(g_free);
+}
+
+gboolean
+spm_convert_take_generated(xmlDocPtr doc, xmlDocPtr from, GError **error)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr meta = root ? spm_xml_metadata_element(root) : NULL;
+    xmlNodePtr from_root = xmlDocGetRootElement(from);
+    xmlNodePtr from_meta = from_root ? spm_xml_metadata_element(from_root) : NULL;
+    g_autoptr(GPtrArray) nodes = g_ptr_array_new();
+    g_autoptr(GPtrArray) have = NULL;
+    g_autoptr(GPtrArray) ours = NULL;
+    g_autoptr(GPtrArray) theirs = NULL;
+    xmlNodePtr margv;
+    xmlNodePtr devices;
+    xmlNodePtr from_devices;
+    int start;
+    guint k = 0;
+    guint index = 0;
+
+    if (!meta || !from_meta) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID, "domain XML: no virt-spm metadata");
+        return FALSE;
+    }
+    have = spm_commandline_args(spm_find_commandline(root), nodes);
+    ours = spm_meta_args(meta);
+    theirs = spm_meta_args(from_meta);
+    start = spm_find_run(have, ours);
+    if (start < 0 || ours->len != theirs->len) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                    "qemu:commandline: %s",
+                    start < 0 ? "the arguments virt-spm generated are missing or were edited"
+                              : "the new plan has another number of arguments");
+        return FALSE;
+    }
+    devices = spm_child(meta, "devices", SPM_XMLNS);
+    from_devices = spm_child(from_meta, "devices", SPM_XMLNS);
+    if (!devices || !from_devices) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_INVALID,
+                    "metadata: no spm:devices element");
+        return FALSE;
+    }
+
+    /* in place, value by value: nothing else of the document moves */
+    for (guint i = 0; i < ours->len; i++)
+        spm_set_prop(g_ptr_array_index(nodes, start + i), "value", g_ptr_array_index(theirs, i));
+    margv = spm_child(meta, "argv", SPM_XMLNS);
+    for (xmlNodePtr c = margv ? margv->children : NULL; c; c = c->next) {
+        if (spm_node_is(c, "arg", SPM_XMLNS) && k < theirs->len)
+            spm_set_prop(c, "value", g_ptr_array_index(theirs, k++));
+    }
+    /*
+     * The devices as the user wrote them: the same elements in the same
+     * order in both (one user document), so each nodemask is set in place.
+     */
+    for (xmlNodePtr a = devices->children, b = from_devices->children; a || b;
+         a = a->next, b = b->next, index++) {
+        xmlNodePtr ma, mb;
+
+        while (a && a->type != XML_ELEMENT_NODE)
+            a = a->next;
+        while (b && b->type != XML_ELEMENT_NODE)
+            b = b->next;
+        if (!a || !b) {
+            if (a || b) {
+                g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                            "metadata: the new plan has another number of SPM devices");
+                return FALSE;
+            }
+            break;
+        }
+        ma = spm_child(spm_child(a, "source", SPM_XMLNS), "nodemask", SPM_XMLNS);
+        mb = spm_child(spm_child(b, "source", SPM_XMLNS), "nodemask", SPM_XMLNS);
+        if (!ma != !mb) {
+            g_set_error(error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                        "metadata: SPM device %u: only one of the plans binds host nodes",
+                        index + 1);
+            return FALSE;
+        }
+        if (ma) {
+            g_autofree char *text = spm_content(mb);
+
+            xmlNodeSetContent(ma, BAD_CAST text);
+        }
+    }
+    return TRUE;
+}

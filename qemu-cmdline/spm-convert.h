@@ -57,4 +57,22 @@ gboolean spm_convert_check_current(xmlDocPtr doc,
                                    SpmDomainDef **def_out,
                                    GError **error);
 
+/*
+ * The generated arguments a converted @doc records (<spm:argv>), in order;
+ * empty without virt-spm metadata.
+ */
+GPtrArray *spm_convert_generated_args(xmlDocPtr doc);
+
+/*
+ * Give the converted @doc the generated arguments and the stored SPM
+ * devices of @from, another conversion of the same domain (an incoming
+ * migration bound to this host's HBM nodes): the run of <qemu:commandline>
+ * equal to <spm:argv> and <spm:argv> itself get @from's values in place,
+ * and <spm:devices> becomes @from's.  Nothing else of @doc changes; the
+ * caller checks that the two argument lists differ only where it allows.
+ * SPM_ERROR_MISMATCH when @doc's arguments are missing or stale, or when
+ * the lists differ in length.
+ */
+gboolean spm_convert_take_generated(xmlDocPtr doc, xmlDocPtr from, GError **error);
+
 G_END_DECLS

@@ -36,6 +36,15 @@ typedef struct {
     const char *qmp_addr_key;   /* its address member: "addr" or "memaddr" */
     /* QEMU itself lets a guest with the device migrate (v8: unmigratable vmstate) */
     gboolean migratable;
+    /*
+     * ...and the contents of the device's memory go with it.  Not for
+     * QEMU 11.1.3's sp-mem (Debian sid, measured 2026-12-02): its memory
+     * backend's RAM block is never registered for migration (`info
+     * ramblock` shows it without a name, query-migrate's ram total leaves
+     * it out), so a migration completes and the guest reads zeros where
+     * its HBM was (test-migrate-libvirt.py writes and reads a pattern).
+     */
+    gboolean migrates_memory;
 
     /*
      * Realize, in QEMU's order.  A missing memdev: checked by the device

@@ -169,8 +169,9 @@ test_recorded(void)
             g_assert_cmpint(b.action, ==, SPM_HOOK_ALLOW);
         }
 
+        /* recorded before the revisions: the v8 device, which cannot migrate */
         decide_text("migrate", "begin", spm, 9000000, NULL, &m);
-        assert_refused(&m, "refusing to migrate domain 'recorded-spm'");
+        assert_refused(&m, "refusing to migrate domain 'recorded-spm': the 'spm-memory' device");
     }
     g_assert_cmpuint(probes, ==, 1); /* prepare only: pc-dimm */
 }
@@ -196,12 +197,35 @@ test_migrate_restore(void)
     decide_text("restore", "begin", xml, 11003000, NULL, &restore);
     assert_refused(&restore, "refusing to restore domain 'spm-hand': the 'spm-memory' device "
                    "(the v8 patch series, legacy) is not migratable");
-    /* QEMU 11.1's sp-mem migrates: what stops it is virt-spm's HBM reservations */
+    /* QEMU 11.1.3's sp-mem migrates without its memory's contents: refused */
     decide_text("migrate", "begin", spmem, 11003000, NULL, &migrate_spmem);
-    assert_refused(&migrate_spmem, "refusing to migrate domain 'spm-user': virt-spm does not "
-                   "yet move the HBM reservations of a guest's SPM devices with it (QEMU's "
-                   "'sp-mem' device itself migrates)");
-    g_assert_null(strstr(migrate_spmem.message, "not migratable"));
+    assert_refused(&migrate_spmem, "refusing to migrate domain 'spm-user': QEMU's 'sp-mem' device "
+                   "migrates, but not the contents of its memory");
+    g_assert_false(migrate_spmem.incoming);
+    /* a QEMU that carries it ([qemu] migrate_memory): the destination re-binds its HBM */
+    {
+        SpmHookFacts facts = test_facts(11003000, NULL);
+        g_auto(SpmHookDecision) carried = { 0 };
+        g_auto(GStrv) parts = g_strsplit(spmem, "<emulator>" QEMU_SPMEM "</emulator>", 2);
+        g_autofree char *on_v8 = NULL;
+        g_auto(SpmHookDecision) migrate_v8 = { 0 };
+
+        facts.migrates_memory = TRUE;
+        spm_hook_decide("migrate", "begin", spmem, strlen(spmem), &facts, &carried);
+        g_assert_null(carried.message);
+        g_assert_cmpint(carried.action, ==, SPM_HOOK_ALLOW);
+        g_assert_true(carried.incoming);
+        g_assert_cmpstr(carried.domain, ==, "spm-user");
+        g_assert_cmpstr(carried.uuid, ==, "0b6c9a0e-3c1f-4a53-9d0e-2a4f0d1c0003");
+        /* a destination whose QEMU is a v8 build: refused before any page moves */
+        g_assert_nonnull(parts[1]);
+        on_v8 = g_strjoin("<emulator>" QEMU_SPM "</emulator>", parts[0], parts[1], NULL);
+        spm_hook_decide("migrate", "begin", on_v8, strlen(on_v8), &facts, &migrate_v8);
+        assert_refused(&migrate_v8, "refusing to migrate domain 'spm-user' to this host: it runs "
+                       "the 'sp-mem' device (QEMU 11.1 and later), but emulator '" QEMU_SPM
+                       "' here has 'spm-memory' (the v8 patch series, legacy)");
+        g_assert_false(migrate_v8.incoming);
+    }
     decide_text("restore", "begin", spmem, 11003000, NULL, &restore_spmem);
     assert_refused(&restore_spmem, "refusing to restore domain 'spm-user': virt-spm does not "
                    "yet carry the HBM reservations");

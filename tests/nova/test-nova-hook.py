@@ -49,6 +49,32 @@ def domain(flavor, extra=None, emulator=WRAPPER, name="instance-0000002a", nova=
     return wrap(meta, emulator, name)
 
 
+def nova_destination_xml(xml, sid_root=None):
+    """What Nova's live migration sends the destination for the source's @xml,
+    by Nova's own code (tests/nova/nova-migration-xml.py): Debian 12's Nova 26,
+    or with @sid_root the sid root's Nova 34.  None when that Nova is absent."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nova-migration-xml.py")
+    inside = None
+    if sid_root is None:
+        if subprocess.run(["/usr/bin/python3", "-c", "import nova.virt.libvirt.migration"],
+                          capture_output=True).returncode != 0:
+            return None
+        cmd = ["/usr/bin/python3", script]
+    else:
+        if os.geteuid() != 0 or not os.path.isdir(os.path.join(sid_root, "usr/lib/python3/dist-packages/nova")):
+            return None
+        inside = tempfile.mkdtemp(prefix="spm-nova-migration-", dir=os.path.join(sid_root, "tmp"))
+        shutil.copy(script, inside)
+        cmd = ["chroot", sid_root, "/usr/bin/python3", "/%s/nova-migration-xml.py" % os.path.relpath(inside, sid_root)]
+    try:
+        p = subprocess.run(cmd, input=xml.encode(), capture_output=True, timeout=180)
+    finally:
+        if inside:
+            shutil.rmtree(inside, ignore_errors=True)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    return p.stdout.decode()
+
+
 def fixture(name):
     with open(os.path.join(METADATA, name + ".xml")) as f:
         return f.read()
@@ -218,6 +244,28 @@ def main():
             os.chown(plans, 0, 0)
         else:
             print("ok - # SKIP a plan directory of another user's needs root")
+
+        # live migration: the XML Nova itself sends the destination, at its migrate begin
+        vnc = '<graphics type="vnc" port="-1" autoport="yes" listen="192.0.2.10">' \
+              '<listen type="address" address="192.0.2.10"/></graphics></devices>'
+        sid_root = os.environ.get("SPM_SID_ROOT")
+        for nova, meta, root in (("Nova 26", "nova26-name-only", None),
+                                 ("Nova 34", "nova34-gpu.hbm.2x", sid_root and os.path.realpath(sid_root))):
+            source = wrap(fixture(meta)).replace("</devices>", vnc)
+            sent = nova_destination_xml(source, root) if nova == "Nova 26" or root else None
+            if sent is None:
+                print("ok - # SKIP %s's nova.virt.libvirt.migration is not here%s"
+                      % (nova, "" if nova == "Nova 26" else " ($SPM_SID_ROOT with Nova 34, as root)"))
+                continue
+            before = holdings()
+            p = hook(sent, "migrate", "begin")
+            err = p.stderr.decode()
+            check('listen="192.0.2.20"' in sent and "<nova:instance" in sent and WRAPPER in sent and
+                  p.returncode == 1 and err.count("\n") == 1 and
+                  "refusing to migrate domain 'instance-0000002a': its flavor 'gpu.hbm.2x' asks for "
+                  "SPM memory" in err and holdings() == before and not os.path.exists(plan),
+                  "%s's live migration XML (graphics moved to the destination's address, its metadata "
+                  "kept): migrate begin refused, nothing reserved (%s)" % (nova, err.strip()))
 
         # not Nova's: the front end passes it without the helper
         env["VIRT_SPM_HOOK_HELPER"] = "/nonexistent"
