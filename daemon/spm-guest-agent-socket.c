@@ -79,7 +79,8 @@ spm_agent_write(SpmGuestAgentSocket *s, const char *data, gsize len, gint64 dead
     return TRUE;
 }
 
-/* More bytes into s->buf (at most @max in all), waiting until @deadline. */
+/* More bytes into s->buf (more than @max in all is an error), waiting
+ * until @deadline. */
 static gboolean
 spm_agent_fill(SpmGuestAgentSocket *s, gsize max, gint64 deadline, GError **error)
 {
@@ -89,10 +90,10 @@ spm_agent_fill(SpmGuestAgentSocket *s, gsize max, gint64 deadline, GError **erro
         g_autoptr(GError) local = NULL;
         gssize n;
 
-        if (s->buf->len >= max)
+        if (s->buf->len > max)
             return spm_agent_fail(s, error, SPM_ERROR_QMP,
                                   "reply longer than %" G_GSIZE_FORMAT " bytes", max);
-        n = g_socket_receive(s->sock, (char *) chunk, MIN(sizeof(chunk), max - s->buf->len),
+        n = g_socket_receive(s->sock, (char *) chunk, MIN(sizeof(chunk), max + 1 - s->buf->len),
                              NULL, &local);
         if (n < 0 && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
             if (!spm_agent_wait(s, G_IO_IN, deadline, error))
@@ -117,7 +118,7 @@ spm_agent_read_line(SpmGuestAgentSocket *s, gsize max, gint64 deadline, GError *
     char *line;
 
     while (!(nl = memchr(s->buf->data, '\n', s->buf->len))) {
-        if (!spm_agent_fill(s, max + 1, deadline, error))
+        if (!spm_agent_fill(s, max, deadline, error))
             return NULL;
     }
     len = nl - s->buf->data;

@@ -213,10 +213,10 @@ spm_agent_gather_files(SpmAgentAsk *a, SpmGuestFacts *f)
     g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) text = spm_agent_read_file(a, "/proc/iomem", SPM_GUEST_MAX_FILE, &error);
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-    gsize len;
-    const char *s;
+    gsize len = 0;
+    const char *s = text ? g_bytes_get_data(text, &len) : NULL;
 
-    if (!text || !(f->iomem = spm_iomem_parse((s = g_bytes_get_data(text, &len)), len, &error))) {
+    if (!text || !(f->iomem = spm_iomem_parse(s, len, &error))) {
         f->iomem_error = g_strdup(error->message);
         return;
     }
@@ -227,7 +227,7 @@ spm_agent_gather_files(SpmAgentAsk *a, SpmGuestFacts *f)
         g_autoptr(GError) local = NULL;
         gint64 target = -1;
         const char *bytes;
-        gsize n;
+        gsize n = 0;
 
         /* the name is checked to be daxN.M: no path can be made of it */
         if (!spm_guest_is_dax_name(e->name) || g_hash_table_contains(seen, e->name))
@@ -235,8 +235,8 @@ spm_agent_gather_files(SpmAgentAsk *a, SpmGuestFacts *f)
         g_hash_table_add(seen, e->name);
         path = g_strdup_printf("/sys/bus/dax/devices/%s/target_node", e->name);
         node = spm_agent_read_file(a, path, 32, &local);
-        if (node && !spm_guest_sysfs_int_parse((bytes = g_bytes_get_data(node, &n)), n, -1, 4095,
-                                               &target, &local))
+        bytes = node ? g_bytes_get_data(node, &n) : NULL;
+        if (bytes && !spm_guest_sysfs_int_parse(bytes, n, -1, 4095, &target, &local))
             target = -1;
         spm_guest_facts_add_dax(f, e->name, target);
     }
