@@ -147,14 +147,21 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
         { "direct", 0, 0, G_OPTION_ARG_NONE, &direct, "audit through libvirt even when virt-spmd runs", NULL },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "give up after SECONDS", "SECONDS" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the verdict as JSON", NULL },
+        { "guest", 0, 0, G_OPTION_ARG_NONE, NULL, "audit what the guest made of its SPM devices instead "
+          "(qemu-guest-agent; 'audit --guest --help')", NULL },
         { NULL }
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN | --qmp PATH --plan FILE");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN | --qmp PATH --plan FILE | --guest ...");
     g_autoptr(GError) local = NULL;
     g_autoptr(SpmConfig) config = NULL;
     g_autoptr(SpmVerdict) v = NULL;
     guint timeout_ms;
 
+    /* the guest audit has its own options (cmd-audit-guest.c) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--guest") == 0)
+            return spm_cmd_audit_guest(argc, argv, g, st, error);
+    }
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_summary(ctx, "Compare a running guest's memory devices with its plan.\n"
                                  "Exit status: 0 match, 1 mismatch or failure, 2 usage error.");

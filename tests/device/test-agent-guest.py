@@ -5,8 +5,8 @@ QEMU 11.1.3's sp-mem with virt-spm's plan, asked through its real
 qemu-guest-agent what it made of its HBM (docs/guest-view.md,
 docs/testing.md).  One case per firmware and guest mode; each prints what
 the guest reported and how long its boot took, then checks the verdict of
-virt-spm's own guest audit against the same agent once virt-spm has one
-(until then one line says it was not checked).
+virt-spm's own guest audit (`virt-spm audit --guest --agent PATH --plan
+FILE`, file reads allowed) against the same agent.
 
 Needs $SPM_SID_ROOT (scripts/setup-sid-root.sh) and $SPM_AGENT_GUEST_DIR;
 skipped (77) with one line without them.  $SPM_AGENT_GUEST_JOBS (default: 2, or 1 on one core)
