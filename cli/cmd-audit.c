@@ -249,6 +249,33 @@ spm_status_print_ledger(JsonObject *ledger)
                json_object_get_string_member(ledger, "reconcile_error"));
 }
 
+/* The domain's last guest audit: its judgement, and the devices that do not match. */
+static void
+spm_status_print_guest(JsonObject *guest)
+{
+    JsonArray *devs;
+
+    if (!guest)
+        return;
+    printf("  guest: %s at %s%s%s\n", json_object_get_string_member_with_default(guest, "judgement", "?"),
+           json_object_get_string_member_with_default(guest, "time", "?"),
+           json_object_has_member(guest, "error") ? ": " : "",
+           json_object_get_string_member_with_default(guest, "error", ""));
+    devs = json_object_get_array_member(guest, "devices");
+    for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
+        JsonObject *dev = json_array_get_object_element(devs, i);
+
+        if (!dev || g_strcmp0(json_object_get_string_member_with_default(dev, "judgement", ""), "match") == 0)
+            continue;
+        printf("  guest device '%s': %s (expected %s, %s): %s\n",
+               json_object_get_string_member_with_default(dev, "device", ""),
+               json_object_get_string_member_with_default(dev, "state", ""),
+               json_object_get_string_member_with_default(dev, "expected", ""),
+               json_object_get_string_member_with_default(dev, "judgement", ""),
+               json_object_get_string_member_with_default(dev, "reason", ""));
+    }
+}
+
 gboolean
 spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error)
 {
@@ -305,6 +332,7 @@ spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
         }
         if (v && v->error)
             printf("  error: %s\n", v->error);
+        spm_status_print_guest(json_object_get_object_member(d, "guest"));
     }
     spm_status_print_ledger(json_object_get_object_member(o, "ledger"));
     return TRUE;

@@ -127,6 +127,11 @@ main(int argc, char **argv)
         return 1;
     }
     d->reconnect_max_ms = MAX(d->reconnect_max_ms, d->reconnect_min_ms);
+    d->agent_callback = -1;
+    if (!spm_guest_agent_options_load(kf, &d->guest_opts, &error)) {
+        spm_daemon_log(LOG_ERR, "%s", error->message);
+        return 1;
+    }
     d->boot_id = spm_daemon_read_boot_id();
     d->ctx = g_main_context_default();
     d->loop = g_main_loop_new(d->ctx, FALSE);
