@@ -91,6 +91,18 @@ CASES = [
 ]
 
 
+# what the domain asks of the guest (<target><guest mode=.../>) in each
+# case, and the judgement virt-spm must give against it
+JUDGED = {
+    "ovmf-reserved": ("reserved", "match"),
+    "ovmf-devdax": ("devdax", "match"),
+    "ovmf-system-ram": ("system-ram", "match"),
+    "ovmf-nosoftreserve": ("reserved", "mismatch"),
+    "seabios": ("reserved", "mismatch"),
+    "no-agent": ("reserved", "undetermined"),
+}
+
+
 def run_case(stack, plan_path, plan, plan_args, case):
     name, seabios, cmdline, expect, verdict = case
     dev = plan["devices"][0]
@@ -120,9 +132,16 @@ def run_case(stack, plan_path, plan, plan_args, case):
         if why:
             lines.append("# %s: the product's verdict (%s) not checked: %s" % (name, verdict, why))
         else:
-            state, answer = ag.product_verdict(g.agent_path, plan_path)
+            mode, judgement = JUDGED[name]
+            case_plan = os.path.join(g.work, "plan.json")
+            with open(case_plan, "w") as f:
+                json.dump(dict(plan, devices=[dict(plan["devices"][0], guest=mode)]), f)
+            state, answer = ag.product_verdict(g.agent_path, case_plan)
             lines.append("# %s: virt-spm says %s" % (name, answer))
             checks.append((state == verdict, "virt-spm audit --guest says %s" % verdict))
+            got = answer.get("judgement") if isinstance(answer, dict) else None
+            checks.append((got == judgement, "judged against guest mode %s: %s (virt-spm: %s)"
+                           % (mode, judgement, got)))
         return lines, [(ok, "%s: %s" % (name, what)) for ok, what in checks]
     except AssertionError as e:
         return lines, [(False, "%s: %s" % (name, e))]
