@@ -19,8 +19,100 @@ sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spmtest as t  # noqa: E402
 
+AGENT_GUEST = os.environ.get("SPM_AGENT_GUEST_DIR", "")
+# The agent test guest (scripts/build-agent-guest.sh) on the host's QEMU:
+# the stand-in pc-dimm is a hot-added DIMM to it, so the guest has ordinary
+# System RAM at the device's range: `leaked`, a mismatch.
+BOOT_XML = """<domain type='qemu'>
+  <name>NAME</name>
+  <maxMemory slots='4' unit='GiB'>8</maxMemory>
+  <memory unit='MiB'>512</memory>
+  <vcpu placement='static'>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <kernel>GUEST/vmlinuz</kernel>
+    <initrd>GUEST/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+  </os>
+  <features><acpi/></features>
+  <cpu><numa><cell id='0' cpus='0' memory='256' unit='MiB'/></numa></cpu>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <memory model='spm'>
+      <target><size unit='MiB'>256</size><node>1</node></target>
+      <alias name='ua-hbm0'/>
+    </memory>
+    <serial type='file'><source path='CONSOLE'/><target port='0'/></serial>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  </devices>
+</domain>
+"""
+MEMORY_LIMIT_KIB = 1024
+MEMORY_AUDITS = int(os.environ.get("SPM_GUEST_MEMORY_AUDITS", "300"))
 CHANNEL = ("<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n"
            "  </devices>")
+
+
+def guest_request(daemon, name):
+    r = json.loads(t.control_line(daemon.sock, json.dumps(
+        {"command": "guest-audit", "domain": name}).encode() + b"\n", timeout=60))
+    assert r.get("ok"), r
+    return r["guest"]
+
+
+def booted_guest(daemon, work, config, tag, check):
+    """The real agent in a booted guest: audited on libvirt's agent event,
+    without being asked; the mismatch journaled; memory flat over many
+    audits."""
+    name = "spmguest-boot-" + tag
+    console = os.path.join(work, "console.log")
+    src = os.path.join(work, "boot-src.xml")
+    with open(src, "w") as f:
+        f.write(BOOT_XML.replace("NAME", name).replace("GUEST", AGENT_GUEST).replace("CONSOLE", console))
+    xml = t.convert(src, name, config)
+    path = os.path.join(work, name + ".xml")
+    open(path, "w").write(xml)
+    t.virsh("define", path)
+    events = daemon.status()["agent_events"]
+    t0 = time.monotonic()
+    t.start_domain(name)
+
+    def audited():
+        d = daemon.domain(name)
+        return d if d and d.get("guest") else None
+    d = t.wait_for("the guest audit of %s on the agent event" % name, audited, 240, 0.2)
+    took = time.monotonic() - t0
+    st = daemon.status()
+    dev = d["guest"]["devices"][0]
+    check(st["agent_events"] > events, "libvirt's agent event came (%d)" % st["agent_events"])
+    check(dev["state"] == "leaked" and dev["evidence"] == "iomem" and d["guest"]["judgement"] == "mismatch",
+          "audited on the agent event %.1f s after the start: %s, %s" % (took, dev["state"], dev["reason"]))
+    log = daemon.log_text()
+    check("SPM_DEVICE=ua-hbm0 SPM_GUEST_VERDICT=leaked SPM_GUEST_EXPECTED=reserved" in log,
+          "the mismatch is logged with SPM_GUEST_VERDICT=leaked")
+    p = t.run(t.VIRT_SPM, "status", env=daemon.env, check=False)
+    check("  guest device 'ua-hbm0': leaked (expected reserved, mismatch)" in p.stdout,
+          "status shows the leaked device")
+
+    # memory: a warm-up, then MEMORY_AUDITS more audits of the real agent
+    for _ in range(50):
+        guest_request(daemon, name)
+    for attempt in (1, 2):
+        base = daemon.anonymous_kib()
+        t0 = time.monotonic()
+        for _ in range(MEMORY_AUDITS):
+            g = guest_request(daemon, name)
+            assert g["devices"][0]["state"] == "leaked", g
+        elapsed = time.monotonic() - t0
+        after = daemon.anonymous_kib()
+        print("# round %d: %d guest audits in %.1f s; anonymous memory %d KiB before, %d after"
+              % (attempt, MEMORY_AUDITS, elapsed, base, after))
+        if after - base <= MEMORY_LIMIT_KIB:
+            break
+    check(after - base <= MEMORY_LIMIT_KIB, "virt-spmd's memory stays flat over %d guest audits: %+d KiB"
+          % (MEMORY_AUDITS, after - base))
+    t.virsh("destroy", name, check=False)
 
 
 def main():
@@ -98,6 +190,11 @@ def main():
         check(st["connected"] and st["guest_audits"] >= 4, "status answered meanwhile (%d guest audits)"
               % st["guest_audits"])
 
+        if AGENT_GUEST and os.path.isfile(os.path.join(AGENT_GUEST, "initrd.gz")):
+            booted_guest(daemon, work, config, tag, check)
+        else:
+            print("# no booted guest: $SPM_AGENT_GUEST_DIR has none (scripts/build-agent-guest.sh)")
+
         p, v, _ = guest_audit("spmguest-nosuch-" + tag)
         check(p.returncode == 1 and v is None, "an unknown domain is an error, exit %d" % p.returncode)
         t.virsh("destroy", without, check=False)   # (stopped already, if libvirtd was restarted meanwhile)
@@ -105,7 +202,7 @@ def main():
         check(p.returncode == 1 and "not running" in p.stderr, "a stopped domain is an error: %s" % p.stderr.strip())
         daemon.stop()
     finally:
-        t.finish(daemon, "spmguest-agent-", "spmguest-none-")
+        t.finish(daemon, "spmguest-agent-", "spmguest-none-", "spmguest-boot-")
     print("1..%d" % n)
     return 1 if failed else 0
 
