@@ -32,7 +32,7 @@ BOOT_XML = """<domain type='qemu'>
     <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
     <kernel>GUEST/vmlinuz</kernel>
     <initrd>GUEST/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 CMDLINE</cmdline>
   </os>
   <features><acpi/></features>
   <cpu><numa><cell id='0' cpus='0' memory='256' unit='MiB'/></numa></cpu>
@@ -50,6 +50,7 @@ BOOT_XML = """<domain type='qemu'>
 """
 MEMORY_LIMIT_KIB = 1024
 MEMORY_AUDITS = int(os.environ.get("SPM_GUEST_MEMORY_AUDITS", "300"))
+HOSTILE_ROUNDS = int(os.environ.get("SPM_GUEST_HOSTILE_ROUNDS", "10"))
 CHANNEL = ("<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n"
            "  </devices>")
 
@@ -61,27 +62,43 @@ def guest_request(daemon, name):
     return r["guest"]
 
 
-def booted_guest(daemon, work, config, tag, check):
-    """The real agent in a booted guest: audited on libvirt's agent event,
-    without being asked; the mismatch journaled; memory flat over many
-    audits."""
-    name = "spmguest-boot-" + tag
-    console = os.path.join(work, "console.log")
-    src = os.path.join(work, "boot-src.xml")
+def boot(daemon, work, config, name, cmdline=""):
+    """Define and start the agent test guest as @name; its console file."""
+    console = os.path.join(work, name + ".console")
+    src = os.path.join(work, name + "-src.xml")
     with open(src, "w") as f:
-        f.write(BOOT_XML.replace("NAME", name).replace("GUEST", AGENT_GUEST).replace("CONSOLE", console))
-    xml = t.convert(src, name, config)
+        f.write(BOOT_XML.replace("NAME", name).replace("GUEST", AGENT_GUEST).replace("CONSOLE", console)
+                .replace("CMDLINE", cmdline))
     path = os.path.join(work, name + ".xml")
-    open(path, "w").write(xml)
+    open(path, "w").write(t.convert(src, name, config))
     t.virsh("define", path)
-    events = daemon.status()["agent_events"]
-    t0 = time.monotonic()
     t.start_domain(name)
+    return console
 
+
+def wait_guest_audit(daemon, name, timeout=240):
+    """The domain's guest audit, once virt-spmd made one (on the agent event)."""
     def audited():
         d = daemon.domain(name)
         return d if d and d.get("guest") else None
-    d = t.wait_for("the guest audit of %s on the agent event" % name, audited, 240, 0.2)
+    return t.wait_for("the guest audit of %s on the agent event" % name, audited, timeout, 0.2)
+
+
+def timed_request(daemon, name):
+    t0 = time.monotonic()
+    g = guest_request(daemon, name)
+    return g, time.monotonic() - t0
+
+
+def booted_guest(daemon, work, config, tag, check):
+    """The real agent in a booted guest: audited on libvirt's agent event,
+    without being asked; the mismatch journaled; memory flat over many
+    audits.  Then hostile responders in the guest instead of the agent."""
+    name = "spmguest-boot-" + tag
+    events = daemon.status()["agent_events"]
+    t0 = time.monotonic()
+    boot(daemon, work, config, name)
+    d = wait_guest_audit(daemon, name)
     took = time.monotonic() - t0
     st = daemon.status()
     dev = d["guest"]["devices"][0]
@@ -112,13 +129,59 @@ def booted_guest(daemon, work, config, tag, check):
             break
     check(after - base <= MEMORY_LIMIT_KIB, "virt-spmd's memory stays flat over %d guest audits: %+d KiB"
           % (MEMORY_AUDITS, after - base))
+
+    hostile_guests(daemon, work, config, tag, check, name)
     t.virsh("destroy", name, check=False)
+
+
+# hostile responder (tests/guest/agent-init) -> what the reason must say
+HOSTILE = {
+    "slow": "not responding",
+    "wrongtype": "has no integer 'size'",
+    "huge": "more than 1048576",
+}
+
+
+def hostile_guests(daemon, work, config, tag, check, healthy):
+    names = {mode: "spmguest-boot-%s-%s" % (mode, tag) for mode in HOSTILE}
+    for mode, name in names.items():
+        boot(daemon, work, config, name, "spmguest.agent=hostile-" + mode)
+    for mode, name in names.items():
+        d = wait_guest_audit(daemon, name)
+        dev = d["guest"]["devices"][0]
+        check(dev["state"] == "unknown" and HOSTILE[mode] in dev["reason"]
+              and d["guest"]["judgement"] == "undetermined",
+              "hostile-%s agent: %s after %.1f s: %s" % (mode, dev["state"], d["guest"]["duration_us"] / 1e6,
+                                                          dev["reason"]))
+    # the slow guest's audit holds only its own guest
+    slow = []
+    th = threading.Thread(target=lambda: slow.append(timed_request(daemon, names["slow"])))
+    th.start()
+    g, took = timed_request(daemon, healthy)
+    st = daemon.status()
+    th.join()
+    check(g["devices"][0]["state"] == "leaked" and took < 3 and slow and slow[0][1] > took,
+          "a healthy guest's audit took %.2f s while the slow agent's took %.1f s" % (took, slow[0][1]))
+    check(st["connected"], "status answered meanwhile")
+    # memory over hostile answers: a warm-up, then more of the same
+    for _ in range(2):
+        timed_request(daemon, names["huge"])
+        timed_request(daemon, names["wrongtype"])
+    base = daemon.anonymous_kib()
+    for _ in range(HOSTILE_ROUNDS):
+        timed_request(daemon, names["huge"])
+        timed_request(daemon, names["wrongtype"])
+    after = daemon.anonymous_kib()
+    check(after - base <= MEMORY_LIMIT_KIB, "memory flat over %d 4 MiB and %d mistyped answers: %+d KiB"
+          % (HOSTILE_ROUNDS, HOSTILE_ROUNDS, after - base))
+    for name in names.values():
+        t.virsh("destroy", name, check=False)
 
 
 def main():
     t.ensure_libvirtd()
     work, config = t.workspace("spmd-guest-", "audit_timeout_ms = 5000\n[guest-audit]\n"
-                               "file_reads = true\ntimeout_ms = 2000\n")
+                               "file_reads = true\ntimeout_ms = 3000\n")
     tag = uuid.uuid4().hex[:8]
     with_agent, without = "spmguest-agent-" + tag, "spmguest-none-" + tag
     daemon = t.Daemon(work, config)
