@@ -102,8 +102,9 @@ spm_guest_done(GObject *source, GAsyncResult *res, gpointer data)
                 json_node_unref(r->guest);
             r->guest = json_node_ref(report);
         }
-    } else {
-        spm_daemon_log(j->not_spm ? LOG_DEBUG : LOG_WARNING, "guest audit of '%s': %s", j->name ? j->name : j->key,
+    } else if (!j->not_spm) {
+        /* (a guest without virt-spm metadata is none of our business) */
+        spm_daemon_log(LOG_WARNING, "guest audit of '%s': %s", j->name ? j->name : j->key,
                        j->error->message);
     }
     j->waiters = g_slist_reverse(j->waiters);

@@ -422,6 +422,8 @@ spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
             continue;
         g_hash_table_add(running, id->uuid);
         spm_scheduler_audit(d, id->uuid, id->name, id->run_id, TRUE, NULL, NULL);
+        /* an agent that connected while nobody listened sends no event */
+        spm_daemon_guest_audit(d, id->uuid, NULL, NULL);
     }
     if (d->domains) {
         g_hash_table_iter_init(&iter, d->domains);

@@ -130,6 +130,16 @@ def booted_guest(daemon, work, config, tag, check):
     check(after - base <= MEMORY_LIMIT_KIB, "virt-spmd's memory stays flat over %d guest audits: %+d KiB"
           % (MEMORY_AUDITS, after - base))
 
+    # a restarted daemon gets no agent event for a guest already up: its
+    # scan of the running domains audits the guest too
+    daemon.stop()
+    daemon.start()
+    t.wait_for("connected", lambda: daemon.status()["connected"], 30)
+    d = wait_guest_audit(daemon, name, 60)
+    st = daemon.status()
+    check(d["guest"]["devices"][0]["state"] == "leaked" and st["agent_events"] == 0,
+          "after a daemon restart the guest is audited without an agent event")
+
     hostile_guests(daemon, work, config, tag, check, name)
     t.virsh("destroy", name, check=False)
 
