@@ -139,6 +139,7 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
     g_autofree char *stand_in = NULL;
     gboolean json = FALSE;
     gboolean direct = FALSE;
+    gboolean guest = FALSE;     /* never set: --guest is handed over before parsing */
     gint timeout_s = 0;
     GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp_path, "audit the QEMU whose QMP socket is PATH (no libvirt)", "PATH" },
@@ -147,7 +148,7 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
         { "direct", 0, 0, G_OPTION_ARG_NONE, &direct, "audit through libvirt even when virt-spmd runs", NULL },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "give up after SECONDS", "SECONDS" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the verdict as JSON", NULL },
-        { "guest", 0, 0, G_OPTION_ARG_NONE, NULL, "audit what the guest made of its SPM devices instead "
+        { "guest", 0, 0, G_OPTION_ARG_NONE, &guest, "audit what the guest made of its SPM devices instead "
           "(qemu-guest-agent; 'audit --guest --help')", NULL },
         { NULL }
     };

@@ -53,8 +53,8 @@ spm_guest_agent_options_load(GKeyFile *kf, SpmGuestAgentOptions *opts, GError **
     return TRUE;
 }
 
-/* {"execute": NAME, "arguments": {...}} with string/int members given as
- * pairs: "path", "/proc/iomem" (strings) or handled by the caller. */
+/* {"execute": NAME, "arguments": ARGS}; @args (nullable) is a builder
+ * whose object the caller has ended. */
 static char *
 spm_agent_command(const char *name, JsonBuilder *args)
 {
