@@ -169,3 +169,10 @@ spm_daemon_guest_agent_connected(SpmDaemon *d, const char *uuid, const char *nam
     d->agent_events++;
     spm_daemon_guest_audit(d, uuid, NULL, NULL);
 }
+
+void
+spm_daemon_guest_stop(SpmDaemon *d)
+{
+    if (d->guest_jobs && g_hash_table_size(d->guest_jobs) == 0)
+        g_clear_pointer(&d->guest_jobs, g_hash_table_unref);
+}

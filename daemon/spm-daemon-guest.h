@@ -29,4 +29,8 @@ void spm_daemon_guest_audit(SpmDaemon *d, const char *name_or_uuid, SpmGuestWait
 /* libvirt's agent lifecycle event said "connected" (main thread). */
 void spm_daemon_guest_agent_connected(SpmDaemon *d, const char *uuid, const char *name);
 
+/* At exit: free what no worker uses any more (a worker still running
+ * keeps its job: the process ends under it). */
+void spm_daemon_guest_stop(SpmDaemon *d);
+
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "spm-build-config.h"
 #include "spm-control.h"
 #include "spm-daemon.h"
+#include "spm-daemon-guest.h"
 #include "spm-daemon-control.h"
 #include "spm-daemon-libvirt.h"
 #include "spm-daemon-placement.h"
@@ -166,6 +167,7 @@ main(int argc, char **argv)
     spm_daemon_disconnect(d);
     spm_daemon_libvirt_stop(d);
     g_queue_clear(&d->queue);
+    spm_daemon_guest_stop(d);
     g_clear_pointer(&d->domains, g_hash_table_unref);
     spm_config_free(d->config);
     g_free(d->uri);
