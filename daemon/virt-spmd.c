@@ -5,6 +5,7 @@
  * See docs/virt-spmd.md and virt-spmd(8).
  */
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -78,6 +79,16 @@ main(int argc, char **argv)
         { NULL }
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- audit SPM guests over QMP");
+
+    /*
+     * A guest's agent may hand libvirt replies of megabytes (the guest
+     * audit refuses them, but libvirt has read them into one string by
+     * then).  glibc raises its mmap threshold after the first such block
+     * is freed, and keeps the next ones in the heap of whichever worker
+     * thread took them: a fixed threshold gives every large block back
+     * to the system when it is freed.
+     */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     g_autoptr(GError) error = NULL;
     SpmDaemon daemon = { 0 };
     SpmDaemonPlacement *placement = NULL;

@@ -7,10 +7,17 @@ without.  Each gives `unknown` with libvirt's reason, undetermined, exit 3,
 within the timeout; through virt-spmd (kept in status, journaled with
 SPM_GUEST_JUDGEMENT) and directly (--direct); many requests at once do not
 hold the daemon.  What a guest with a real agent gives is agent-guest's
-job (tests/device)."""
+job (tests/device).
+
+With --sid: the same under the sid root's libvirt 12.8 and QEMU 11.1 (the
+stand-in kept); the booted guest's kernel, initrd and console go to a
+temporary directory in the root's /tmp (the chrooted libvirtd sees only
+the root), removed at the end."""
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -55,19 +62,39 @@ CHANNEL = ("<channel type='unix'><target type='virtio' name='org.qemu.guest_agen
            "  </devices>")
 
 
-def guest_request(daemon, name):
-    r = json.loads(t.control_line(daemon.sock, json.dumps(
-        {"command": "guest-audit", "domain": name}).encode() + b"\n", timeout=60))
-    assert r.get("ok"), r
-    return r["guest"]
+def guest_request(daemon, name, timeout=60):
+    """The daemon's guest audit of @name, riding out a libvirtd that
+    another test restarted meanwhile (virt-spmd reconnects)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = json.loads(t.control_line(daemon.sock, json.dumps(
+            {"command": "guest-audit", "domain": name}).encode() + b"\n", timeout=timeout))
+        if r.get("ok"):
+            return r["guest"]
+        transient = "not connected to" in r.get("error", "") or any(
+            x in r.get("error", "") for x in t.TRANSIENT)
+        assert transient and time.monotonic() < deadline, r
+        time.sleep(0.2)
+
+
+def guest_files(work):
+    """Where the libvirtd under test finds the guest's kernel and initrd and
+    writes its consoles: (host path, the same as libvirtd sees it)."""
+    if not t.ROOT:
+        return AGENT_GUEST, AGENT_GUEST
+    d = tempfile.mkdtemp(prefix="spmguest-", dir=os.path.join(t.ROOT, "tmp"))
+    for f in ("vmlinuz", "initrd.gz"):
+        shutil.copy(os.path.join(AGENT_GUEST, f), d)
+    return d, t.in_root(d)
 
 
 def boot(daemon, work, config, name, cmdline=""):
     """Define and start the agent test guest as @name; its console file."""
-    console = os.path.join(work, name + ".console")
+    host_dir, seen_dir = GUEST_DIRS
+    console = os.path.join(seen_dir, name + ".console")
     src = os.path.join(work, name + "-src.xml")
     with open(src, "w") as f:
-        f.write(BOOT_XML.replace("NAME", name).replace("GUEST", AGENT_GUEST).replace("CONSOLE", console)
+        f.write(BOOT_XML.replace("NAME", name).replace("GUEST", seen_dir).replace("CONSOLE", console)
                 .replace("CMDLINE", cmdline))
     path = os.path.join(work, name + ".xml")
     open(path, "w").write(t.convert(src, name, config))
@@ -77,10 +104,13 @@ def boot(daemon, work, config, name, cmdline=""):
 
 
 def wait_guest_audit(daemon, name, timeout=240):
-    """The domain's guest audit, once virt-spmd made one (on the agent event)."""
+    """The domain's guest audit, once virt-spmd made one with the agent
+    connected (on the agent event; one made before, by the scan after a
+    libvirtd restarted by another test, says "not connected")."""
     def audited():
         d = daemon.domain(name)
-        return d if d and d.get("guest") else None
+        g = d.get("guest") if d else None
+        return d if g and "agent is not connected" not in json.dumps(g) else None
     return t.wait_for("the guest audit of %s on the agent event" % name, audited, timeout, 0.2)
 
 
@@ -94,6 +124,8 @@ def booted_guest(daemon, work, config, tag, check):
     """The real agent in a booted guest: audited on libvirt's agent event,
     without being asked; the mismatch journaled; memory flat over many
     audits.  Then hostile responders in the guest instead of the agent."""
+    global GUEST_DIRS
+    GUEST_DIRS = guest_files(work)
     name = "spmguest-boot-" + tag
     events = daemon.status()["agent_events"]
     t0 = time.monotonic()
@@ -145,10 +177,11 @@ def booted_guest(daemon, work, config, tag, check):
 
 
 # hostile responder (tests/guest/agent-init) -> what the reason must say
+# (one of them: libvirt 9.0 and 12.8 word a timeout differently)
 HOSTILE = {
-    "slow": "not responding",
-    "wrongtype": "has no integer 'size'",
-    "huge": "more than 1048576",
+    "slow": ("Guest agent is not responding", "guest agent command timed out"),
+    "wrongtype": ("has no integer 'size'",),
+    "huge": ("more than 1048576",),
 }
 
 
@@ -159,7 +192,7 @@ def hostile_guests(daemon, work, config, tag, check, healthy):
     for mode, name in names.items():
         d = wait_guest_audit(daemon, name)
         dev = d["guest"]["devices"][0]
-        check(dev["state"] == "unknown" and HOSTILE[mode] in dev["reason"]
+        check(dev["state"] == "unknown" and any(w in dev["reason"] for w in HOSTILE[mode])
               and d["guest"]["judgement"] == "undetermined",
               "hostile-%s agent: %s after %.1f s: %s" % (mode, dev["state"], d["guest"]["duration_us"] / 1e6,
                                                           dev["reason"]))
@@ -177,21 +210,32 @@ def hostile_guests(daemon, work, config, tag, check, healthy):
     for _ in range(2):
         timed_request(daemon, names["huge"])
         timed_request(daemon, names["wrongtype"])
-    base = daemon.anonymous_kib()
-    for _ in range(HOSTILE_ROUNDS):
-        timed_request(daemon, names["huge"])
-        timed_request(daemon, names["wrongtype"])
-    after = daemon.anonymous_kib()
+    # a second round only if the first grew (as test-daemon-memory: a leak
+    # grows in every round, malloc's high-water mark once)
+    for attempt in (1, 2):
+        base = daemon.anonymous_kib()
+        for _ in range(HOSTILE_ROUNDS):
+            timed_request(daemon, names["huge"])
+            timed_request(daemon, names["wrongtype"])
+        after = daemon.anonymous_kib()
+        print("# hostile round %d: anonymous memory %d KiB before, %d after" % (attempt, base, after))
+        if after - base <= MEMORY_LIMIT_KIB:
+            break
     check(after - base <= MEMORY_LIMIT_KIB, "memory flat over %d 4 MiB and %d mistyped answers: %+d KiB"
           % (HOSTILE_ROUNDS, HOSTILE_ROUNDS, after - base))
     for name in names.values():
         t.virsh("destroy", name, check=False)
 
 
+GUEST_DIRS = None
+
+
 def main():
+    if "--sid" in sys.argv[1:]:
+        t.use_sid_root()
     t.ensure_libvirtd()
     work, config = t.workspace("spmd-guest-", "audit_timeout_ms = 5000\n[guest-audit]\n"
-                               "file_reads = true\ntimeout_ms = 3000\n")
+                               "file_reads = true\ntimeout_ms = 6000\n")
     tag = uuid.uuid4().hex[:8]
     with_agent, without = "spmguest-agent-" + tag, "spmguest-none-" + tag
     daemon = t.Daemon(work, config)
@@ -276,6 +320,8 @@ def main():
         daemon.stop()
     finally:
         t.finish(daemon, "spmguest-agent-", "spmguest-none-", "spmguest-boot-")
+        if GUEST_DIRS and t.ROOT:
+            shutil.rmtree(GUEST_DIRS[0], ignore_errors=True)
     print("1..%d" % n)
     return 1 if failed else 0
 
