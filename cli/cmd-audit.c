@@ -139,6 +139,7 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
     g_autofree char *stand_in = NULL;
     gboolean json = FALSE;
     gboolean direct = FALSE;
+    gboolean guest = FALSE;     /* never set: --guest is handed over before parsing */
     gint timeout_s = 0;
     GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp_path, "audit the QEMU whose QMP socket is PATH (no libvirt)", "PATH" },
@@ -147,14 +148,21 @@ spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError 
         { "direct", 0, 0, G_OPTION_ARG_NONE, &direct, "audit through libvirt even when virt-spmd runs", NULL },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "give up after SECONDS", "SECONDS" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the verdict as JSON", NULL },
+        { "guest", 0, 0, G_OPTION_ARG_NONE, &guest, "audit what the guest made of its SPM devices instead "
+          "(qemu-guest-agent; 'audit --guest --help')", NULL },
         { NULL }
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN | --qmp PATH --plan FILE");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN | --qmp PATH --plan FILE | --guest ...");
     g_autoptr(GError) local = NULL;
     g_autoptr(SpmConfig) config = NULL;
     g_autoptr(SpmVerdict) v = NULL;
     guint timeout_ms;
 
+    /* the guest audit has its own options (cmd-audit-guest.c) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--guest") == 0)
+            return spm_cmd_audit_guest(argc, argv, g, st, error);
+    }
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_summary(ctx, "Compare a running guest's memory devices with its plan.\n"
                                  "Exit status: 0 match, 1 mismatch or failure, 2 usage error.");
@@ -242,6 +250,33 @@ spm_status_print_ledger(JsonObject *ledger)
                json_object_get_string_member(ledger, "reconcile_error"));
 }
 
+/* The domain's last guest audit: its judgement, and the devices that do not match. */
+static void
+spm_status_print_guest(JsonObject *guest)
+{
+    JsonArray *devs;
+
+    if (!guest)
+        return;
+    printf("  guest: %s at %s%s%s\n", json_object_get_string_member_with_default(guest, "judgement", "?"),
+           json_object_get_string_member_with_default(guest, "time", "?"),
+           json_object_has_member(guest, "error") ? ": " : "",
+           json_object_get_string_member_with_default(guest, "error", ""));
+    devs = json_object_get_array_member(guest, "devices");
+    for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
+        JsonObject *dev = json_array_get_object_element(devs, i);
+
+        if (!dev || g_strcmp0(json_object_get_string_member_with_default(dev, "judgement", ""), "match") == 0)
+            continue;
+        printf("  guest device '%s': %s (expected %s, %s): %s\n",
+               json_object_get_string_member_with_default(dev, "device", ""),
+               json_object_get_string_member_with_default(dev, "state", ""),
+               json_object_get_string_member_with_default(dev, "expected", ""),
+               json_object_get_string_member_with_default(dev, "judgement", ""),
+               json_object_get_string_member_with_default(dev, "reason", ""));
+    }
+}
+
 gboolean
 spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error)
 {
@@ -298,6 +333,7 @@ spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
         }
         if (v && v->error)
             printf("  error: %s\n", v->error);
+        spm_status_print_guest(json_object_get_object_member(d, "guest"));
     }
     spm_status_print_ledger(json_object_get_object_member(o, "ledger"));
     return TRUE;

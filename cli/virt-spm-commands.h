@@ -56,6 +56,8 @@ gboolean spm_cmd_edit(int argc, char **argv, const SpmGlobalOptions *g, int *st,
 
 /* cmd-audit.c */
 gboolean spm_cmd_audit(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
+/* cmd-audit-guest.c: audit --guest (spm_cmd_audit hands it over) */
+gboolean spm_cmd_audit_guest(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 gboolean spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError **error);
 
 G_END_DECLS

@@ -148,6 +148,42 @@ spm_audit_query_libvirt(virDomainPtr dom, GError **error)
     return spm_memdev_info_parse(ret, error);
 }
 
+SpmAuditPlan *
+spm_audit_domain_plan(virDomainPtr dom, const SpmPlanPolicy *policy, gboolean *is_spm,
+                      GError **error)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    g_autofree char *xml = NULL;
+    g_autofree char *inactive = NULL;
+    g_autoptr(GError) local = NULL;
+    SpmAuditPlan *plan;
+    char *raw;
+
+    *is_spm = FALSE;
+    virDomainGetUUIDString(dom, uuid);
+    if (!(raw = virDomainGetXMLDesc(dom, 0))) {
+        *is_spm = TRUE;   /* or unknown: report it rather than hide it */
+        spm_libvirt_error(error, "domain XML");
+        return NULL;
+    }
+    xml = g_strdup(raw);
+    free(raw);
+    /* a transient domain has no inactive XML: keep the live addresses */
+    if ((raw = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
+        inactive = g_strdup(raw);
+        free(raw);
+    }
+    plan = spm_audit_plan_from_domain_xmls(xml, inactive, policy, is_spm, &local);
+    /* a Nova guest: the plan the hook stored for it (spm-audit-nova.h) */
+    if (!*is_spm && !local && (plan = spm_audit_nova_plan(uuid, &local)))
+        *is_spm = TRUE;
+    if (local) {
+        *is_spm = TRUE;
+        g_propagate_error(error, g_steal_pointer(&local));
+    }
+    return plan;
+}
+
 SpmVerdict *
 spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy, gboolean *is_spm)
 {
@@ -157,35 +193,16 @@ spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy, gboolean *is_spm
     g_autoptr(GError) error = NULL;
     g_autoptr(SpmAuditPlan) plan = NULL;
     g_autoptr(GPtrArray) actual = NULL;
-    g_autofree char *xml = NULL;
-    g_autofree char *inactive = NULL;
-    char *raw;
     SpmVerdict *v;
     unsigned int id = virDomainGetID(dom);
 
-    *is_spm = FALSE;
     virDomainGetUUIDString(dom, uuid);
-    if (!(raw = virDomainGetXMLDesc(dom, 0))) {
-        spm_libvirt_error(&error, "domain XML");
-    } else {
-        xml = g_strdup(raw);
-        free(raw);
-        /* a transient domain has no inactive XML: keep the live addresses */
-        if ((raw = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
-            inactive = g_strdup(raw);
-            free(raw);
-        }
-        plan = spm_audit_plan_from_domain_xmls(xml, inactive, policy, is_spm, &error);
-        /* a Nova guest: the plan the hook stored for it (spm-audit-nova.h) */
-        if (!*is_spm && !error && (plan = spm_audit_nova_plan(uuid, &error)))
-            *is_spm = TRUE;
-        if (!*is_spm && !error)
-            return NULL;
-        if (plan)
-            actual = spm_audit_query_libvirt(dom, &error);
-    }
+    plan = spm_audit_domain_plan(dom, policy, is_spm, &error);
+    if (!*is_spm)
+        return NULL;
+    if (plan)
+        actual = spm_audit_query_libvirt(dom, &error);
     if (error) {
-        *is_spm = TRUE;   /* or unknown: report it rather than hide it */
         v = spm_verdict_new(name, uuid);
         spm_verdict_set_error(v, error);
     } else {

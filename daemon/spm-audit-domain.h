@@ -29,6 +29,12 @@ G_BEGIN_DECLS
 SpmVerdict *spm_audit_domain(virDomainPtr dom, const SpmPlanPolicy *policy,
                              gboolean *is_spm);
 
+/* The plan of @dom: its live XML's metadata, or the Nova hook's stored
+ * plan.  NULL + *is_spm = FALSE: not an SPM domain (no error); NULL +
+ * error (*is_spm TRUE): it is, or may be, but its plan cannot be had. */
+SpmAuditPlan *spm_audit_domain_plan(virDomainPtr dom, const SpmPlanPolicy *policy,
+                                    gboolean *is_spm, GError **error);
+
 /* The plan of a domain XML (as libvirt returns it); NULL + *is_spm = FALSE
  * without virt-spm metadata. */
 SpmAuditPlan *spm_audit_plan_from_domain_xml(const char *xml, const SpmPlanPolicy *policy,

@@ -28,6 +28,7 @@
 
 #include "spm-daemon.h"
 #include "spm-daemon-control.h"
+#include "spm-daemon-guest.h"
 #include "spm-daemon-ledger.h"
 #include "spm-daemon-libvirt.h"
 #include "spm-daemon-scheduler.h"
@@ -188,6 +189,21 @@ spm_control_audit_done(SpmDaemon *d, const SpmVerdict *v, const GError *error, g
 }
 
 static void
+spm_control_guest_done(SpmDaemon *d, JsonNode *report, const GError *error, gpointer data)
+{
+    SpmControlClient *c = data;
+    JsonNode *node;
+
+    if (!report) {
+        spm_control_reply(c, spm_control_error(error->message));
+        return;
+    }
+    node = spm_control_ok();
+    json_object_set_member(json_node_get_object(node), "guest", json_node_copy(report));
+    spm_control_reply(c, node);
+}
+
+static void
 spm_control_ignore(SpmDaemon *d, const SpmVerdict *v, const GError *error, gpointer data)
 {
 }
@@ -231,6 +247,8 @@ spm_control_status(SpmDaemon *d)
     json_object_set_int_member(o, "start_events", d->start_events);
     json_object_set_int_member(o, "start_duplicates", d->start_duplicates);
     json_object_set_int_member(o, "domain_checks", d->domain_checks);
+    json_object_set_int_member(o, "guest_audits", d->guest_audits);
+    json_object_set_int_member(o, "agent_events", d->agent_events);
     json_object_set_array_member(o, "domains", arr);
     json_object_set_member(o, "ledger", spm_daemon_ledger_status(d));
     return node;
@@ -286,6 +304,14 @@ spm_control_handle(SpmControlClient *c, const char *line, gsize len)
             return;
         }
         spm_daemon_audit_lookup(d, domain, TRUE, spm_control_audit_done, c);
+    } else if (g_strcmp0(command, "guest-audit") == 0) {
+        const char *domain = spm_member_str(o, "domain");
+
+        if (!domain || !*domain) {
+            spm_control_reply(c, spm_control_error("guest-audit: 'domain' is missing"));
+            return;
+        }
+        spm_daemon_guest_audit(d, domain, spm_control_guest_done, c);
     } else if (g_strcmp0(command, "event") == 0) {
         const char *event = spm_member_str(o, "event");
         const char *domain = spm_member_str(o, "domain");

@@ -23,6 +23,7 @@
 
 #include "spm-audit-domain.h"
 #include "spm-daemon.h"
+#include "spm-daemon-guest.h"
 #include "spm-daemon-ledger.h"
 #include "spm-daemon-libvirt.h"
 #include "spm-daemon-scheduler.h"
@@ -149,6 +150,33 @@ spm_event_main(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean
+spm_agent_main(gpointer data)
+{
+    SpmEventMsg *m = data;
+
+    spm_daemon_guest_agent_connected(m->d, m->uuid, m->name);
+    return G_SOURCE_REMOVE;
+}
+
+/* The guest opened its agent's port: what it made of its HBM is settled
+ * enough to ask (spm-daemon-guest.h). */
+static void
+spm_agent_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int state, int reason, void *opaque)
+{
+    SpmDaemon *d = opaque;
+    SpmEventMsg *m;
+
+    if (state != VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED)
+        return;
+    m = g_new0(SpmEventMsg, 1);
+    m->d = d;
+    m->time = g_get_monotonic_time();
+    m->name = g_strdup(virDomainGetName(dom));
+    virDomainGetUUIDString(dom, m->uuid);
+    spm_defer(d, spm_agent_main, m);
+}
+
 static int
 spm_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
@@ -251,6 +279,9 @@ spm_daemon_disconnect(SpmDaemon *d)
     if (d->event_callback >= 0)
         virConnectDomainEventDeregisterAny(d->conn, d->event_callback);
     d->event_callback = -1;
+    if (d->agent_callback >= 0)
+        virConnectDomainEventDeregisterAny(d->conn, d->agent_callback);
+    d->agent_callback = -1;
     virConnectUnregisterCloseCallback(d->conn, spm_close_cb);
     virConnectClose(g_steal_pointer(&d->conn));
 }
@@ -258,6 +289,7 @@ spm_daemon_disconnect(SpmDaemon *d)
 typedef struct {
     virConnectPtr conn;
     int event_callback;
+    int agent_callback;         /* -1: this libvirt has no agent lifecycle event */
 } SpmConnection;
 
 static void
@@ -291,6 +323,10 @@ spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *ca
     c = g_new0(SpmConnection, 1);
     c->conn = conn;
     c->event_callback = callback;
+    /* the guest audit's trigger; without it, audits on request only */
+    c->agent_callback = virConnectDomainEventRegisterAny(
+        conn, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+        VIR_DOMAIN_EVENT_CALLBACK(spm_agent_lifecycle_cb), d, NULL);
     g_task_return_pointer(task, c, g_free);
 }
 
@@ -386,6 +422,8 @@ spm_scan_done(GObject *source, GAsyncResult *res, gpointer data)
             continue;
         g_hash_table_add(running, id->uuid);
         spm_scheduler_audit(d, id->uuid, id->name, id->run_id, TRUE, NULL, NULL);
+        /* an agent that connected while nobody listened sends no event */
+        spm_daemon_guest_audit(d, id->uuid, NULL, NULL);
     }
     if (d->domains) {
         g_hash_table_iter_init(&iter, d->domains);
@@ -438,6 +476,10 @@ spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
     }
     d->conn = conn->conn;
     d->event_callback = conn->event_callback;
+    d->agent_callback = conn->agent_callback;
+    if (d->agent_callback < 0)
+        spm_daemon_log(LOG_WARNING, "%s has no agent lifecycle event: guest audits on request only",
+                       d->uri);
     d->backoff_ms = d->reconnect_min_ms;
     d->connections++;
     spm_daemon_log(LOG_INFO, "connected to %s (connection %u)", d->uri, d->connections);

@@ -8,6 +8,11 @@
  * SPM_FIELD, SPM_EXPECTED and SPM_ACTUAL, so that
  * `journalctl SPM_VERDICT=mismatch` finds them.  Elsewhere the same
  * fields go to stderr as key=value pairs on one line.
+ *
+ * A guest audit is one record with SPM_GUEST_JUDGEMENT, and every device
+ * that does not match one more with SPM_DEVICE, SPM_GUEST_VERDICT (the
+ * state seen), SPM_GUEST_EXPECTED, SPM_GUEST_NODE and SPM_GUEST_EVIDENCE:
+ * `journalctl SPM_GUEST_VERDICT=leaked`.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,6 +104,52 @@ spm_daemon_log_verdict(const SpmVerdict *v, gboolean first_of_run)
                 "SPM_FIELD=%s SPM_EXPECTED=%s SPM_ACTUAL=%s\n", spm_priority_name(priority),
                 v->domain, line, v->domain, v->uuid ? v->uuid : "", f->device, f->field,
                 f->expected, f->actual);
+    }
+    fflush(stderr);
+}
+
+void
+spm_daemon_log_guest(const char *name, const char *uuid, const SpmGuestAudit *a)
+{
+    const char *judgement = spm_guest_judgement_to_string(a->judgement);
+    int priority = a->judgement == SPM_GUEST_JUDGED_MISMATCH ? LOG_WARNING : LOG_INFO;
+    g_autofree char *msg = g_strdup_printf("domain '%s': guest %s (%u devices)%s%s", name,
+                                           judgement, a->devices->len, a->error ? ": " : "",
+                                           a->error ? a->error : "");
+
+    if (spm_log_journal)
+        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=virt-spmd",
+                        "DOMAIN_NAME=%s", name, "DOMAIN_UUID=%s", uuid,
+                        "SPM_GUEST_JUDGEMENT=%s", judgement, NULL);
+    else
+        fprintf(stderr, "virt-spmd: %s: %s DOMAIN_NAME=%s DOMAIN_UUID=%s SPM_GUEST_JUDGEMENT=%s\n",
+                spm_priority_name(priority), msg, name, uuid, judgement);
+    for (guint i = 0; i < a->devices->len; i++) {
+        const SpmGuestDeviceVerdict *v = g_ptr_array_index(a->devices, i);
+        g_autofree char *line = NULL;
+        g_autofree char *dmsg = NULL;
+        g_autofree char *node = NULL;
+
+        if (v->judgement != SPM_GUEST_JUDGED_MISMATCH)
+            continue;
+        line = spm_guest_device_verdict_to_string(v);
+        dmsg = g_strdup_printf("domain '%s': guest %s", name, line);
+        node = v->guest_node >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, v->guest_node) : g_strdup("");
+        if (spm_log_journal) {
+            sd_journal_send("MESSAGE=%s", dmsg, "PRIORITY=%d", LOG_WARNING,
+                            "SYSLOG_IDENTIFIER=virt-spmd",
+                            "DOMAIN_NAME=%s", name, "DOMAIN_UUID=%s", uuid,
+                            "SPM_DEVICE=%s", v->device,
+                            "SPM_GUEST_VERDICT=%s", spm_guest_state_to_string(v->state),
+                            "SPM_GUEST_EXPECTED=%s", spm_guest_mode_to_string(v->expected),
+                            "SPM_GUEST_NODE=%s", node,
+                            "SPM_GUEST_EVIDENCE=%s", spm_guest_evidence_to_string(v->evidence), NULL);
+        } else {
+            fprintf(stderr, "virt-spmd: warning: %s DOMAIN_NAME=%s DOMAIN_UUID=%s SPM_DEVICE=%s "
+                    "SPM_GUEST_VERDICT=%s SPM_GUEST_EXPECTED=%s SPM_GUEST_NODE=%s\n", dmsg, name, uuid,
+                    v->device, spm_guest_state_to_string(v->state),
+                    spm_guest_mode_to_string(v->expected), node);
+        }
     }
     fflush(stderr);
 }

@@ -31,6 +31,8 @@ spm_record_free(gpointer data)
     g_free(r->uuid);
     g_free(r->name);
     spm_verdict_free(r->last);
+    if (r->guest)
+        json_node_unref(r->guest);
     g_free(r);
 }
 
@@ -129,6 +131,8 @@ spm_daemon_record_to_json(const SpmDomainRecord *r)
     json_object_set_string_member(o, "uuid", r->uuid);
     json_object_set_boolean_member(o, "active", r->active);
     json_object_set_boolean_member(o, "auditing", spm_audit_status_busy(&r->audit));
+    if (r->guest)
+        json_object_set_member(o, "guest", json_node_copy(r->guest));
     return node;
 }
 

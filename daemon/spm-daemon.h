@@ -17,6 +17,7 @@
  *                                                 (spm-daemon-scheduler.h)
  *   spm-daemon-ledger.c     the host HBM ledger   (spm-daemon-ledger.h)
  *   spm-daemon-placement.c  the Placement sync    (spm-daemon-placement.h)
+ *   spm-daemon-guest.c      the guest audit       (spm-daemon-guest.h)
  *   spm-daemon-state.c, spm-daemon-log.c          (this header)
  */
 #pragma once
@@ -27,6 +28,7 @@
 #include "spm-audit.h"
 #include "spm-audit-state.h"
 #include "spm-config.h"
+#include "spm-guest-agent.h"
 
 G_BEGIN_DECLS
 
@@ -55,6 +57,7 @@ typedef struct {
         gboolean stopped;       /* a STOPPED came while QEMU was being asked */
     } job;
     GSList *waiters;            /* answered when the audit ends; only while not IDLE */
+    JsonNode *guest;            /* the last guest audit (spm-daemon-guest.h); NULL = none */
 } SpmDomainRecord;
 
 struct _SpmDaemon {
@@ -79,6 +82,7 @@ struct _SpmDaemon {
     /* libvirt (main thread; the connection pointer is thread-safe to use) */
     virConnectPtr conn;
     int event_callback;         /* lifecycle callback id on conn; -1 = none */
+    int agent_callback;         /* agent lifecycle callback id on conn; -1 = none */
     gboolean connecting;
     guint backoff_ms;
     guint reconnect_source;
@@ -95,12 +99,21 @@ struct _SpmDaemon {
     guint64 domain_checks;      /* answers to "does libvirt still know it?" */
 
     GSocketService *service;
+
+    /* the guest audit (spm-daemon-guest.c) */
+    SpmGuestAgentOptions guest_opts;
+    GHashTable *guest_jobs;     /* char *uuid or name -> the audit in flight */
+    guint64 guest_audits;       /* guest audits done */
+    guint64 agent_events;       /* "agent connected" events */
 };
 
 /* spm-daemon-log.c */
 void spm_daemon_log_init(gboolean journal);
 void spm_daemon_log(int priority, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void spm_daemon_log_verdict(const SpmVerdict *v, gboolean first_of_run);
+/* One record for the guest audit, one more (SPM_GUEST_VERDICT) per device
+ * that does not match. */
+void spm_daemon_log_guest(const char *name, const char *uuid, const SpmGuestAudit *a);
 
 /* spm-daemon-state.c */
 SpmDomainRecord *spm_daemon_record(SpmDaemon *d, const char *uuid, const char *name);

@@ -297,3 +297,61 @@ spm_guest_device_verdict_to_string(const SpmGuestDeviceVerdict *d)
                            spm_guest_mode_to_string(d->expected),
                            spm_guest_judgement_to_string(d->judgement), d->reason);
 }
+
+static void
+spm_json_str(JsonBuilder *b, const char *name, const char *value)
+{
+    json_builder_set_member_name(b, name);
+    if (value)
+        json_builder_add_string_value(b, value);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void
+spm_json_int(JsonBuilder *b, const char *name, gint64 value)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, value);
+}
+
+JsonNode *
+spm_guest_audit_to_json(const SpmGuestAudit *a)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(a->time / G_USEC_PER_SEC);
+    g_autofree char *iso = dt ? g_date_time_format_iso8601(dt) : g_strdup("");
+
+    json_builder_begin_object(b);
+    spm_json_str(b, "judgement", spm_guest_judgement_to_string(a->judgement));
+    spm_json_str(b, "time", iso);
+    spm_json_int(b, "time_us", a->time);
+    spm_json_int(b, "duration_us", a->duration_us);
+    if (a->error)
+        spm_json_str(b, "error", a->error);
+    json_builder_set_member_name(b, "devices");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < a->devices->len; i++) {
+        const SpmGuestDeviceVerdict *d = g_ptr_array_index(a->devices, i);
+
+        json_builder_begin_object(b);
+        spm_json_str(b, "device", d->device);
+        spm_json_int(b, "addr", (gint64) d->addr);
+        spm_json_int(b, "size", (gint64) d->size);
+        spm_json_int(b, "planned_node", d->planned_node);
+        spm_json_str(b, "expected", spm_guest_mode_to_string(d->expected));
+        spm_json_str(b, "state", spm_guest_state_to_string(d->state));
+        json_builder_set_member_name(b, "guest_node");
+        if (d->guest_node >= 0)
+            json_builder_add_int_value(b, d->guest_node);
+        else
+            json_builder_add_null_value(b);
+        spm_json_str(b, "evidence", spm_guest_evidence_to_string(d->evidence));
+        spm_json_str(b, "judgement", spm_guest_judgement_to_string(d->judgement));
+        spm_json_str(b, "reason", d->reason);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}

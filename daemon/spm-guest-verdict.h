@@ -111,4 +111,9 @@ SpmGuestAudit *spm_guest_audit_judge(const SpmAuditPlan *plan, const SpmGuestFac
 /* One line per device: "device 'ua-hbm0': leaked (expected reserved): ..." */
 char *spm_guest_device_verdict_to_string(const SpmGuestDeviceVerdict *d);
 
+/* {"judgement", "time", "time_us", "duration_us", "error"?, "devices": [{"device",
+ * "addr", "size", "planned_node", "expected", "state", "guest_node" (null =
+ * not known), "evidence", "judgement", "reason"}]} (docs/virt-spmd.md) */
+JsonNode *spm_guest_audit_to_json(const SpmGuestAudit *a);
+
 G_END_DECLS

@@ -5,6 +5,7 @@
  * See docs/virt-spmd.md and virt-spmd(8).
  */
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -14,6 +15,7 @@
 #include "spm-build-config.h"
 #include "spm-control.h"
 #include "spm-daemon.h"
+#include "spm-daemon-guest.h"
 #include "spm-daemon-control.h"
 #include "spm-daemon-libvirt.h"
 #include "spm-daemon-placement.h"
@@ -77,6 +79,16 @@ main(int argc, char **argv)
         { NULL }
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- audit SPM guests over QMP");
+
+    /*
+     * A guest's agent may hand libvirt replies of megabytes (the guest
+     * audit refuses them, but libvirt has read them into one string by
+     * then).  glibc raises its mmap threshold after the first such block
+     * is freed, and keeps the next ones in the heap of whichever worker
+     * thread took them: a fixed threshold gives every large block back
+     * to the system when it is freed.
+     */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     g_autoptr(GError) error = NULL;
     SpmDaemon daemon = { 0 };
     SpmDaemonPlacement *placement = NULL;
@@ -127,6 +139,11 @@ main(int argc, char **argv)
         return 1;
     }
     d->reconnect_max_ms = MAX(d->reconnect_max_ms, d->reconnect_min_ms);
+    d->agent_callback = -1;
+    if (!spm_guest_agent_options_load(kf, &d->guest_opts, &error)) {
+        spm_daemon_log(LOG_ERR, "%s", error->message);
+        return 1;
+    }
     d->boot_id = spm_daemon_read_boot_id();
     d->ctx = g_main_context_default();
     d->loop = g_main_loop_new(d->ctx, FALSE);
@@ -161,6 +178,7 @@ main(int argc, char **argv)
     spm_daemon_disconnect(d);
     spm_daemon_libvirt_stop(d);
     g_queue_clear(&d->queue);
+    spm_daemon_guest_stop(d);
     g_clear_pointer(&d->domains, g_hash_table_unref);
     spm_config_free(d->config);
     g_free(d->uri);

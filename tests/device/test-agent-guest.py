@@ -5,8 +5,8 @@ QEMU 11.1.3's sp-mem with virt-spm's plan, asked through its real
 qemu-guest-agent what it made of its HBM (docs/guest-view.md,
 docs/testing.md).  One case per firmware and guest mode; each prints what
 the guest reported and how long its boot took, then checks the verdict of
-virt-spm's own guest audit against the same agent once virt-spm has one
-(until then one line says it was not checked).
+virt-spm's own guest audit (`virt-spm audit --guest --agent PATH --plan
+FILE`, file reads allowed) against the same agent.
 
 Needs $SPM_SID_ROOT (scripts/setup-sid-root.sh) and $SPM_AGENT_GUEST_DIR;
 skipped (77) with one line without them.  $SPM_AGENT_GUEST_JOBS (default: 2, or 1 on one core)
@@ -91,6 +91,18 @@ CASES = [
 ]
 
 
+# what the domain asks of the guest (<target><guest mode=.../>) in each
+# case, and the judgement virt-spm must give against it
+JUDGED = {
+    "ovmf-reserved": ("reserved", "match"),
+    "ovmf-devdax": ("devdax", "match"),
+    "ovmf-system-ram": ("system-ram", "match"),
+    "ovmf-nosoftreserve": ("reserved", "mismatch"),
+    "seabios": ("reserved", "mismatch"),
+    "no-agent": ("reserved", "undetermined"),
+}
+
+
 def run_case(stack, plan_path, plan, plan_args, case):
     name, seabios, cmdline, expect, verdict = case
     dev = plan["devices"][0]
@@ -120,9 +132,16 @@ def run_case(stack, plan_path, plan, plan_args, case):
         if why:
             lines.append("# %s: the product's verdict (%s) not checked: %s" % (name, verdict, why))
         else:
-            state, answer = ag.product_verdict(g.agent_path, plan_path)
+            mode, judgement = JUDGED[name]
+            case_plan = os.path.join(g.work, "plan.json")
+            with open(case_plan, "w") as f:
+                json.dump(dict(plan, devices=[dict(plan["devices"][0], guest=mode)]), f)
+            state, answer = ag.product_verdict(g.agent_path, case_plan)
             lines.append("# %s: virt-spm says %s" % (name, answer))
             checks.append((state == verdict, "virt-spm audit --guest says %s" % verdict))
+            got = answer.get("judgement") if isinstance(answer, dict) else None
+            checks.append((got == judgement, "judged against guest mode %s: %s (virt-spm: %s)"
+                           % (mode, judgement, got)))
         return lines, [(ok, "%s: %s" % (name, what)) for ok, what in checks]
     except AssertionError as e:
         return lines, [(False, "%s: %s" % (name, e))]
