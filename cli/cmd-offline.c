@@ -29,7 +29,7 @@ spm_offline_clear(SpmOffline *o)
     g_clear_pointer(&o->plan, spm_plan_free);
     g_clear_pointer(&o->def, spm_domain_def_free);
     g_clear_pointer(&o->doc, xmlFreeDoc);
-    g_clear_pointer(&o->config, spm_config_free);
+    g_clear_pointer(&o->config, spm_config_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SpmOffline, spm_offline_clear)
 

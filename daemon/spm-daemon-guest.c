@@ -23,7 +23,7 @@ typedef struct {
     virConnectPtr conn;
     char *key;                  /* as asked: the key in d->guest_jobs */
     SpmGuestAgentOptions opts;
-    SpmPlanPolicy *policy;      /* borrowed from d->config: it lives as long as d */
+    SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
     GSList *waiters;            /* SpmGuestWaiterEntry *, main thread only */
     /* the worker's result */
     char uuid[VIR_UUID_STRING_BUFLEN];
@@ -40,6 +40,7 @@ spm_guest_job_free(gpointer data)
 
     if (j->conn)
         virConnectClose(j->conn);
+    spm_config_unref(j->config);
     g_free(j->key);
     g_free(j->name);
     spm_guest_audit_free(j->audit);
@@ -75,7 +76,7 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
     j->name = g_strdup(virDomainGetName(dom));
     if (virDomainIsActive(dom) != 1)
         g_set_error(&j->error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' is not running", j->name);
-    else if (!(j->audit = spm_guest_audit_domain(dom, j->policy, &j->opts, &is_spm, &j->error)) &&
+    else if (!(j->audit = spm_guest_audit_domain(dom, &j->config->policy, &j->opts, &is_spm, &j->error)) &&
              !is_spm && (j->not_spm = TRUE))
         g_set_error(&j->error, SPM_ERROR, SPM_ERROR_INVALID,
                     "domain '%s' has no virt-spm metadata: nothing to audit", j->name);
@@ -147,7 +148,7 @@ spm_daemon_guest_audit(SpmDaemon *d, const char *name_or_uuid, SpmGuestWaiter wa
         virConnectRef(j->conn);
         j->key = g_strdup(key);
         j->opts = d->guest_opts;
-        j->policy = &d->config->policy;
+        j->config = spm_config_ref(d->config);
         g_hash_table_insert(d->guest_jobs, j->key, j);
         task = g_task_new(NULL, NULL, spm_guest_done, NULL);
         g_task_set_task_data(task, j, NULL);

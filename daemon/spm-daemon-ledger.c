@@ -52,7 +52,7 @@ static struct {
 
 typedef struct {
     virConnectPtr conn;
-    SpmConfig *config;          /* borrowed: lives as long as the daemon */
+    SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
     guint dropped;
     guint running;
     gint64 kept_fresh;          /* see spm_ledger_reconcile() */
@@ -65,6 +65,7 @@ spm_reconcile_job_free(gpointer data)
 
     if (job->conn)
         virConnectClose(job->conn);
+    spm_config_unref(job->config);
     g_free(job);
 }
 
@@ -268,7 +269,7 @@ spm_daemon_ledger_run(SpmDaemon *d)
     job = g_new0(SpmReconcileJob, 1);
     job->conn = d->conn;
     virConnectRef(job->conn);
-    job->config = d->config;
+    job->config = spm_config_ref(d->config);
     task = g_task_new(NULL, NULL, spm_reconcile_done, d);
     g_task_set_task_data(task, job, spm_reconcile_job_free);
     g_task_run_in_thread(task, spm_reconcile_thread);

@@ -292,12 +292,29 @@ typedef struct {
     int agent_callback;         /* -1: this libvirt has no agent lifecycle event */
 } SpmConnection;
 
+/* What the connecting worker reads: its own copy, for a daemon that stops
+ * while libvirt is still being connected to frees its own. */
+typedef struct {
+    SpmDaemon *d;               /* only the callbacks' opaque pointer */
+    char *uri;
+} SpmConnectJob;
+
+static void
+spm_connect_job_free(gpointer data)
+{
+    SpmConnectJob *job = data;
+
+    g_free(job->uri);
+    g_free(job);
+}
+
 static void
 spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-    SpmDaemon *d = data;
+    SpmConnectJob *job = data;
+    SpmDaemon *d = job->d;
     GError *error = NULL;
-    virConnectPtr conn = spm_libvirt_open(d->uri, &error);
+    virConnectPtr conn = spm_libvirt_open(job->uri, &error);
     SpmConnection *c;
     int callback;
 
@@ -315,7 +332,7 @@ spm_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *ca
         virConnectUnregisterCloseCallback(conn, spm_close_cb);
     }
     if (callback < 0) {
-        spm_libvirt_error(&error, "cannot subscribe to %s", d->uri);
+        spm_libvirt_error(&error, "cannot subscribe to %s", job->uri);
         g_task_return_error(task, error);
         virConnectClose(conn);
         return;
@@ -492,13 +509,17 @@ spm_connect_done(GObject *source, GAsyncResult *res, gpointer data)
 static void
 spm_daemon_connect(SpmDaemon *d)
 {
+    SpmConnectJob *job;
     GTask *task;
 
     if (d->conn || d->connecting)
         return;
     d->connecting = TRUE;
+    job = g_new0(SpmConnectJob, 1);
+    job->d = d;
+    job->uri = g_strdup(d->uri);
     task = g_task_new(NULL, NULL, spm_connect_done, d);
-    g_task_set_task_data(task, d, NULL);
+    g_task_set_task_data(task, job, spm_connect_job_free);
     g_task_run_in_thread(task, spm_connect_thread);
     g_object_unref(task);
 }

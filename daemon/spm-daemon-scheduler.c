@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     SpmDaemon *d;
     virConnectPtr conn;
+    SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
     char *uuid;
     guint64 seq;
     gboolean force;
@@ -50,6 +51,7 @@ spm_audit_job_free(gpointer data)
 
     if (job->conn)
         virConnectClose(job->conn);
+    spm_config_unref(job->config);
     g_free(job->uuid);
     spm_verdict_free(job->verdict);
     g_free(job);
@@ -115,7 +117,7 @@ spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
                (gint64) virDomainGetID(dom) == job->skip_domid) {
         job->outcome = SPM_AUDIT_OUTCOME_SKIPPED;
     } else {
-        job->verdict = spm_audit_domain(dom, &job->d->config->policy, &is_spm);
+        job->verdict = spm_audit_domain(dom, &job->config->policy, &is_spm);
         job->outcome = job->verdict ? SPM_AUDIT_OUTCOME_VERDICT : SPM_AUDIT_OUTCOME_NOT_SPM;
     }
     if (dom)
@@ -319,6 +321,7 @@ spm_scheduler_run(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
     job->d = d;
     job->conn = d->conn;
     virConnectRef(job->conn);
+    job->config = spm_config_ref(d->config);
     job->uuid = g_strdup(r->uuid);
     job->force = force;
     /* an error verdict audited nothing: it does not count for the run */

@@ -110,6 +110,13 @@ spm_agent_fill(SpmGuestAgentSocket *s, gsize max, gint64 deadline, GError **erro
 }
 
 /* The next line (without newline and the 0xff and blanks that may lead it). */
+/* An empty GByteArray's data is NULL, which memchr() must not be given. */
+static guint8 *
+spm_agent_find(SpmGuestAgentSocket *s, guint8 byte)
+{
+    return s->buf->len ? memchr(s->buf->data, byte, s->buf->len) : NULL;
+}
+
 static char *
 spm_agent_read_line(SpmGuestAgentSocket *s, gsize max, gint64 deadline, GError **error)
 {
@@ -117,7 +124,7 @@ spm_agent_read_line(SpmGuestAgentSocket *s, gsize max, gint64 deadline, GError *
     gsize start = 0, len;
     char *line;
 
-    while (!(nl = memchr(s->buf->data, '\n', s->buf->len))) {
+    while (!(nl = spm_agent_find(s, '\n'))) {
         if (!spm_agent_fill(s, max, deadline, error))
             return NULL;
     }
@@ -141,7 +148,7 @@ spm_agent_sync(SpmGuestAgentSocket *s, gint64 deadline, GError **error)
 
     if (!spm_agent_write(s, req, strlen(req), deadline, error))
         return FALSE;
-    while (!(ff = memchr(s->buf->data, 0xff, s->buf->len))) {
+    while (!(ff = spm_agent_find(s, 0xff))) {
         g_byte_array_set_size(s->buf, 0);
         if (!spm_agent_fill(s, SPM_GUEST_MAX_REPLY, deadline, error))
             return FALSE;

@@ -180,7 +180,7 @@ main(int argc, char **argv)
     g_queue_clear(&d->queue);
     spm_daemon_guest_stop(d);
     g_clear_pointer(&d->domains, g_hash_table_unref);
-    spm_config_free(d->config);
+    spm_config_unref(d->config);
     g_free(d->uri);
     g_free(d->state_dir);
     g_free(d->socket_path);

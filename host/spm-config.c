@@ -216,14 +216,22 @@ spm_config_apply_keyfile(SpmConfig *config, GKeyFile *kf, GError **error)
 }
 
 SpmConfig *
-spm_config_load(const char *path, GError **error)
+spm_config_new(void)
 {
-    g_autoptr(SpmConfig) config = g_new0(SpmConfig, 1);
-    const char *file = path ? path : VIRT_SPM_SYSCONFDIR "/virt-spm.conf";
-    g_autoptr(GError) local = NULL;
+    SpmConfig *config = g_atomic_rc_box_new0(SpmConfig);
 
     spm_plan_policy_init(&config->policy);
     config->keyfile = g_key_file_new();
+    return config;
+}
+
+SpmConfig *
+spm_config_load(const char *path, GError **error)
+{
+    g_autoptr(SpmConfig) config = spm_config_new();
+    const char *file = path ? path : VIRT_SPM_SYSCONFDIR "/virt-spm.conf";
+    g_autoptr(GError) local = NULL;
+
     spm_host_facts_detect(&config->policy.host);
 
     if (!g_key_file_load_from_file(config->keyfile, file, G_KEY_FILE_NONE, &local)) {
@@ -239,14 +247,26 @@ spm_config_load(const char *path, GError **error)
     return g_steal_pointer(&config);
 }
 
-void
-spm_config_free(SpmConfig *config)
+SpmConfig *
+spm_config_ref(SpmConfig *config)
 {
-    if (!config)
-        return;
+    return g_atomic_rc_box_acquire(config);
+}
+
+static void
+spm_config_clear(gpointer data)
+{
+    SpmConfig *config = data;
+
     spm_plan_policy_clear(&config->policy);
     g_free(config->uri);
     if (config->keyfile)
         g_key_file_unref(config->keyfile);
-    g_free(config);
+}
+
+void
+spm_config_unref(SpmConfig *config)
+{
+    if (config)
+        g_atomic_rc_box_release_full(config, spm_config_clear);
 }

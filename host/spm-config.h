@@ -26,8 +26,17 @@ typedef struct {
  * from this machine unless the file overrides them.
  */
 SpmConfig *spm_config_load(const char *path, GError **error);
-void spm_config_free(SpmConfig *config);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmConfig, spm_config_free)
+
+/*
+ * Defaults with no host facts and an empty keyfile (tests, fuzzers).  A
+ * configuration is reference-counted: virt-spmd's worker threads each hold
+ * one, so that a daemon that stops while a worker still runs does not
+ * free what the worker reads.
+ */
+SpmConfig *spm_config_new(void);
+SpmConfig *spm_config_ref(SpmConfig *config);
+void spm_config_unref(SpmConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpmConfig, spm_config_unref)
 
 /*
  * Apply the groups of @kf ([plan], [host], [daemon]) over @config: what the

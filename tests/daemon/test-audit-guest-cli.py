@@ -133,9 +133,13 @@ def main():
         got = v["devices"][0] if v else None
         ok = (r.returncode == status and got is not None and got["state"] == state
               and reason in got["reason"] and took < within)
-        print("%s %d - %s: %s, exit %d, in %.1f s (%s)" % (
+        print("%s %d - %s: %s, exit %d, in %.1f s%s" % (
             "ok" if ok else "not ok", n, mode, got and got["state"], r.returncode, took,
-            got["reason"] if got else r.stdout + r.stderr))
+            " (%s)" % got["reason"] if got else ""))
+        if not got:
+            # TAP: what the program printed, as diagnostics
+            for line in (r.stdout + r.stderr).splitlines():
+                print("# " + line)
         if agent and mode != "absent":
             assert "guest-exec" not in agent.commands, agent.commands
         return ok, v, agent

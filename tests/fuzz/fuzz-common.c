@@ -22,9 +22,7 @@ spm_fuzz_policy(void)
     if (!config) {
         g_autoptr(GKeyFile) kf = g_key_file_new();
 
-        config = g_new0(SpmConfig, 1);
-        config->keyfile = g_key_file_new();
-        spm_plan_policy_init(&config->policy);
+        config = spm_config_new();
         if (!g_key_file_load_from_data(kf, spm_fuzz_conf, -1, G_KEY_FILE_NONE, NULL) ||
             !spm_config_apply_keyfile(config, kf, NULL))
             g_error("fuzz: the built-in configuration does not load");

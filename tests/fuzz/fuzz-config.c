@@ -9,11 +9,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
-    g_autoptr(SpmConfig) config = g_new0(SpmConfig, 1);
+    g_autoptr(SpmConfig) config = spm_config_new();
     g_autoptr(GError) error = NULL;
 
-    config->keyfile = g_key_file_new();
-    spm_plan_policy_init(&config->policy);
     if (!g_key_file_load_from_data(kf, (const char *)data, size, G_KEY_FILE_NONE, NULL))
         return 0;
     if (!spm_config_apply_keyfile(config, kf, &error))
