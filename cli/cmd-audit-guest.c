@@ -139,34 +139,12 @@ spm_guest_via_libvirt(const char *domain, const char *uri, SpmConfig *config,
 static JsonNode *
 spm_guest_via_daemon(const char *domain, guint timeout_ms, GError **error)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) req = NULL;
-    g_autofree char *text = NULL;
-    g_autofree char *reply = NULL;
-    g_autoptr(JsonNode) root = NULL;
-    JsonObject *o;
+    g_autoptr(JsonNode) root = spm_control_call("guest-audit", domain, timeout_ms, error);
     JsonNode *guest;
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "command");
-    json_builder_add_string_value(b, "guest-audit");
-    json_builder_set_member_name(b, "domain");
-    json_builder_add_string_value(b, domain);
-    json_builder_end_object(b);
-    req = json_builder_get_root(b);
-    text = json_to_string(req, FALSE);
-    if (!(reply = spm_control_request(text, timeout_ms, error)))
+    if (!root)
         return NULL;
-    if (!(root = spm_json_guard_parse(reply, strlen(reply), SPM_JSON_MAX_DEPTH, error)))
-        return NULL;
-    o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    if (!o || !json_object_get_boolean_member_with_default(o, "ok", FALSE)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd: %s",
-                    o ? json_object_get_string_member_with_default(o, "error", "request refused")
-                      : "malformed reply");
-        return NULL;
-    }
-    guest = json_object_get_member(o, "guest");
+    guest = json_object_get_member(json_node_get_object(root), "guest");
     if (!guest || !JSON_NODE_HOLDS_OBJECT(guest)) {
         g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd sent no guest audit");
         return NULL;

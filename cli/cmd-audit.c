@@ -66,46 +66,12 @@ spm_audit_timeout(SpmConfig *config)
     return t > 0 && t < G_MAXUINT ? (guint) t : SPM_AUDIT_DEFAULT_TIMEOUT_MS;
 }
 
-static JsonNode *
-spm_parse_reply(const char *reply, GError **error)
-{
-    g_autoptr(JsonNode) root = spm_json_guard_parse(reply, strlen(reply), SPM_JSON_MAX_DEPTH, error);
-    JsonObject *o;
-
-    if (!root)
-        return NULL;
-    if (!JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd sent a malformed reply");
-        return NULL;
-    }
-    o = json_node_get_object(root);
-    if (!json_object_get_boolean_member_with_default(o, "ok", FALSE)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd: %s",
-                    json_object_get_string_member_with_default(o, "error", "request refused"));
-        return NULL;
-    }
-    return g_steal_pointer(&root);
-}
-
 static SpmVerdict *
 spm_audit_via_daemon(const char *domain, guint timeout_ms, GError **error)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) req = NULL;
-    g_autofree char *text = NULL;
-    g_autofree char *reply = NULL;
-    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(JsonNode) root = spm_control_call("audit", domain, timeout_ms, error);
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "command");
-    json_builder_add_string_value(b, "audit");
-    json_builder_set_member_name(b, "domain");
-    json_builder_add_string_value(b, domain);
-    json_builder_end_object(b);
-    req = json_builder_get_root(b);
-    text = json_to_string(req, FALSE);
-    if (!(reply = spm_control_request(text, timeout_ms, error)) ||
-        !(root = spm_parse_reply(reply, error)))
+    if (!root)
         return NULL;
     return spm_verdict_from_json(json_object_get_member(json_node_get_object(root), "verdict"), error);
 }
@@ -287,7 +253,6 @@ spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("");
     g_autoptr(GError) local = NULL;
-    g_autofree char *reply = NULL;
     g_autoptr(JsonNode) root = NULL;
     JsonObject *o;
     JsonArray *domains;
@@ -299,8 +264,7 @@ spm_cmd_status(int argc, char **argv, const SpmGlobalOptions *g, int *st, GError
                     local ? local->message : "no arguments expected");
         return FALSE;
     }
-    if (!(reply = spm_control_request("{\"command\":\"status\"}", 10000, error)) ||
-        !(root = spm_parse_reply(reply, error)))
+    if (!(root = spm_control_call("status", NULL, 10000, error)))
         return FALSE;
     o = json_node_get_object(root);
     if (json) {

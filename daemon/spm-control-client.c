@@ -14,6 +14,7 @@
 #include "spm-control.h"
 #include "spm-env.h"
 #include "spm-error.h"
+#include "spm-json-guard.h"
 
 /* A status of many domains is large; anything beyond this is not ours. */
 #define SPM_CONTROL_MAX_REPLY (16 * 1024 * 1024)
@@ -142,26 +143,72 @@ spm_control_request(const char *request_json, guint timeout_ms, GError **error)
     }
 }
 
+/* The reply object of an "ok" answer; else NULL and the daemon's error. */
+static JsonNode *
+spm_control_reply_object(const char *reply, GError **error)
+{
+    g_autoptr(JsonNode) root = spm_json_guard_parse(reply, strlen(reply), SPM_JSON_MAX_DEPTH, error);
+    JsonObject *o;
+
+    if (!root)
+        return NULL;
+    if (!JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd sent a malformed reply");
+        return NULL;
+    }
+    o = json_node_get_object(root);
+    if (!json_object_get_boolean_member_with_default(o, "ok", FALSE)) {
+        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd: %s",
+                    json_object_get_string_member_with_default(o, "error", "request refused"));
+        return NULL;
+    }
+    return g_steal_pointer(&root);
+}
+
+static JsonNode *
+spm_control_send(JsonBuilder *b, guint timeout_ms, GError **error)
+{
+    g_autoptr(JsonNode) req = json_builder_get_root(b);
+    g_autofree char *text = json_to_string(req, FALSE);
+    g_autofree char *reply = spm_control_request(text, timeout_ms, error);
+
+    return reply ? spm_control_reply_object(reply, error) : NULL;
+}
+
+/* {"command": @command, "domain": @domain, ... (left open for more members */
+static JsonBuilder *
+spm_control_begin(const char *command, const char *domain)
+{
+    JsonBuilder *b = json_builder_new();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "command");
+    json_builder_add_string_value(b, command);
+    if (domain) {
+        json_builder_set_member_name(b, "domain");
+        json_builder_add_string_value(b, domain);
+    }
+    return b;
+}
+
+JsonNode *
+spm_control_call(const char *command, const char *domain, guint timeout_ms, GError **error)
+{
+    g_autoptr(JsonBuilder) b = spm_control_begin(command, domain);
+
+    json_builder_end_object(b);
+    return spm_control_send(b, timeout_ms, error);
+}
+
 gboolean
 spm_control_notify(const char *event, const char *domain, const char *uuid,
                    gint64 run_id, guint timeout_ms, GError **error)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) req = NULL;
-    g_autoptr(JsonParser) p = json_parser_new();
-    g_autofree char *text = NULL;
-    g_autofree char *reply = NULL;
-    g_autoptr(GError) local = NULL;
-    JsonNode *root;
-    JsonObject *o;
+    g_autoptr(JsonBuilder) b = spm_control_begin("event", domain ? domain : "");
+    g_autoptr(JsonNode) reply = NULL;
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "command");
-    json_builder_add_string_value(b, "event");
     json_builder_set_member_name(b, "event");
     json_builder_add_string_value(b, event);
-    json_builder_set_member_name(b, "domain");
-    json_builder_add_string_value(b, domain ? domain : "");
     json_builder_set_member_name(b, "uuid");
     json_builder_add_string_value(b, uuid ? uuid : "");
     if (run_id >= 0) {
@@ -169,21 +216,6 @@ spm_control_notify(const char *event, const char *domain, const char *uuid,
         json_builder_add_int_value(b, run_id);
     }
     json_builder_end_object(b);
-    req = json_builder_get_root(b);
-    text = json_to_string(req, FALSE);
-
-    if (!(reply = spm_control_request(text, timeout_ms, error)))
-        return FALSE;
-    if (!json_parser_load_from_data(p, reply, -1, &local) ||
-        !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd sent a malformed reply");
-        return FALSE;
-    }
-    o = json_node_get_object(root);
-    if (!json_object_get_boolean_member_with_default(o, "ok", FALSE)) {
-        g_set_error(error, SPM_ERROR, SPM_ERROR_SYSTEM, "virt-spmd: %s",
-                    json_object_get_string_member_with_default(o, "error", "request refused"));
-        return FALSE;
-    }
-    return TRUE;
+    reply = spm_control_send(b, timeout_ms, error);
+    return reply != NULL;
 }

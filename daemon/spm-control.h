@@ -23,6 +23,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -52,5 +53,15 @@ gboolean spm_control_notify(const char *event,
 char *spm_control_request(const char *request_json,
                           guint timeout_ms,
                           GError **error);
+
+/*
+ * Send {"command": @command} with @domain as its "domain" member (NULL:
+ * none), and return the reply object when the daemon says "ok": true;
+ * otherwise NULL and "virt-spmd: <its error>", or a malformed reply.
+ */
+JsonNode *spm_control_call(const char *command,
+                           const char *domain,
+                           guint timeout_ms,
+                           GError **error);
 
 G_END_DECLS
