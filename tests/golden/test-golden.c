@@ -22,10 +22,10 @@
 #include "spm-domain-parse.h"
 #include "spm-error.h"
 #include "spm-plan-format.h"
+#include "spm-test-golden.h"
 #include "spm-xml.h"
 
 static const char *data_dir;
-static gboolean regenerate;
 
 static const char *
 spm_test_code_name(const GError *error)
@@ -45,30 +45,19 @@ spm_test_code_name(const GError *error)
     return "other";
 }
 
-/* Compare @actual with the file @name, or write it when regenerating. */
+/* Compare @actual with the file @name.@suffix, or write it when regenerating. */
 static void
 spm_test_compare(const char *name, const char *suffix, const char *actual)
 {
     g_autofree char *path = g_strdup_printf("%s/%s.%s", data_dir, name, suffix);
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) error = NULL;
 
-    if (regenerate) {
-        g_assert_true(g_file_set_contents(path, actual, -1, &error));
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, &error))
-        g_error("%s: %s (run with VIRT_SPM_TEST_REGENERATE=1 to create it)", path, error->message);
-    if (!g_str_equal(expected, actual)) {
-        g_printerr("--- expected %s\n%s\n+++ actual\n%s\n", path, expected, actual);
-        g_test_fail_printf("%s differs from the output", path);
-    }
+    spm_test_golden_compare(path, actual);
 }
 
 static void
 spm_test_remove_stale(const char *name, const char *const *suffixes)
 {
-    if (!regenerate)
+    if (!spm_test_golden_regenerating())
         return;
     for (const char *const *s = suffixes; *s; s++) {
         g_autofree char *path = g_strdup_printf("%s/%s.%s", data_dir, name, *s);
@@ -200,7 +189,6 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     dir_path = g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "data", NULL);
     data_dir = dir_path;
-    regenerate = g_strcmp0(g_getenv("VIRT_SPM_TEST_REGENERATE"), "1") == 0;
 
     dir = g_dir_open(data_dir, 0, NULL);
     g_assert_nonnull(dir);

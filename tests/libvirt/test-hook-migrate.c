@@ -25,6 +25,7 @@
 #include "spm-hook-migrate.h"
 #include "spm-host-inventory.h"
 #include "spm-ledger.h"
+#include "spm-test-golden.h"
 #include "spm-xml.h"
 
 #define QEMU_SPMEM "/opt/qemu-11.1/bin/qemu-system-x86_64"
@@ -58,7 +59,6 @@ static const MigrateCase cases[] = {
 };
 
 static const char *data_dir;
-static gboolean regenerate;
 static SpmConfig *config;
 
 static gboolean
@@ -73,19 +73,8 @@ static void
 compare(const char *name, const char *actual)
 {
     g_autofree char *path = g_strdup_printf("%s/%s.out", data_dir, name);
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) error = NULL;
 
-    if (regenerate) {
-        g_assert_true(g_file_set_contents(path, actual, -1, &error));
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, &error))
-        g_error("%s: %s (run with VIRT_SPM_TEST_REGENERATE=1 to create it)", path, error->message);
-    if (!g_str_equal(expected, actual)) {
-        g_printerr("--- expected %s\n%s\n+++ actual\n%s\n", path, expected, actual);
-        g_test_fail_printf("%s differs from the output", path);
-    }
+    spm_test_golden_compare(path, actual);
 }
 
 /* The source host's conversion of DOMAIN.xml, edited as the case says. */
@@ -289,7 +278,6 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     data_dir = g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "libvirt", "data",
                                 "migrate", NULL);
-    regenerate = g_strcmp0(g_getenv("VIRT_SPM_TEST_REGENERATE"), "1") == 0;
     /* the golden tests' host facts: the output does not depend on this machine */
     conf = g_build_filename(g_getenv("SPM_SOURCE_ROOT"), "tests", "data", "golden.conf", NULL);
     config = spm_config_load(conf, &error);
