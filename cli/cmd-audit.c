@@ -228,6 +228,13 @@ spm_status_print_guest(JsonObject *guest)
            json_object_get_string_member_with_default(guest, "time", "?"),
            json_object_has_member(guest, "error") ? ": " : "",
            json_object_get_string_member_with_default(guest, "error", ""));
+    if (json_object_has_member(guest, "unanswered")) {
+        JsonObject *u = json_object_get_object_member(guest, "unanswered");
+
+        printf("  guest agent: no answer at %s: %s (the audit above stands)\n",
+               u ? json_object_get_string_member_with_default(u, "time", "?") : "?",
+               u ? json_object_get_string_member_with_default(u, "error", "?") : "?");
+    }
     devs = json_object_get_array_member(guest, "devices");
     for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
         JsonObject *dev = json_array_get_object_element(devs, i);

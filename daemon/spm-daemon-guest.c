@@ -28,6 +28,7 @@ typedef struct {
     /* the worker's result */
     char uuid[VIR_UUID_STRING_BUFLEN];
     char *name;
+    gint64 run_id;              /* libvirt's domain id; -1 = not running */
     SpmGuestAudit *audit;
     gboolean not_spm;           /* no virt-spm metadata: not an error for an event */
     GError *error;
@@ -74,6 +75,7 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
     }
     virDomainGetUUIDString(dom, j->uuid);
     j->name = g_strdup(virDomainGetName(dom));
+    j->run_id = virDomainGetID(dom) == (unsigned int) -1 ? -1 : (gint64) virDomainGetID(dom);
     if (virDomainIsActive(dom) != 1)
         g_set_error(&j->error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' is not running", j->name);
     else if (!(j->audit = spm_guest_audit_domain(dom, &j->config->policy, &j->opts, &is_spm, &j->error)) &&
@@ -82,6 +84,39 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
                     "domain '%s' has no virt-spm metadata: nothing to audit", j->name);
     virDomainFree(dom);
     g_task_return_boolean(task, TRUE);
+}
+
+/*
+ * Keep @report as the record's guest audit, unless the agent gave nothing
+ * (not connected after a libvirtd restart, silent) while an audit it
+ * answered for the same run is on record: an agent's silence says nothing
+ * of the memory, and must not turn a known mismatch into "undetermined".
+ * The silence is noted beside the audit that stands.
+ */
+static void
+spm_guest_record(SpmDomainRecord *r, const SpmGuestJob *j, JsonNode *report)
+{
+    JsonObject *o;
+
+    if (j->audit->error && r->guest && r->guest_answered && r->guest_run_id == j->run_id) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        JsonObject *now = json_node_get_object(report);
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "time");
+        json_builder_add_string_value(b, json_object_get_string_member_with_default(now, "time", ""));
+        json_builder_set_member_name(b, "error");
+        json_builder_add_string_value(b, j->audit->error);
+        json_builder_end_object(b);
+        o = json_node_get_object(r->guest);
+        json_object_set_member(o, "unanswered", json_builder_get_root(b));
+        return;
+    }
+    if (r->guest)
+        json_node_unref(r->guest);
+    r->guest = json_node_ref(report);
+    r->guest_run_id = j->run_id;
+    r->guest_answered = j->audit->error == NULL;
 }
 
 static void
@@ -98,11 +133,8 @@ spm_guest_done(GObject *source, GAsyncResult *res, gpointer data)
 
         report = spm_guest_report_new(j);
         spm_daemon_log_guest(j->name, j->uuid, j->audit);
-        if (r) {
-            if (r->guest)
-                json_node_unref(r->guest);
-            r->guest = json_node_ref(report);
-        }
+        if (r)
+            spm_guest_record(r, j, report);
     } else if (!j->not_spm) {
         /* (a guest without virt-spm metadata is none of our business) */
         spm_daemon_log(LOG_WARNING, "guest audit of '%s': %s", j->name ? j->name : j->key,

@@ -15,6 +15,7 @@ temporary directory in the root's /tmp (the chrooted libvirtd sees only
 the root), removed at the end."""
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -174,7 +175,29 @@ def booted_guest(daemon, work, config, tag, check):
           "after a daemon restart the guest is audited without an agent event")
 
     hostile_guests(daemon, work, config, tag, check, name)
+    agent_gone(daemon, work, name, check)
     t.virsh("destroy", name, check=False)
+
+
+def agent_gone(daemon, work, name, check):
+    """The agent goes away in the same run (its channel unplugged, as after
+    a libvirtd restart before it reconnects): the answer is unknown, but the
+    record keeps the audit the agent answered, with the silence beside it."""
+    chan = re.search(r"<channel type='unix'>.*?</channel>", t.virsh("dumpxml", name).stdout, re.S)
+    path = os.path.join(work, name + "-channel.xml")
+    with open(path, "w") as f:
+        f.write(chan.group(0))
+    t.virsh("detach-device", name, path, "--live")
+    g = guest_request(daemon, name)
+    kept = daemon.domain(name)["guest"]
+    check(g["devices"][0]["state"] == "unknown" and g["judgement"] == "undetermined"
+          and kept["devices"][0]["state"] == "leaked" and kept["judgement"] == "mismatch"
+          and "unanswered" in kept,
+          "agent unplugged: answered %s, the record keeps %s with %s"
+          % (g["devices"][0]["state"], kept["devices"][0]["state"], kept.get("unanswered")))
+    p = t.run(t.VIRT_SPM, "status", env=daemon.env, check=False)
+    check("  guest: mismatch at " in p.stdout and "  guest agent: no answer at " in p.stdout,
+          "status shows the mismatch that stands and the agent's silence")
 
 
 # hostile responder (tests/guest/agent-init) -> what the reason must say
