@@ -14,7 +14,11 @@
  *                                                  align= property, 0 = unset
  *                    "page_size",                  pages behind the memory
  *                    "mem_path"},                  only when there is one
- *       "explicit_addr": bool, "generated": bool}],
+ *       "explicit_addr": bool, "generated": bool,
+ *       "guest"}],                                 SPM devices only: what the
+ *                                                  guest should make of it
+ *                                                  (reserved, devdax, system-ram:
+ *                                                  the guest audit's expectation)
  *    "numa_nodes": [{"id", "kind"}],               by id; kind "cell"|"spm"
  *    "warnings": ["..."],
  *    "ram": {"below_4g", "above_4g", "above_4g_start"},
@@ -167,6 +171,9 @@ spm_json_add_device(JsonBuilder *b, const SpmPlannedDevice *dev)
 
     spm_json_add_bool(b, "explicit_addr", dev->explicit_addr);
     spm_json_add_bool(b, "generated", dev->generated);
+    /* what `audit --guest --agent PATH --plan FILE` judges the guest by */
+    if (dev->model == SPM_MEM_MODEL_SPM && dev->def)
+        spm_json_add_str(b, "guest", spm_guest_mode_to_string(dev->def->guest_mode));
     json_builder_end_object(b);
 }
 

@@ -175,6 +175,16 @@ def main():
     agent.stop()
     check(r.returncode == 1 and "guest mismatch (1 devices)" in r.stdout
           and "device 'ua-hbm0': leaked (expected reserved, mismatch)" in r.stdout, "text form: %r" % r.stdout)
+    # the plan's "guest" (plan --json writes <guest mode>) is what is expected
+    mode_plan = os.path.join(work, "plan-system-ram.json")
+    with open(mode_plan, "w") as f:
+        json.dump(dict(PLAN, devices=[dict(PLAN["devices"][0], guest="system-ram")]), f)
+    agent = FakeAgent(os.path.join(work, "mode.sock"), "leaked")
+    r = t.run(t.VIRT_SPM, "--config", reads_conf, "audit", "--guest", "--agent", os.path.join(work, "mode.sock"),
+              "--plan", mode_plan, "--json", check=False, env=env)
+    agent.stop()
+    dev = json.loads(r.stdout)["devices"][0] if r.stdout.startswith("{") else {}
+    check(dev.get("expected") == "system-ram", "the plan's guest mode is the expectation: %s" % dev)
     r = t.run(t.VIRT_SPM, "audit", "--guest", "--agent", "x", check=False, env=env)
     check(r.returncode == 2, "--agent without --plan is a usage error")
     print("1..%d" % n)
