@@ -356,4 +356,4 @@ def main():
 
 if __name__ == "__main__":
     t.cleanup_on_sigterm()
-    sys.exit(main())
+    sys.exit(t.tap_main(main))

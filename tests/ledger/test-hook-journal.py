@@ -23,8 +23,9 @@ HELPER = os.path.join(BUILD, "hook", "virt-spm-hook-helper")
 
 
 def skip(why):
+    # meson's tap protocol: the plan of no test is the skip, a non-zero exit an error
     print("1..0 # SKIP " + why)
-    sys.exit(77)
+    sys.exit(0)
 
 
 def converted(work, conf, name):

@@ -62,8 +62,8 @@ class FakeDaemon:
 
 def main():
     if not os.access(QEMU, os.X_OK):
-        print("1..0 # SKIP no %s" % QEMU)
-        sys.exit(77)
+        print("1..0 # SKIP no %s" % QEMU)    # (tap: the plan is the skip, exit 0)
+        sys.exit(0)
     work = tempfile.mkdtemp(prefix="spm-migrate-helper-")
     try:
         conf = os.path.join(work, "virt-spm.conf")

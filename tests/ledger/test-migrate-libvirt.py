@@ -489,4 +489,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(t.tap_main(main))
