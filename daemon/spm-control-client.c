@@ -175,7 +175,7 @@ spm_control_send(JsonBuilder *b, guint timeout_ms, GError **error)
     return reply ? spm_control_reply_object(reply, error) : NULL;
 }
 
-/* {"command": @command, "domain": @domain, ... (left open for more members */
+/* {"command": @command, "domain": @domain, ...: the object is left open for more members */
 static JsonBuilder *
 spm_control_begin(const char *command, const char *domain)
 {

@@ -75,7 +75,7 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
     }
     virDomainGetUUIDString(dom, j->uuid);
     j->name = g_strdup(virDomainGetName(dom));
-    j->run_id = virDomainGetID(dom) == (unsigned int) -1 ? -1 : (gint64) virDomainGetID(dom);
+    j->run_id = spm_libvirt_run_id(dom);
     if (virDomainIsActive(dom) != 1)
         g_set_error(&j->error, SPM_ERROR, SPM_ERROR_INVALID, "domain '%s' is not running", j->name);
     else if (!(j->audit = spm_guest_audit_domain(dom, &j->config->policy, &j->opts, &is_spm, &j->error)) &&
@@ -96,27 +96,23 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
 static void
 spm_guest_record(SpmDomainRecord *r, const SpmGuestJob *j, JsonNode *report)
 {
-    JsonObject *o;
+    /* an audit the agent answered has no "error" (spm_guest_audit_to_json) */
+    JsonObject *kept = r->guest ? json_node_get_object(r->guest) : NULL;
 
-    if (j->audit->error && r->guest && r->guest_answered && r->guest_run_id == j->run_id) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        JsonObject *now = json_node_get_object(report);
+    if (j->audit->error && kept && !json_object_has_member(kept, "error") &&
+        r->guest_run_id == j->run_id) {
+        JsonObject *silence = json_object_new();
 
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "time");
-        json_builder_add_string_value(b, json_object_get_string_member_with_default(now, "time", ""));
-        json_builder_set_member_name(b, "error");
-        json_builder_add_string_value(b, j->audit->error);
-        json_builder_end_object(b);
-        o = json_node_get_object(r->guest);
-        json_object_set_member(o, "unanswered", json_builder_get_root(b));
+        json_object_set_string_member(silence, "time", json_object_get_string_member_with_default(
+                                          json_node_get_object(report), "time", ""));
+        json_object_set_string_member(silence, "error", j->audit->error);
+        json_object_set_object_member(kept, "unanswered", silence);
         return;
     }
     if (r->guest)
         json_node_unref(r->guest);
     r->guest = json_node_ref(report);
     r->guest_run_id = j->run_id;
-    r->guest_answered = j->audit->error == NULL;
 }
 
 static void

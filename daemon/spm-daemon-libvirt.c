@@ -191,7 +191,7 @@ spm_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     m->time = g_get_monotonic_time();
     m->event = event;
     /* the id the event carries: no call to libvirtd */
-    m->run_id = virDomainGetID(dom) == (unsigned int) -1 ? -1 : (gint64) virDomainGetID(dom);
+    m->run_id = spm_libvirt_run_id(dom);
     m->name = g_strdup(virDomainGetName(dom));
     virDomainGetUUIDString(dom, m->uuid);
     spm_defer(d, spm_event_main, m);
@@ -368,12 +368,11 @@ spm_domain_id_new(virDomainPtr dom)
 {
     SpmDomainId *id = g_new0(SpmDomainId, 1);
     char uuid[VIR_UUID_STRING_BUFLEN];
-    unsigned int run = virDomainGetID(dom);
 
     virDomainGetUUIDString(dom, uuid);
     id->uuid = g_strdup(uuid);
     id->name = g_strdup(virDomainGetName(dom));
-    id->run_id = run == (unsigned int) -1 ? -1 : (gint64) run;
+    id->run_id = spm_libvirt_run_id(dom);
     return id;
 }
 

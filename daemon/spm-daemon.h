@@ -59,7 +59,6 @@ typedef struct {
     GSList *waiters;            /* answered when the audit ends; only while not IDLE */
     JsonNode *guest;            /* the last guest audit (spm-daemon-guest.h); NULL = none */
     gint64 guest_run_id;        /* the libvirt domain id of the run it audited */
-    gboolean guest_answered;    /* the agent answered it (no "error") */
 } SpmDomainRecord;
 
 struct _SpmDaemon {

@@ -72,3 +72,10 @@ spm_libvirt_lookup(virConnectPtr conn, const char *what, GError **error)
     return NULL;
 }
 
+gint64
+spm_libvirt_run_id(virDomainPtr dom)
+{
+    unsigned int id = virDomainGetID(dom);
+
+    return id == (unsigned int) -1 ? -1 : (gint64) id;
+}

@@ -29,4 +29,8 @@ virConnectPtr spm_libvirt_open(const char *connect_uri, GError **error);
 /* As virsh: an id when numeric, then a UUID, then a name. */
 virDomainPtr spm_libvirt_lookup(virConnectPtr conn, const char *what, GError **error);
 
+/* The id of the domain's run (what virsh shows as Id); -1 when it does
+ * not run.  No call to libvirtd: the domain object carries it. */
+gint64 spm_libvirt_run_id(virDomainPtr dom);
+
 G_END_DECLS
