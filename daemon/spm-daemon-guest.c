@@ -20,7 +20,7 @@ typedef struct {
 /* One audit in flight: the worker fills the result, the main thread the rest. */
 typedef struct {
     SpmDaemon *d;
-    virConnectPtr conn;
+    char *uri;                  /* the worker opens its own connection: spm-daemon.h */
     char *key;                  /* as asked: the key in d->guest_jobs */
     SpmGuestAgentOptions opts;
     SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
@@ -39,9 +39,8 @@ spm_guest_job_free(gpointer data)
 {
     SpmGuestJob *j = data;
 
-    if (j->conn)
-        virConnectClose(j->conn);
     spm_config_unref(j->config);
+    g_free(j->uri);
     g_free(j->key);
     g_free(j->name);
     spm_guest_audit_free(j->audit);
@@ -66,10 +65,13 @@ static void
 spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmGuestJob *j = data;
-    virDomainPtr dom = spm_libvirt_lookup(j->conn, j->key, &j->error);
+    virConnectPtr conn = spm_libvirt_open(j->uri, &j->error);
+    virDomainPtr dom = conn ? spm_libvirt_lookup(conn, j->key, &j->error) : NULL;
     gboolean is_spm = FALSE;
 
     if (!dom) {
+        if (conn)
+            virConnectClose(conn);
         g_task_return_boolean(task, TRUE);
         return;
     }
@@ -83,6 +85,7 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
         g_set_error(&j->error, SPM_ERROR, SPM_ERROR_INVALID,
                     "domain '%s' has no virt-spm metadata: nothing to audit", j->name);
     virDomainFree(dom);
+    virConnectClose(conn);
     g_task_return_boolean(task, TRUE);
 }
 
@@ -172,8 +175,7 @@ spm_daemon_guest_audit(SpmDaemon *d, const char *name_or_uuid, SpmGuestWaiter wa
     if (!j) {
         j = g_new0(SpmGuestJob, 1);
         j->d = d;
-        j->conn = d->conn;
-        virConnectRef(j->conn);
+        j->uri = g_strdup(d->uri);
         j->key = g_strdup(key);
         j->opts = d->guest_opts;
         j->config = spm_config_ref(d->config);

@@ -20,6 +20,7 @@
 #include "spm-audit-domain.h"
 #include "spm-daemon-scheduler.h"
 #include "spm-error.h"
+#include "spm-libvirt-conn.h"
 
 typedef struct {
     SpmAuditWaiter func;
@@ -30,9 +31,10 @@ typedef struct {
  * main thread reads them when the task returns. */
 typedef struct {
     SpmDaemon *d;
-    virConnectPtr conn;
+    char *uri;                  /* the worker opens its own connection: spm-daemon.h */
     SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
     char *uuid;
+    char *name;                 /* the record's, for an error verdict */
     guint64 seq;
     gboolean force;
     gint64 skip_domid;  /* a run with this id was audited already; -1 = none */
@@ -49,10 +51,10 @@ spm_audit_job_free(gpointer data)
 {
     SpmAuditJob *job = data;
 
-    if (job->conn)
-        virConnectClose(job->conn);
     spm_config_unref(job->config);
+    g_free(job->uri);
     g_free(job->uuid);
+    g_free(job->name);
     spm_verdict_free(job->verdict);
     g_free(job);
 }
@@ -108,10 +110,17 @@ static void
 spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmAuditJob *job = data;
-    virDomainPtr dom = virDomainLookupByUUIDString(job->conn, job->uuid);
+    g_autoptr(GError) error = NULL;
+    virConnectPtr conn = spm_libvirt_open(job->uri, &error);
+    virDomainPtr dom = conn ? virDomainLookupByUUIDString(conn, job->uuid) : NULL;
     gboolean is_spm = FALSE;
 
-    if (!dom || virDomainIsActive(dom) != 1) {
+    if (!conn) {
+        /* libvirtd going away: an error verdict, which the retry rule takes */
+        job->verdict = spm_verdict_new(job->name, job->uuid);
+        spm_verdict_set_error(job->verdict, error);
+        job->outcome = SPM_AUDIT_OUTCOME_VERDICT;
+    } else if (!dom || virDomainIsActive(dom) != 1) {
         job->outcome = SPM_AUDIT_OUTCOME_NOT_RUNNING;
     } else if (!job->force && job->skip_domid >= 0 &&
                (gint64) virDomainGetID(dom) == job->skip_domid) {
@@ -122,6 +131,8 @@ spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
     }
     if (dom)
         virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
     g_task_return_boolean(task, TRUE);
 }
 
@@ -319,10 +330,10 @@ spm_scheduler_run(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
     r->job.seq = ++d->job_seq;
 
     job->d = d;
-    job->conn = d->conn;
-    virConnectRef(job->conn);
+    job->uri = g_strdup(d->uri);
     job->config = spm_config_ref(d->config);
     job->uuid = g_strdup(r->uuid);
+    job->name = g_strdup(r->name);
     job->force = force;
     /* an error verdict audited nothing: it does not count for the run */
     job->skip_domid = r->active && r->last && r->last->kind != SPM_VERDICT_ERROR

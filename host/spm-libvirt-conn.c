@@ -33,7 +33,14 @@ spm_libvirt_quiet(void *opaque, virErrorPtr err)
 void
 spm_libvirt_quiet_errors(void)
 {
-    virSetErrorFunc(NULL, spm_libvirt_quiet);
+    /* once: virSetErrorFunc() writes a global, and daemon workers open
+     * connections of their own concurrently */
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        virSetErrorFunc(NULL, spm_libvirt_quiet);
+        g_once_init_leave(&done, 1);
+    }
 }
 
 virConnectPtr

@@ -220,20 +220,26 @@ def hostile_guests(daemon, work, config, tag, check, healthy):
               and d["guest"]["judgement"] == "undetermined",
               "hostile-%s agent: %s after %.1f s: %s" % (mode, dev["state"], d["guest"]["duration_us"] / 1e6,
                                                           dev["reason"]))
-    # the slow guest's audit holds only its own guest
-    slow = []
-    th = threading.Thread(target=lambda: slow.append(timed_request(daemon, names["slow"])))
-    th.start()
-    g, took = timed_request(daemon, healthy)
-    st = daemon.status()
-    th.join()
-    # Not delayed beyond its own timeouts (issue 20), nor held until the slow
-    # one ends.  Measured: 0.03-0.05 s under libvirt 9.0; under 12.8 up to 5 s
-    # in some runs (not explained yet: docs/testing.md), so the bound is the
-    # audit's own limit, 4 x [guest-audit] timeout_ms, not a guess.
-    check(g["devices"][0]["state"] == "leaked" and took < 4 * GUEST_TIMEOUT_S and slow and slow[0][1] > took,
-          "a healthy guest's audit took %.2f s while the slow agent's took %.1f s" % (took, slow[0][1]))
-    check(st["connected"], "status answered meanwhile")
+    # the slow guest's audit holds only its own guest.  Measured 0.02-0.10 s;
+    # the bound is half the slow command's timeout.  With the audits on one
+    # libvirt connection the healthy one was held 5-6 s in a third of the
+    # rounds (docs/virt-spmd.md, "One connection per audit"): three rounds
+    # make that fail here in most runs.
+    rounds = []
+    for _ in range(3):
+        slow = []
+        th = threading.Thread(target=lambda: slow.append(timed_request(daemon, names["slow"])))
+        th.start()
+        g, took = timed_request(daemon, healthy)
+        st = daemon.status()
+        th.join()
+        rounds.append((g["devices"][0]["state"], took, slow[0][1] if slow else None, st["connected"]))
+    check(all(state == "leaked" and took < GUEST_TIMEOUT_S / 2 and slow_took and slow_took > took
+              for state, took, slow_took, _ in rounds),
+          "a healthy guest's audit beside the slow agent's: %s"
+          % ", ".join("%s in %.2f s (slow %.1f s)" % (state, took, slow_took or -1)
+                      for state, took, slow_took, _ in rounds))
+    check(all(connected for *_, connected in rounds), "status answered meanwhile")
     # memory over hostile answers: a warm-up, then more of the same
     for _ in range(2):
         timed_request(daemon, names["huge"])
