@@ -20,7 +20,7 @@ typedef struct {
 /* One audit in flight: the worker fills the result, the main thread the rest. */
 typedef struct {
     SpmDaemon *d;
-    char *uri;                  /* the worker opens its own connection: spm-daemon.h */
+    SpmConnPool *conns;         /* a reference: the worker's own connection */
     char *key;                  /* as asked: the key in d->guest_jobs */
     SpmGuestAgentOptions opts;
     SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
@@ -40,7 +40,7 @@ spm_guest_job_free(gpointer data)
     SpmGuestJob *j = data;
 
     spm_config_unref(j->config);
-    g_free(j->uri);
+    spm_conn_pool_unref(j->conns);
     g_free(j->key);
     g_free(j->name);
     spm_guest_audit_free(j->audit);
@@ -65,13 +65,12 @@ static void
 spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     SpmGuestJob *j = data;
-    virConnectPtr conn = spm_libvirt_open(j->uri, &j->error);
+    virConnectPtr conn = spm_conn_pool_take(j->conns, &j->error);
     virDomainPtr dom = conn ? spm_libvirt_lookup(conn, j->key, &j->error) : NULL;
     gboolean is_spm = FALSE;
 
     if (!dom) {
-        if (conn)
-            virConnectClose(conn);
+        spm_conn_pool_give(j->conns, conn);
         g_task_return_boolean(task, TRUE);
         return;
     }
@@ -85,7 +84,7 @@ spm_guest_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
         g_set_error(&j->error, SPM_ERROR, SPM_ERROR_INVALID,
                     "domain '%s' has no virt-spm metadata: nothing to audit", j->name);
     virDomainFree(dom);
-    virConnectClose(conn);
+    spm_conn_pool_give(j->conns, conn);
     g_task_return_boolean(task, TRUE);
 }
 
@@ -175,7 +174,7 @@ spm_daemon_guest_audit(SpmDaemon *d, const char *name_or_uuid, SpmGuestWaiter wa
     if (!j) {
         j = g_new0(SpmGuestJob, 1);
         j->d = d;
-        j->uri = g_strdup(d->uri);
+        j->conns = spm_conn_pool_ref(d->worker_conns);
         j->key = g_strdup(key);
         j->opts = d->guest_opts;
         j->config = spm_config_ref(d->config);

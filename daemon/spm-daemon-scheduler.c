@@ -31,7 +31,7 @@ typedef struct {
  * main thread reads them when the task returns. */
 typedef struct {
     SpmDaemon *d;
-    char *uri;                  /* the worker opens its own connection: spm-daemon.h */
+    SpmConnPool *conns;         /* a reference: the worker's own connection */
     SpmConfig *config;          /* a reference: the worker may outlive the daemon's */
     char *uuid;
     char *name;                 /* the record's, for an error verdict */
@@ -52,7 +52,7 @@ spm_audit_job_free(gpointer data)
     SpmAuditJob *job = data;
 
     spm_config_unref(job->config);
-    g_free(job->uri);
+    spm_conn_pool_unref(job->conns);
     g_free(job->uuid);
     g_free(job->name);
     spm_verdict_free(job->verdict);
@@ -111,7 +111,7 @@ spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
 {
     SpmAuditJob *job = data;
     g_autoptr(GError) error = NULL;
-    virConnectPtr conn = spm_libvirt_open(job->uri, &error);
+    virConnectPtr conn = spm_conn_pool_take(job->conns, &error);
     virDomainPtr dom = conn ? virDomainLookupByUUIDString(conn, job->uuid) : NULL;
     gboolean is_spm = FALSE;
 
@@ -131,8 +131,7 @@ spm_audit_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
     }
     if (dom)
         virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
+    spm_conn_pool_give(job->conns, conn);
     g_task_return_boolean(task, TRUE);
 }
 
@@ -330,7 +329,7 @@ spm_scheduler_run(SpmDaemon *d, SpmDomainRecord *r, gboolean force)
     r->job.seq = ++d->job_seq;
 
     job->d = d;
-    job->uri = g_strdup(d->uri);
+    job->conns = spm_conn_pool_ref(d->worker_conns);
     job->config = spm_config_ref(d->config);
     job->uuid = g_strdup(r->uuid);
     job->name = g_strdup(r->name);

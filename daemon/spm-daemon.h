@@ -25,6 +25,8 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
+#include "spm-conn-pool.h"
+
 #include "spm-audit.h"
 #include "spm-audit-state.h"
 #include "spm-config.h"
@@ -84,13 +86,14 @@ struct _SpmDaemon {
      * libvirt (main thread; the connection pointer is thread-safe to use).
      * @conn carries the events and the short calls.  An audit worker
      * (QMP or guest agent), whose call may wait for seconds on a guest,
-     * opens a connection of its own to @uri (1.3 ms, measured): libvirt's
+     * takes a connection of its own from @worker_conns: libvirt's
      * client can leave a call queued behind another thread's call in
      * flight on the same connection until that one's reply or the next
      * keepalive tick (5 s), measured on libvirt 9.0 as a healthy guest's
-     * audit held for the whole 6 s of a silent agent's (docs/daemon.md).
+     * audit held for the whole 6 s of a silent agent's (docs/virt-spmd.md).
      */
     virConnectPtr conn;
+    SpmConnPool *worker_conns;
     int event_callback;         /* lifecycle callback id on conn; -1 = none */
     int agent_callback;         /* agent lifecycle callback id on conn; -1 = none */
     gboolean connecting;

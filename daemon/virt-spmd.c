@@ -115,6 +115,7 @@ main(int argc, char **argv)
     }
     kf = d->config->keyfile;
     d->uri = g_strdup(uri ? uri : d->config->uri ? d->config->uri : "qemu:///system");
+    d->worker_conns = spm_conn_pool_new(d->uri);
     d->state_dir = state_dir ? g_strdup(state_dir) : g_key_file_get_string(kf, "daemon", "state_dir", NULL);
     if (!d->state_dir)
         d->state_dir = g_strdup(VIRT_SPM_STATEDIR);
@@ -181,6 +182,7 @@ main(int argc, char **argv)
     spm_daemon_guest_stop(d);
     g_clear_pointer(&d->domains, g_hash_table_unref);
     spm_config_unref(d->config);
+    spm_conn_pool_unref(d->worker_conns);
     g_free(d->uri);
     g_free(d->state_dir);
     g_free(d->socket_path);
