@@ -20,7 +20,6 @@
 #include "spm-audit-domain.h"
 #include "spm-daemon-scheduler.h"
 #include "spm-error.h"
-#include "spm-libvirt-conn.h"
 
 typedef struct {
     SpmAuditWaiter func;

@@ -25,11 +25,10 @@
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
 
-#include "spm-conn-pool.h"
-
 #include "spm-audit.h"
 #include "spm-audit-state.h"
 #include "spm-config.h"
+#include "spm-conn-pool.h"
 #include "spm-guest-agent.h"
 
 G_BEGIN_DECLS
